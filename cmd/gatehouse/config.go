@@ -1,0 +1,84 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+
+	"github.com/spf13/cobra"
+
+	"github.com/gatehouse-dev/gatehouse/internal/config"
+)
+
+// settingFlags binds the process settings to flags named after their environment variables
+// (GATEHOUSE_ADMIN_LISTEN ↔ --admin-listen).
+var settingFlags = []struct{ flag, key string }{
+	{"listen", "listen"},
+	{"admin-listen", "adminListen"},
+	{"idp-listen", "idpListen"},
+	{"idp-issuer-base", "idpIssuerBase"},
+	{"forward-auth-listen", "forwardAuthListen"},
+	{"db", "db"},
+	{"region", "region"},
+	{"log-format", "logFormat"},
+	{"log-level", "logLevel"},
+	{"audit-file", "auditFile"},
+}
+
+func addSettingFlags(cmd *cobra.Command) {
+	d := config.Defaults()
+	defaults := map[string]string{
+		"listen": d.Listen, "adminListen": d.AdminListen, "idpListen": d.IdPListen,
+		"forwardAuthListen": d.ForwardAuthListen, "db": d.DB, "region": d.Region,
+		"logFormat": d.LogFormat, "logLevel": d.LogLevel,
+	}
+	help := map[string]string{}
+	for _, e := range config.Env {
+		help[e.Key] = fmt.Sprintf("%s (env %s)", e.Help, e.Name)
+	}
+	cmd.Flags().String("config", "", "YAML or JSON settings file")
+	for _, f := range settingFlags {
+		cmd.Flags().String(f.flag, defaults[f.key], help[f.key])
+	}
+}
+
+// loadConfig applies defaults, then the --config file, then GATEHOUSE_* variables, then flags
+// the user set, and validates the result.
+func loadConfig(cmd *cobra.Command) (config.Config, error) {
+	c := config.Defaults()
+	if path, _ := cmd.Flags().GetString("config"); path != "" {
+		if err := c.LoadFile(path); err != nil {
+			return c, err
+		}
+	}
+	if err := c.LoadEnv(os.LookupEnv); err != nil {
+		return c, err
+	}
+	for _, f := range settingFlags {
+		fl := cmd.Flags().Lookup(f.flag)
+		if fl == nil || !fl.Changed {
+			continue
+		}
+		if err := c.Set(f.key, fl.Value.String()); err != nil {
+			return c, fmt.Errorf("--%s: %w", f.flag, err)
+		}
+	}
+	if c.IdPIssuerBase == "" && config.Enabled(c.IdPListen) {
+		c.IdPIssuerBase = "http://" + c.IdPListen
+	}
+	if err := c.Validate(); err != nil {
+		return c, fmt.Errorf("invalid settings: %w", err)
+	}
+	return c, nil
+}
+
+func newLogger(w io.Writer, c config.Config) *slog.Logger {
+	var lvl slog.Level
+	_ = lvl.UnmarshalText([]byte(c.LogLevel))
+	opts := &slog.HandlerOptions{Level: lvl}
+	if c.LogFormat == "json" {
+		return slog.New(slog.NewJSONHandler(w, opts))
+	}
+	return slog.New(slog.NewTextHandler(w, opts))
+}

@@ -1,0 +1,261 @@
+// Package config defines Gatehouse's process settings: their defaults, the YAML file form, the
+// GATEHOUSE_* environment variables, and validation. Precedence: flag > environment > file >
+// default.
+package config
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"sigs.k8s.io/yaml"
+)
+
+// Config holds every process setting. Zero values mean "use the default" (see Defaults).
+type Config struct {
+	// Listen is the gateway (data plane) address.
+	Listen string `json:"listen"`
+	// AdminListen serves the management API (AVP-compatible and admin), /metrics and health.
+	AdminListen string `json:"adminListen"`
+	// IdPListen serves the built-in identity provider; "" or "off" disables it.
+	IdPListen string `json:"idpListen"`
+	// IdPIssuerBase is the public base URL of the IdP listener used in token issuers; default
+	// http://<IdPListen>.
+	IdPIssuerBase string `json:"idpIssuerBase"`
+	// ForwardAuthListen serves the forward-auth decision endpoint; "" or "off" disables it.
+	ForwardAuthListen string `json:"forwardAuthListen"`
+	// DB is a SQLite file path or a postgres:// URL.
+	DB string `json:"db"`
+	// AccessKeyID and SecretAccessKey sign management calls (SigV4).
+	AccessKeyID     string `json:"accessKeyId"`
+	SecretAccessKey string `json:"secretAccessKey"`
+	// Region is reported in ARNs and accepted in SigV4 credential scopes.
+	Region string `json:"region"`
+	// AccountID is reported in ARNs.
+	AccountID string `json:"accountId"`
+	// LogFormat is "text" or "json"; LogLevel is debug, info, warn or error.
+	LogFormat string `json:"logFormat"`
+	LogLevel  string `json:"logLevel"`
+	// PollInterval is how often a node re-reads store revisions as a fallback to change
+	// notifications.
+	PollInterval Duration `json:"pollInterval"`
+	// MaxStaleness bounds how long a node keeps serving its last snapshot while the store is
+	// unreachable before it reports not ready.
+	MaxStaleness Duration `json:"maxStaleness"`
+	// ShutdownTimeout bounds the drain of in-flight requests on SIGINT/SIGTERM.
+	ShutdownTimeout Duration `json:"shutdownTimeout"`
+	// TLS, when both files are set, serves the gateway listener over TLS (HTTP/2 enabled).
+	TLSCertFile string `json:"tlsCertFile"`
+	TLSKeyFile  string `json:"tlsKeyFile"`
+	// TrustedProxies lists CIDRs whose X-Forwarded-* headers are believed.
+	TrustedProxies []string `json:"trustedProxies"`
+	// AuditFile is where audit records go: a path, "stdout", or "" for none.
+	AuditFile string `json:"auditFile"`
+}
+
+// Duration is a time.Duration written as a Go duration string ("30s") in files and env.
+type Duration time.Duration
+
+// UnmarshalJSON accepts "30s" or a number of seconds.
+func (d *Duration) UnmarshalJSON(b []byte) error {
+	s := strings.Trim(string(b), `"`)
+	v, err := parseDuration(s)
+	if err != nil {
+		return err
+	}
+	*d = Duration(v)
+	return nil
+}
+
+// MarshalJSON writes the duration as a string.
+func (d Duration) MarshalJSON() ([]byte, error) {
+	return []byte(strconv.Quote(time.Duration(d).String())), nil
+}
+
+func parseDuration(s string) (time.Duration, error) {
+	if n, err := strconv.Atoi(s); err == nil {
+		return time.Duration(n) * time.Second, nil
+	}
+	v, err := time.ParseDuration(s)
+	if err != nil {
+		return 0, fmt.Errorf("invalid duration %q (use e.g. 30s, 5m)", s)
+	}
+	return v, nil
+}
+
+// Defaults returns the default settings.
+func Defaults() Config {
+	return Config{
+		Listen:            ":8080",
+		AdminListen:       "127.0.0.1:8181",
+		IdPListen:         "127.0.0.1:9229",
+		ForwardAuthListen: "127.0.0.1:8182",
+		DB:                "./gatehouse.db",
+		Region:            "us-east-1",
+		AccountID:         "000000000000",
+		LogFormat:         "text",
+		LogLevel:          "info",
+		PollInterval:      Duration(2 * time.Second),
+		MaxStaleness:      Duration(5 * time.Minute),
+		ShutdownTimeout:   Duration(15 * time.Second),
+	}
+}
+
+// Env lists the environment variable of each setting, in documentation order.
+var Env = []struct {
+	Name, Key, Help string
+}{
+	{"GATEHOUSE_LISTEN", "listen", "gateway listener address"},
+	{"GATEHOUSE_ADMIN_LISTEN", "adminListen", "management API, metrics and health listener"},
+	{"GATEHOUSE_IDP_LISTEN", "idpListen", "built-in IdP listener (off disables)"},
+	{"GATEHOUSE_IDP_ISSUER_BASE", "idpIssuerBase", "public base URL of the IdP listener"},
+	{"GATEHOUSE_FORWARD_AUTH_LISTEN", "forwardAuthListen", "forward-auth listener (off disables)"},
+	{"GATEHOUSE_DB", "db", "SQLite file path or postgres:// URL"},
+	{"GATEHOUSE_ACCESS_KEY_ID", "accessKeyId", "management access key id (SigV4)"},
+	{"GATEHOUSE_SECRET_ACCESS_KEY", "secretAccessKey", "management secret access key (SigV4)"},
+	{"GATEHOUSE_REGION", "region", "region used in ARNs and SigV4 scopes"},
+	{"GATEHOUSE_ACCOUNT_ID", "accountId", "account id used in ARNs"},
+	{"GATEHOUSE_LOG_FORMAT", "logFormat", "text or json"},
+	{"GATEHOUSE_LOG_LEVEL", "logLevel", "debug, info, warn or error"},
+	{"GATEHOUSE_POLL_INTERVAL", "pollInterval", "revision polling fallback interval"},
+	{"GATEHOUSE_MAX_STALENESS", "maxStaleness", "how long to serve a snapshot with the store unreachable"},
+	{"GATEHOUSE_SHUTDOWN_TIMEOUT", "shutdownTimeout", "drain time on shutdown"},
+	{"GATEHOUSE_TLS_CERT_FILE", "tlsCertFile", "gateway TLS certificate (PEM)"},
+	{"GATEHOUSE_TLS_KEY_FILE", "tlsKeyFile", "gateway TLS key (PEM)"},
+	{"GATEHOUSE_TRUSTED_PROXIES", "trustedProxies", "comma-separated CIDRs trusted for X-Forwarded-*"},
+	{"GATEHOUSE_AUDIT_FILE", "auditFile", "audit trail destination: path, stdout, or empty"},
+}
+
+// LoadFile merges a YAML or JSON file into c. Unknown keys are an error naming the key.
+func (c *Config) LoadFile(path string) error {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return fmt.Errorf("read config: %w", err)
+	}
+	if err := yaml.UnmarshalStrict(b, c); err != nil {
+		return fmt.Errorf("config %s: %w", path, err)
+	}
+	return nil
+}
+
+// LoadEnv merges GATEHOUSE_* variables found by lookup (os.LookupEnv in production) into c.
+func (c *Config) LoadEnv(lookup func(string) (string, bool)) error {
+	for _, e := range Env {
+		v, ok := lookup(e.Name)
+		if !ok {
+			continue
+		}
+		if err := c.Set(e.Key, v); err != nil {
+			return fmt.Errorf("%s: %w", e.Name, err)
+		}
+	}
+	return nil
+}
+
+// Set assigns one setting by its file key from a string.
+func (c *Config) Set(key, v string) error {
+	var err error
+	dur := func(d *Duration) {
+		var x time.Duration
+		x, err = parseDuration(v)
+		*d = Duration(x)
+	}
+	switch key {
+	case "listen":
+		c.Listen = v
+	case "adminListen":
+		c.AdminListen = v
+	case "idpListen":
+		c.IdPListen = v
+	case "idpIssuerBase":
+		c.IdPIssuerBase = v
+	case "forwardAuthListen":
+		c.ForwardAuthListen = v
+	case "db":
+		c.DB = v
+	case "accessKeyId":
+		c.AccessKeyID = v
+	case "secretAccessKey":
+		c.SecretAccessKey = v
+	case "region":
+		c.Region = v
+	case "accountId":
+		c.AccountID = v
+	case "logFormat":
+		c.LogFormat = v
+	case "logLevel":
+		c.LogLevel = v
+	case "pollInterval":
+		dur(&c.PollInterval)
+	case "maxStaleness":
+		dur(&c.MaxStaleness)
+	case "shutdownTimeout":
+		dur(&c.ShutdownTimeout)
+	case "tlsCertFile":
+		c.TLSCertFile = v
+	case "tlsKeyFile":
+		c.TLSKeyFile = v
+	case "trustedProxies":
+		c.TrustedProxies = nil
+		for _, p := range strings.Split(v, ",") {
+			if p = strings.TrimSpace(p); p != "" {
+				c.TrustedProxies = append(c.TrustedProxies, p)
+			}
+		}
+	case "auditFile":
+		c.AuditFile = v
+	default:
+		return fmt.Errorf("unknown setting %q", key)
+	}
+	return err
+}
+
+// Enabled reports whether an optional listener setting is switched on.
+func Enabled(addr string) bool { return addr != "" && addr != "off" }
+
+// Validate checks the settings and names the first bad one.
+func (c *Config) Validate() error {
+	var errs []error
+	addr := func(key, v string, optional bool) {
+		if optional && !Enabled(v) {
+			return
+		}
+		if _, _, err := net.SplitHostPort(v); err != nil {
+			errs = append(errs, fmt.Errorf("%s: %q is not host:port: %w", key, v, err))
+		}
+	}
+	addr("listen", c.Listen, false)
+	addr("adminListen", c.AdminListen, false)
+	addr("idpListen", c.IdPListen, true)
+	addr("forwardAuthListen", c.ForwardAuthListen, true)
+	if c.DB == "" {
+		errs = append(errs, errors.New("db: must name a SQLite file or a postgres:// URL"))
+	}
+	if (c.AccessKeyID == "") != (c.SecretAccessKey == "") {
+		errs = append(errs, errors.New("accessKeyId and secretAccessKey must be set together"))
+	}
+	if c.LogFormat != "text" && c.LogFormat != "json" {
+		errs = append(errs, fmt.Errorf("logFormat: %q is not text or json", c.LogFormat))
+	}
+	switch c.LogLevel {
+	case "debug", "info", "warn", "error":
+	default:
+		errs = append(errs, fmt.Errorf("logLevel: %q is not debug, info, warn or error", c.LogLevel))
+	}
+	if (c.TLSCertFile == "") != (c.TLSKeyFile == "") {
+		errs = append(errs, errors.New("tlsCertFile and tlsKeyFile must be set together"))
+	}
+	for _, p := range c.TrustedProxies {
+		if _, _, err := net.ParseCIDR(p); err != nil {
+			errs = append(errs, fmt.Errorf("trustedProxies: %q is not a CIDR", p))
+		}
+	}
+	if c.PollInterval <= 0 {
+		errs = append(errs, errors.New("pollInterval: must be positive"))
+	}
+	return errors.Join(errs...)
+}

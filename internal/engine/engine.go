@@ -1,0 +1,605 @@
+// Package engine is Gatehouse's decision engine: immutable, indexed snapshots
+// of a policy store evaluated with cedar-go.
+//
+// cedar-go's Authorize evaluates every policy it is given. A Snapshot indexes
+// the scope (head) of each policy by principal, action and resource, so a
+// request is evaluated only against the policies whose scope can match it.
+// The decision, determining policies and errors are identical to running
+// cedar.Authorize over the whole set; engine_prop_test.go checks that on
+// random stores.
+package engine
+
+import (
+	"cmp"
+	"errors"
+	"fmt"
+	"iter"
+	"slices"
+	"sync"
+	"sync/atomic"
+
+	"github.com/cedar-policy/cedar-go"
+	"github.com/cedar-policy/cedar-go/types"
+	xast "github.com/cedar-policy/cedar-go/x/exp/ast"
+)
+
+// Policy is one parsed (and, for templates, already linked) policy of a store.
+type Policy struct {
+	ID     string
+	Policy *cedar.Policy
+}
+
+// Input is everything a Snapshot is built from.
+type Input struct {
+	Revision int64
+	Policies []Policy
+	// Entities are the stored entities plus the schema's action entities
+	// (action groups are resolved through their parents). The snapshot
+	// owns the map afterwards: the caller must not modify it.
+	Entities types.EntityMap
+}
+
+// PolicyError is a policy that failed to evaluate for a request. Cedar skips
+// such a policy: it neither permits nor forbids.
+type PolicyError struct {
+	PolicyID string
+	Message  string
+}
+
+// Result is the outcome of one authorization request.
+type Result struct {
+	Decision cedar.Decision
+	// DeterminingPolicies follows Amazon Verified Permissions: the
+	// satisfied forbid policies if there are any, otherwise the satisfied
+	// permit policies, otherwise none. Sorted.
+	DeterminingPolicies []string
+	// Errors is sorted by policy ID, then message.
+	Errors []PolicyError
+}
+
+// Snapshot is an immutable, indexed policy store. It is safe for concurrent
+// use.
+type Snapshot struct {
+	revision  int64
+	policies  []entry // sorted by ID
+	entities  types.EntityMap
+	principal dimIndex
+	action    dimIndex
+	resource  dimIndex
+	// scratch pools per-request working memory. It lives on the snapshot
+	// rather than in a package variable and is dropped with it.
+	scratch sync.Pool
+}
+
+// entry is one policy with its scope extracted from the AST.
+type entry struct {
+	id        cedar.PolicyID
+	policy    *cedar.Policy
+	principal scope
+	action    scope
+	resource  scope
+}
+
+type scopeKind uint8
+
+const (
+	scopeAll scopeKind = iota
+	scopeEq
+	scopeIn
+	scopeIs
+	scopeIsIn
+	scopeInSet
+)
+
+// scope is the head constraint of one dimension (principal, action or
+// resource) of a policy.
+type scope struct {
+	kind     scopeKind
+	typ      types.EntityType  // is, is-in
+	entity   types.EntityUID   // ==, in, is-in
+	entities []types.EntityUID // in [..] (actions only)
+}
+
+// dimIndex buckets policy indexes by the scope of one dimension. Every
+// bucket is sorted.
+type dimIndex struct {
+	byEntity buckets[types.EntityUID]  // ==, in, is-in, each entity of in [..]
+	byType   buckets[types.EntityType] // is
+	any      []int32                   // unconstrained
+}
+
+// buckets maps keys to lists of policy indexes kept in one backing array,
+// so a store of 100,000 single-group policies costs a few allocations, not
+// one per group.
+type buckets[K comparable] struct {
+	slot  map[K]int32
+	start []int32 // the bucket in slot b is flat[start[b]:start[b+1]]
+	flat  []int32
+}
+
+func (b *buckets[K]) get(k K) []int32 {
+	i, ok := b.slot[k]
+	if !ok {
+		return nil
+	}
+	return b.flat[b.start[i]:b.start[i+1]]
+}
+
+type bucketBuilder[K comparable] struct {
+	slot  map[K]int32
+	pairs [][2]int32 // slot, policy index; appended in policy order
+}
+
+func (bb *bucketBuilder[K]) add(k K, policy int32) {
+	if bb.slot == nil {
+		bb.slot = make(map[K]int32)
+	}
+	s, ok := bb.slot[k]
+	if !ok {
+		s = int32(len(bb.slot))
+		bb.slot[k] = s
+	}
+	bb.pairs = append(bb.pairs, [2]int32{s, policy})
+}
+
+// finish lays the buckets out contiguously (a counting sort by slot, which
+// keeps each bucket in policy order).
+func (bb *bucketBuilder[K]) finish() buckets[K] {
+	n := len(bb.slot)
+	start := make([]int32, n+1)
+	for _, p := range bb.pairs {
+		start[p[0]+1]++
+	}
+	for i := range n {
+		start[i+1] += start[i]
+	}
+	next := slices.Clone(start[:n])
+	flat := make([]int32, len(bb.pairs))
+	for _, p := range bb.pairs {
+		flat[next[p[0]]] = p[1]
+		next[p[0]]++
+	}
+	return buckets[K]{slot: bb.slot, start: start, flat: flat}
+}
+
+type dimBuilder struct {
+	byEntity bucketBuilder[types.EntityUID]
+	byType   bucketBuilder[types.EntityType]
+	any      []int32
+}
+
+func (d *dimBuilder) add(i int32, sc scope) {
+	switch sc.kind {
+	case scopeAll:
+		d.any = append(d.any, i)
+	case scopeIs:
+		d.byType.add(sc.typ, i)
+	case scopeEq, scopeIn, scopeIsIn:
+		d.byEntity.add(sc.entity, i)
+	case scopeInSet:
+		for _, u := range sc.entities { // deduplicated by toScope
+			d.byEntity.add(u, i)
+		}
+	}
+}
+
+func (d *dimBuilder) finish() dimIndex {
+	return dimIndex{byEntity: d.byEntity.finish(), byType: d.byType.finish(), any: d.any}
+}
+
+// Build indexes the policies of in. It fails on an empty or duplicate ID, a
+// nil policy, or a scope form it does not know (so a future cedar-go scope
+// form cannot silently be left out of the index).
+func Build(in Input) (*Snapshot, error) {
+	if len(in.Policies) > 1<<31-1 {
+		return nil, errors.New("build snapshot: too many policies")
+	}
+	s := &Snapshot{
+		revision: in.Revision,
+		policies: make([]entry, 0, len(in.Policies)),
+		entities: in.Entities,
+	}
+	for i, p := range in.Policies {
+		if p.ID == "" {
+			return nil, fmt.Errorf("build snapshot: policy %d: empty id", i)
+		}
+		if p.Policy == nil {
+			return nil, fmt.Errorf("build snapshot: policy %q: nil policy", p.ID)
+		}
+		e, err := newEntry(p)
+		if err != nil {
+			return nil, fmt.Errorf("build snapshot: policy %q: %w", p.ID, err)
+		}
+		s.policies = append(s.policies, e)
+	}
+	// Evaluating in ID order makes cedar's reasons and errors come out
+	// sorted, and the result independent of the input order.
+	slices.SortFunc(s.policies, func(a, b entry) int { return cmp.Compare(a.id, b.id) })
+	for i := 1; i < len(s.policies); i++ {
+		if s.policies[i].id == s.policies[i-1].id {
+			return nil, fmt.Errorf("build snapshot: duplicate policy id %q", s.policies[i].id)
+		}
+	}
+	var pb, ab, rb dimBuilder
+	for i := range s.policies {
+		e := &s.policies[i]
+		pb.add(int32(i), e.principal)
+		ab.add(int32(i), e.action)
+		rb.add(int32(i), e.resource)
+	}
+	s.principal, s.action, s.resource = pb.finish(), ab.finish(), rb.finish()
+	return s, nil
+}
+
+func newEntry(p Policy) (entry, error) {
+	a := (*xast.Policy)(p.Policy.AST())
+	e := entry{id: cedar.PolicyID(p.ID), policy: p.Policy}
+	var err error
+	if e.principal, err = toScope(a.Principal); err != nil {
+		return entry{}, fmt.Errorf("principal scope: %w", err)
+	}
+	if e.action, err = toScope(a.Action); err != nil {
+		return entry{}, fmt.Errorf("action scope: %w", err)
+	}
+	if e.resource, err = toScope(a.Resource); err != nil {
+		return entry{}, fmt.Errorf("resource scope: %w", err)
+	}
+	return e, nil
+}
+
+func toScope(n xast.IsScopeNode) (scope, error) {
+	switch t := n.(type) {
+	case nil, xast.ScopeTypeAll:
+		return scope{kind: scopeAll}, nil
+	case xast.ScopeTypeEq:
+		return scope{kind: scopeEq, entity: t.Entity}, nil
+	case xast.ScopeTypeIn:
+		return scope{kind: scopeIn, entity: t.Entity}, nil
+	case xast.ScopeTypeIs:
+		return scope{kind: scopeIs, typ: t.Type}, nil
+	case xast.ScopeTypeIsIn:
+		return scope{kind: scopeIsIn, typ: t.Type, entity: t.Entity}, nil
+	case xast.ScopeTypeInSet:
+		return scope{kind: scopeInSet, entities: dedupe(t.Entities)}, nil
+	default:
+		return scope{}, fmt.Errorf("unsupported scope form %T", n)
+	}
+}
+
+// dedupe returns the distinct UIDs of us (`in [A, A]` lists A once in its
+// bucket, so a request for A does not see the policy twice).
+// The AST is immutable (cedar-go's contract), so a list without
+// duplicates, the usual case, is shared rather than copied.
+func dedupe(us []types.EntityUID) []types.EntityUID {
+	if len(us) <= linearMax {
+		for i := 1; i < len(us); i++ {
+			if slices.Contains(us[:i], us[i]) {
+				return distinct(us)
+			}
+		}
+		return us
+	}
+	seen := make(map[types.EntityUID]struct{}, len(us))
+	for _, u := range us {
+		seen[u] = struct{}{}
+	}
+	if len(seen) == len(us) {
+		return us
+	}
+	return distinct(us)
+}
+
+func distinct(us []types.EntityUID) []types.EntityUID {
+	out := make([]types.EntityUID, 0, len(us))
+	seen := make(map[types.EntityUID]struct{}, len(us))
+	for _, u := range us {
+		if _, ok := seen[u]; !ok {
+			seen[u] = struct{}{}
+			out = append(out, u)
+		}
+	}
+	return out
+}
+
+// count is the number of candidates the dimension yields for a request
+// entity with ancestor set anc (which includes the entity itself).
+func (d *dimIndex) count(uid types.EntityUID, anc *uidSet) int {
+	n := len(d.any) + len(d.byType.get(uid.Type))
+	for _, a := range anc.list {
+		n += len(d.byEntity.get(a))
+	}
+	return n
+}
+
+// Revision is the store revision the snapshot was built from.
+func (s *Snapshot) Revision() int64 { return s.revision }
+
+// Len is the number of policies.
+func (s *Snapshot) Len() int { return len(s.policies) }
+
+// Authorize decides req. overlay holds request-supplied entities (it may be
+// nil); an overlay entity replaces a stored entity with the same UID.
+//
+// Only candidate policies are evaluated: a policy is skipped when one of its
+// three scope constraints cannot hold for the request. That is exact, not a
+// heuristic. cedar-go compiles a policy to
+//
+//	principalScope && actionScope && resourceScope && when... && !unless...
+//
+// (internal/eval.PolicyToNode; an unconstrained scope is left out), and
+// andEval returns false without evaluating its right side once its left side
+// is false. The scope terms themselves cannot fail: the variables are always
+// entity UIDs and the operands are entity literals (==, in, is, is in, in
+// [..]), so evaluating them returns a boolean and never an error. A policy
+// whose scope does not hold is therefore neither satisfied nor erroneous, and
+// leaving it out changes neither the decision, the reasons nor the errors.
+// Our scope check uses the same reachability as cedar's entityInOne (the
+// entity itself plus everything reachable through Parents, looked up in the
+// same merged entity set), and cedar re-checks the scope anyway.
+func (s *Snapshot) Authorize(req cedar.Request, overlay types.EntityGetter) Result {
+	sc, _ := s.scratch.Get().(*scratch)
+	if sc == nil {
+		sc = new(scratch)
+	}
+	defer s.release(sc)
+
+	var ents types.EntityGetter = s.entities
+	if overlay != nil {
+		sc.merged = merged{overlay: overlay, stored: s.entities}
+		ents = &sc.merged
+	}
+
+	s.selectCandidates(sc, req, ents)
+	if len(sc.cands) == 0 {
+		// What cedar.Authorize returns for an empty set, without its
+		// per-call allocations.
+		return Result{Decision: cedar.Deny}
+	}
+	sc.iter.s, sc.iter.idx = s, sc.cands
+	if sc.iter.seq == nil {
+		// Bound once per scratch, so All does not allocate per request.
+		sc.iter.seq = sc.iter.each
+	}
+
+	decision, diag := cedar.Authorize(&sc.iter, ents, req)
+	return toResult(decision, diag)
+}
+
+// selectCandidates fills sc.cands with the indexes, in ID order, of the
+// policies whose scope holds for req.
+func (s *Snapshot) selectCandidates(sc *scratch, req cedar.Request, ents types.EntityGetter) {
+	ancestors(ents, req.Principal, &sc.pAnc)
+	ancestors(ents, req.Action, &sc.aAnc)
+	ancestors(ents, req.Resource, &sc.rAnc)
+
+	// Iterate the most selective dimension; check the others per candidate.
+	d, uid, anc := &s.principal, req.Principal, &sc.pAnc
+	best := d.count(uid, anc)
+	if n := s.action.count(req.Action, &sc.aAnc); n < best {
+		d, uid, anc, best = &s.action, req.Action, &sc.aAnc, n
+	}
+	if n := s.resource.count(req.Resource, &sc.rAnc); n < best {
+		d, uid, anc, best = &s.resource, req.Resource, &sc.rAnc, n
+	}
+	cands := sc.cands[:0]
+	if best > 0 {
+		cands = s.collect(cands, d.any, req, sc)
+		cands = s.collect(cands, d.byType.get(uid.Type), req, sc)
+		for _, a := range anc.list {
+			cands = s.collect(cands, d.byEntity.get(a), req, sc)
+		}
+		// Buckets of one dimension are disjoint except for action
+		// `in [..]` policies listed under several ancestors; sorting then
+		// compacting removes those duplicates without a per-request map
+		// and restores ID order.
+		slices.Sort(cands)
+		cands = slices.Compact(cands)
+	}
+	sc.cands = cands
+}
+
+func (s *Snapshot) collect(dst, bucket []int32, req cedar.Request, sc *scratch) []int32 {
+	for _, i := range bucket {
+		e := &s.policies[i]
+		if e.principal.matches(req.Principal, &sc.pAnc) &&
+			e.action.matches(req.Action, &sc.aAnc) &&
+			e.resource.matches(req.Resource, &sc.rAnc) {
+			dst = append(dst, i)
+		}
+	}
+	return dst
+}
+
+// matches reports whether the scope holds for uid, whose ancestors
+// (including uid itself) are anc. It mirrors cedar's scope semantics.
+func (sc *scope) matches(uid types.EntityUID, anc *uidSet) bool {
+	switch sc.kind {
+	case scopeAll:
+		return true
+	case scopeEq:
+		return uid == sc.entity
+	case scopeIn:
+		return anc.has(sc.entity)
+	case scopeIs:
+		return uid.Type == sc.typ
+	case scopeIsIn:
+		return uid.Type == sc.typ && anc.has(sc.entity)
+	case scopeInSet:
+		for _, e := range sc.entities {
+			if anc.has(e) {
+				return true
+			}
+		}
+		return false
+	}
+	return true // unknown kinds cannot be built; keep cedar as the judge
+}
+
+func toResult(decision cedar.Decision, diag cedar.Diagnostic) Result {
+	r := Result{Decision: decision}
+	// Authorize reports forbids when any forbid is satisfied, else
+	// permits: exactly AVP's determining policies.
+	if len(diag.Reasons) > 0 {
+		r.DeterminingPolicies = make([]string, len(diag.Reasons))
+		for i, x := range diag.Reasons {
+			r.DeterminingPolicies[i] = string(x.PolicyID)
+		}
+		slices.Sort(r.DeterminingPolicies)
+	}
+	if len(diag.Errors) > 0 {
+		r.Errors = make([]PolicyError, len(diag.Errors))
+		for i, x := range diag.Errors {
+			r.Errors[i] = PolicyError{PolicyID: string(x.PolicyID), Message: x.Message}
+		}
+		slices.SortFunc(r.Errors, comparePolicyErrors)
+	}
+	return r
+}
+
+func comparePolicyErrors(a, b PolicyError) int {
+	if c := cmp.Compare(a.PolicyID, b.PolicyID); c != 0 {
+		return c
+	}
+	return cmp.Compare(a.Message, b.Message)
+}
+
+// candIter feeds the candidates to cedar.Authorize in ID order.
+type candIter struct {
+	s   *Snapshot
+	idx []int32
+	seq iter.Seq2[cedar.PolicyID, *cedar.Policy]
+}
+
+func (c *candIter) All() iter.Seq2[cedar.PolicyID, *cedar.Policy] { return c.seq }
+
+func (c *candIter) each(yield func(cedar.PolicyID, *cedar.Policy) bool) {
+	for _, i := range c.idx {
+		e := &c.s.policies[i]
+		if !yield(e.id, e.policy) {
+			return
+		}
+	}
+}
+
+// merged looks entities up in the request overlay first, then in the store.
+type merged struct {
+	overlay types.EntityGetter
+	stored  types.EntityMap
+}
+
+func (m *merged) Get(uid types.EntityUID) (types.Entity, bool) {
+	if e, ok := m.overlay.Get(uid); ok {
+		return e, true
+	}
+	e, ok := m.stored[uid]
+	return e, ok
+}
+
+// Merge returns an EntityGetter that prefers overlay over stored, the view
+// Authorize evaluates against. overlay may be nil.
+func Merge(overlay types.EntityGetter, stored types.EntityMap) types.EntityGetter {
+	if overlay == nil {
+		return stored
+	}
+	return &merged{overlay: overlay, stored: stored}
+}
+
+// uidSet is a small insertion-ordered set. Typical ancestor sets have a
+// handful of members, where a linear scan beats hashing; past linearMax
+// members a map takes over so deep hierarchies stay linear in their size.
+type uidSet struct {
+	list []types.EntityUID
+	m    map[types.EntityUID]struct{}
+}
+
+const linearMax = 16
+
+func (u *uidSet) reset() {
+	u.list = u.list[:0]
+	if u.m != nil {
+		clear(u.m)
+	}
+}
+
+func (u *uidSet) has(x types.EntityUID) bool {
+	if len(u.list) > linearMax {
+		_, ok := u.m[x]
+		return ok
+	}
+	for _, y := range u.list {
+		if y == x {
+			return true
+		}
+	}
+	return false
+}
+
+// add inserts x and reports whether it was new.
+func (u *uidSet) add(x types.EntityUID) bool {
+	if u.has(x) {
+		return false
+	}
+	u.list = append(u.list, x)
+	if len(u.list) > linearMax {
+		if u.m == nil {
+			u.m = make(map[types.EntityUID]struct{}, 2*linearMax)
+		}
+		if len(u.list) == linearMax+1 {
+			for _, y := range u.list {
+				u.m[y] = struct{}{}
+			}
+		} else {
+			u.m[x] = struct{}{}
+		}
+	}
+	return true
+}
+
+// ancestors fills out with uid and every entity reachable from it through
+// Parents. The visited set makes cycles terminate.
+func ancestors(ents types.EntityGetter, uid types.EntityUID, out *uidSet) {
+	out.reset()
+	out.add(uid)
+	for i := 0; i < len(out.list); i++ {
+		e, ok := ents.Get(out.list[i])
+		if !ok {
+			continue
+		}
+		for p := range e.Parents.All() {
+			out.add(p)
+		}
+	}
+}
+
+// scratch is per-request working memory, pooled so the hot path allocates
+// little.
+type scratch struct {
+	pAnc, aAnc, rAnc uidSet
+	cands            []int32
+	iter             candIter
+	merged           merged
+}
+
+// maxPooledCands bounds the candidate buffer kept in the pool, so one
+// request against a huge unscoped set does not pin memory forever.
+const maxPooledCands = 1 << 16
+
+func (s *Snapshot) release(sc *scratch) {
+	sc.iter.s, sc.iter.idx = nil, nil
+	sc.merged = merged{}
+	if cap(sc.cands) > maxPooledCands {
+		sc.cands = nil
+	}
+	s.scratch.Put(sc)
+}
+
+// Holder publishes the current Snapshot to concurrent readers.
+type Holder struct {
+	p atomic.Pointer[Snapshot]
+}
+
+// Load returns the current snapshot, or nil before the first Store.
+func (h *Holder) Load() *Snapshot { return h.p.Load() }
+
+// Store replaces the current snapshot.
+func (h *Holder) Store(s *Snapshot) { h.p.Store(s) }

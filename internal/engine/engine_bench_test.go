@@ -1,0 +1,200 @@
+package engine
+
+import (
+	"fmt"
+	"runtime"
+	"strings"
+	"testing"
+
+	"github.com/cedar-policy/cedar-go"
+	"github.com/cedar-policy/cedar-go/ast"
+	"github.com/cedar-policy/cedar-go/types"
+)
+
+const pool = "us-east-1_X"
+
+func petGroup(name string) types.EntityUID {
+	return uid("PetStore::UserGroup", pool+"|"+name)
+}
+
+func petAction(name string) types.EntityUID { return uid("PetStore::Action", name) }
+
+// wizardStore mirrors what the AVP API-Gateway wizard generates: one
+// policy per user group, listing the API operations the group may call.
+func wizardStore(b *testing.B) ([]Policy, types.EntityMap) {
+	texts := map[string]string{
+		"employees": `permit(principal in PetStore::UserGroup::"us-east-1_X|employees", action in [PetStore::Action::"get /pets", PetStore::Action::"post /pets"], resource);`,
+		"admins":    `permit(principal in PetStore::UserGroup::"us-east-1_X|admins", action in [PetStore::Action::"get /pets", PetStore::Action::"post /pets", PetStore::Action::"delete /pets/{id}"], resource);`,
+		"customers": `permit(principal in PetStore::UserGroup::"us-east-1_X|customers", action in [PetStore::Action::"get /pets"], resource);`,
+		"vets":      `permit(principal in PetStore::UserGroup::"us-east-1_X|vets", action in [PetStore::Action::"get /pets/{id}"], resource);`,
+		"auditors":  `permit(principal in PetStore::UserGroup::"us-east-1_X|auditors", action in [PetStore::Action::"get /audit"], resource);`,
+	}
+	ps := mustPolicies(b, texts)
+	em := types.EntityMap{}
+	for _, a := range []string{"get /pets", "post /pets", "delete /pets/{id}", "get /pets/{id}", "get /audit"} {
+		em[petAction(a)] = types.Entity{UID: petAction(a)}
+	}
+	return ps, em
+}
+
+// tokenUser is the per-request principal built from a JWT: two groups.
+func tokenUser(groups ...string) (types.EntityUID, types.EntityMap) {
+	u := uid("PetStore::User", pool+"|alice")
+	parents := make([]types.EntityUID, len(groups))
+	for i, g := range groups {
+		parents[i] = petGroup(g)
+	}
+	return u, types.EntityMap{u: {UID: u, Parents: types.NewEntityUIDSet(parents...)}}
+}
+
+func benchRequest(principal types.EntityUID, action string) cedar.Request {
+	return cedar.Request{
+		Principal: principal,
+		Action:    petAction(action),
+		Resource:  uid("PetStore::Application", "petstore"),
+		Context:   types.NewRecord(types.RecordMap{"sourceIp": types.String("10.0.0.1")}),
+	}
+}
+
+func BenchmarkAuthorizeWizardStore(b *testing.B) {
+	ps, em := wizardStore(b)
+	s, err := Build(Input{Revision: 1, Policies: ps, Entities: em})
+	if err != nil {
+		b.Fatal(err)
+	}
+	full := cedar.PolicyMap{}
+	for _, p := range ps {
+		full[cedar.PolicyID(p.ID)] = p.Policy
+	}
+	principal, overlay := tokenUser("employees", "customers")
+	cases := []struct {
+		name   string
+		action string
+		want   cedar.Decision
+	}{
+		{"allow", "post /pets", cedar.Allow},
+		{"deny", "get /audit", cedar.Deny},
+	}
+	for _, tc := range cases {
+		req := benchRequest(principal, tc.action)
+		b.Run("engine/"+tc.name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				if r := s.Authorize(req, overlay); r.Decision != tc.want {
+					b.Fatalf("decision %v", r.Decision)
+				}
+			}
+		})
+		b.Run("cedar/"+tc.name, func(b *testing.B) {
+			ents := Merge(overlay, em)
+			b.ReportAllocs()
+			for b.Loop() {
+				if d, _ := cedar.Authorize(full, ents, req); d != tc.want {
+					b.Fatalf("decision %v", d)
+				}
+			}
+		})
+	}
+}
+
+// groupPolicies returns n per-group policies, built through the AST
+// builder (parsing is measured separately in BenchmarkBuild100k).
+func groupPolicies(n int) []Policy {
+	ps := make([]Policy, n)
+	post := petAction("post /pets")
+	for i := range ps {
+		p := ast.Permit().PrincipalIn(petGroup(fmt.Sprint("g", i))).ActionInSet(post)
+		ps[i] = Policy{ID: fmt.Sprintf("policy%06d", i), Policy: cedar.NewPolicyFromAST(p)}
+	}
+	return ps
+}
+
+func BenchmarkAuthorizeScale(b *testing.B) {
+	all := groupPolicies(100_000)
+	em := types.EntityMap{petAction("post /pets"): {UID: petAction("post /pets")}}
+	for _, n := range []int{10, 1000, 10_000, 100_000} {
+		ps := all[:n]
+		// The principal's groups match exactly one policy.
+		principal, overlay := tokenUser(fmt.Sprint("g", n/2), "nomatch")
+		req := benchRequest(principal, "post /pets")
+		b.Run(fmt.Sprintf("policies=%d/engine", n), func(b *testing.B) {
+			s, err := Build(Input{Policies: ps, Entities: em})
+			if err != nil {
+				b.Fatal(err)
+			}
+			b.ReportAllocs()
+			for b.Loop() {
+				if r := s.Authorize(req, overlay); r.Decision != cedar.Allow || len(r.DeterminingPolicies) != 1 {
+					b.Fatalf("result %+v", r)
+				}
+			}
+		})
+		b.Run(fmt.Sprintf("policies=%d/cedar", n), func(b *testing.B) {
+			full := make(cedar.PolicyMap, n)
+			for _, p := range ps {
+				full[cedar.PolicyID(p.ID)] = p.Policy
+			}
+			ents := Merge(overlay, em)
+			b.ReportAllocs()
+			for b.Loop() {
+				if d, _ := cedar.Authorize(full, ents, req); d != cedar.Allow {
+					b.Fatalf("decision %v", d)
+				}
+			}
+		})
+	}
+}
+
+func liveHeapMB() float64 {
+	runtime.GC()
+	var m runtime.MemStats
+	runtime.ReadMemStats(&m)
+	return float64(m.HeapAlloc) / (1 << 20)
+}
+
+func BenchmarkBuild100k(b *testing.B) {
+	const n = 100_000
+	b.Run("parsed", func(b *testing.B) {
+		ps := groupPolicies(n)
+		before := liveHeapMB()
+		var s *Snapshot
+		b.ReportAllocs()
+		for b.Loop() {
+			var err error
+			if s, err = Build(Input{Policies: ps}); err != nil {
+				b.Fatal(err)
+			}
+		}
+		b.ReportMetric(b.Elapsed().Seconds()/float64(b.N), "s/build")
+		b.ReportMetric(liveHeapMB()-before, "heapMB")
+		runtime.KeepAlive(s)
+	})
+	b.Run("text", func(b *testing.B) {
+		var text strings.Builder
+		for i := range n {
+			fmt.Fprintf(&text, "permit(principal in PetStore::UserGroup::\"%s|g%d\", action in [PetStore::Action::\"post /pets\"], resource);\n", pool, i)
+		}
+		doc := []byte(text.String())
+		text.Reset()
+		before := liveHeapMB()
+		var s *Snapshot
+		b.ReportAllocs()
+		for b.Loop() {
+			s = nil // let the previous iteration's snapshot go before measuring
+			list, err := cedar.NewPolicyListFromBytes("bench.cedar", doc)
+			if err != nil {
+				b.Fatal(err)
+			}
+			ps := make([]Policy, len(list))
+			for i, p := range list {
+				ps[i] = Policy{ID: fmt.Sprintf("policy%06d", i), Policy: p}
+			}
+			if s, err = Build(Input{Policies: ps}); err != nil {
+				b.Fatal(err)
+			}
+		}
+		b.ReportMetric(b.Elapsed().Seconds()/float64(b.N), "s/build")
+		b.ReportMetric(liveHeapMB()-before, "heapMB")
+		runtime.KeepAlive(s)
+	})
+}

@@ -1,0 +1,139 @@
+package identity
+
+import (
+	"encoding/json"
+	"math"
+	"strconv"
+	"time"
+)
+
+// Token is a validated token. Tokens returned by [Registry.Validate] may be shared with the
+// verified-token cache: treat Claims as read-only.
+type Token struct {
+	Issuer  string
+	Use     TokenUse // the use it was validated for
+	Subject string
+	JTI     string
+	// Claims holds every claim as decoded JSON: string, bool, nil, json.Number (integers stay
+	// exact), []any and map[string]any.
+	Claims    map[string]any
+	Expiry    time.Time
+	NotBefore time.Time // zero when absent
+	IssuedAt  time.Time // zero when absent
+	// RawHash is the SHA-256 of the raw token; the raw token itself is never kept.
+	RawHash [32]byte
+
+	alg      string
+	typ      string
+	aud      []string
+	clientID string
+	cid      string
+	tokenUse string
+}
+
+// Audience returns the aud claim as a list (a single string becomes one element).
+func (t *Token) Audience() []string { return t.aud }
+
+// stringClaims must be JSON strings when present; anything else is type confusion (sec.md row 26).
+var stringClaims = []string{"sub", "jti", "token_use", "client_id", "cid", "azp", "scope", "username", "cognito:username", "origin_jti", "event_id"}
+
+// newToken applies the source-independent claim rules: types of registered claims and exp present.
+func newToken(p *parsed, hash [32]byte) (*Token, error) {
+	c := p.claims
+	t := &Token{Claims: c, RawHash: hash, alg: p.hdr.alg, typ: p.hdr.typ}
+	iss, ok := c["iss"].(string)
+	if !ok || iss == "" {
+		return nil, fail(ErrClaims, "iss must be a non-empty string")
+	}
+	t.Issuer = iss
+	for _, name := range stringClaims {
+		if v, present := c[name]; present {
+			if _, ok := v.(string); !ok {
+				return nil, fail(ErrClaims, "%s must be a string", name)
+			}
+		}
+	}
+	t.Subject, _ = c["sub"].(string)
+	t.JTI, _ = c["jti"].(string)
+	t.tokenUse, _ = c["token_use"].(string)
+	t.clientID, _ = c["client_id"].(string)
+	t.cid, _ = c["cid"].(string)
+
+	exp, present := c["exp"]
+	if !present {
+		return nil, fail(ErrClaims, "exp is required")
+	}
+	var err error
+	if t.Expiry, err = numericDate("exp", exp); err != nil {
+		return nil, err
+	}
+	if v, present := c["nbf"]; present {
+		if t.NotBefore, err = numericDate("nbf", v); err != nil {
+			return nil, err
+		}
+	}
+	if v, present := c["iat"]; present {
+		if t.IssuedAt, err = numericDate("iat", v); err != nil {
+			return nil, err
+		}
+	}
+	if v, present := c["auth_time"]; present {
+		if _, err = numericDate("auth_time", v); err != nil {
+			return nil, err
+		}
+	}
+	switch a := c["aud"].(type) {
+	case nil:
+		if _, present := c["aud"]; present {
+			return nil, fail(ErrClaims, "aud must be a string or an array of strings")
+		}
+	case string:
+		t.aud = []string{a}
+	case []any:
+		t.aud = make([]string, 0, len(a))
+		for _, e := range a {
+			s, ok := e.(string)
+			if !ok {
+				return nil, fail(ErrClaims, "aud must be a string or an array of strings")
+			}
+			t.aud = append(t.aud, s)
+		}
+	default:
+		return nil, fail(ErrClaims, "aud must be a string or an array of strings")
+	}
+	if v, present := c[CognitoGroupClaim]; present {
+		if !isStringArray(v) {
+			return nil, fail(ErrClaims, "%s must be an array of strings", CognitoGroupClaim)
+		}
+	}
+	return t, nil
+}
+
+func isStringArray(v any) bool {
+	arr, ok := v.([]any)
+	if !ok {
+		return false
+	}
+	for _, e := range arr {
+		if _, ok := e.(string); !ok {
+			return false
+		}
+	}
+	return true
+}
+
+// maxNumericDate is year 5138; larger values are garbage, and they would overflow time math.
+const maxNumericDate = 1e11
+
+func numericDate(name string, v any) (time.Time, error) {
+	n, ok := v.(json.Number)
+	if !ok {
+		return time.Time{}, fail(ErrClaims, "%s must be a number", name)
+	}
+	f, err := strconv.ParseFloat(string(n), 64)
+	if err != nil || math.IsNaN(f) || f < 0 || f > maxNumericDate {
+		return time.Time{}, fail(ErrClaims, "%s is not a valid NumericDate", name)
+	}
+	sec, frac := math.Modf(f)
+	return time.Unix(int64(sec), int64(frac*1e9)), nil
+}

@@ -1,0 +1,366 @@
+package idp
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/base64"
+	"errors"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/gatehouse-dev/gatehouse/internal/store"
+)
+
+type ipKeyT struct{}
+
+// withClientIP records the caller's address for login throttling.
+func withClientIP(ctx context.Context, ip string) context.Context {
+	return context.WithValue(ctx, ipKeyT{}, ip)
+}
+
+func clientIP(ctx context.Context) string {
+	s, _ := ctx.Value(ipKeyT{}).(string)
+	return s
+}
+
+// secretHash is Cognito's SECRET_HASH: base64(HMAC-SHA256(clientSecret, username+clientId)).
+func secretHash(secret, username, clientID string) string {
+	m := hmac.New(sha256.New, []byte(secret))
+	m.Write([]byte(username + clientID))
+	return base64.StdEncoding.EncodeToString(m.Sum(nil))
+}
+
+// checkSecretHash verifies SECRET_HASH for a client with a secret against any of the given
+// usernames (the username or, for refresh, also the sub).
+func checkSecretHash(c *Client, got string, usernames ...string) error {
+	if c.Secret == "" {
+		return nil
+	}
+	if got == "" {
+		return errf(CodeNotAuthorized, "Client %s is configured for secret but secret was not received", c.ID)
+	}
+	ok := 0
+	for _, u := range usernames {
+		ok |= subtle.ConstantTimeCompare([]byte(secretHash(c.Secret, u, c.ID)), []byte(got))
+	}
+	if ok != 1 {
+		return errf(CodeNotAuthorized, "Unable to verify secret hash for client %s", c.ID)
+	}
+	return nil
+}
+
+// checkClientSecret compares a presented client secret in constant time.
+func checkClientSecret(c *Client, got string) bool {
+	if c.Secret == "" {
+		return got == ""
+	}
+	return subtle.ConstantTimeCompare([]byte(c.Secret), []byte(got)) == 1
+}
+
+// errNewPassword signals the NEW_PASSWORD_REQUIRED challenge.
+var errNewPassword = errors.New("new password required")
+
+// checkPassword authenticates a user of pool for client, applying throttling. The returned
+// errors are Cognito's: NotAuthorized (wrong password, locked, disabled), UserNotFound (unless
+// the client prevents user existence errors), TooManyRequests (IP lockout), or errNewPassword
+// together with the user.
+func (p *IdP) checkPassword(ctx context.Context, pool *Pool, client *Client, username, password string) (*User, error) {
+	ip := clientIP(ctx)
+	now := p.now()
+	switch p.throttle.locked(now, pool.ID, username, ip) {
+	case "user":
+		return nil, errf(CodeNotAuthorized, "Password attempts exceeded")
+	case "ip":
+		return nil, errf(CodeTooManyRequests, "Too many failed sign-in attempts from this address; try again later.")
+	}
+	if username == "" || password == "" {
+		return nil, errf(CodeInvalidParameter, "Missing required parameter %s", map[bool]string{true: "USERNAME", false: "PASSWORD"}[username == ""])
+	}
+	u, err := p.getUser(ctx, p.st, pool.ID, username)
+	var ie *Error
+	if errors.As(err, &ie) && ie.Code == CodeUserNotFound {
+		// Spend the same time as a real check so timing does not reveal which users exist.
+		_, _ = p.verifyPassword(ctx, p.dummyHash(ctx), password)
+		p.throttle.fail(now, pool.ID, username, ip)
+		if client.PreventUserExistenceErrors {
+			return nil, errBadCredentials
+		}
+		return nil, ie
+	}
+	if err != nil {
+		return nil, err
+	}
+	ok := false
+	if u.PasswordHash != "" {
+		ok, err = p.verifyPassword(ctx, u.PasswordHash, password)
+		if err != nil && ctx.Err() != nil {
+			return nil, err
+		}
+		if err != nil {
+			p.log.Error("stored password hash unusable", "pool", pool.ID, "err", err)
+		}
+	}
+	if !ok {
+		p.throttle.fail(now, pool.ID, username, ip)
+		return nil, errBadCredentials
+	}
+	p.throttle.succeed(now, pool.ID, username)
+	if !u.Enabled {
+		return nil, errf(CodeNotAuthorized, "User is disabled.")
+	}
+	if u.Status == userStatusNew {
+		return u, errNewPassword
+	}
+	return u, nil
+}
+
+func (p *IdP) dummyHash(ctx context.Context) string {
+	p.dummyMu.Do(func() {
+		h, err := p.hashPassword(ctx, "gatehouse-dummy-password")
+		if err == nil {
+			p.dummy = h
+		}
+	})
+	return p.dummy
+}
+
+// defaultUserScopes are the scopes of tokens from InitiateAuth and the password grant:
+// aws.cognito.signin.user.admin plus the client's allowed resource-server scopes.
+func defaultUserScopes(c *Client) []string {
+	s := []string{scopeAdmin}
+	for _, x := range c.AllowedOAuthScopes {
+		if strings.Contains(x, "/") && !slices.Contains(s, x) {
+			s = append(s, x)
+		}
+	}
+	return s
+}
+
+// IssueTokens signs a user in without a password (for scripts and `gatehouse idp token`):
+// access, ID and refresh tokens as USER_PASSWORD_AUTH would return them, hook included.
+func (p *IdP) IssueTokens(ctx context.Context, poolID, clientID, username string) (*Tokens, error) {
+	pool, err := p.getPool(ctx, p.st, poolID)
+	if err != nil {
+		return nil, err
+	}
+	client, err := p.getClient(ctx, p.st, poolID, clientID)
+	if err != nil {
+		return nil, err
+	}
+	u, err := p.getUser(ctx, p.st, poolID, username)
+	if err != nil {
+		return nil, err
+	}
+	if !u.Enabled {
+		return nil, errf(CodeNotAuthorized, "User is disabled.")
+	}
+	return p.issue(ctx, issueReq{pool: pool, client: client, user: u, scopes: defaultUserScopes(client),
+		trigger: triggerAuthentication, idToken: true, refresh: true})
+}
+
+// InitiateAuthInput is Cognito's InitiateAuth request.
+type InitiateAuthInput struct {
+	AuthFlow       string            `json:"AuthFlow"`
+	ClientID       string            `json:"ClientId"`
+	AuthParameters map[string]string `json:"AuthParameters,omitempty"`
+	ClientMetadata map[string]string `json:"ClientMetadata,omitempty"`
+	// Accepted and ignored, as the SDK may send them.
+	AnalyticsMetadata map[string]any `json:"AnalyticsMetadata,omitempty"`
+	UserContextData   map[string]any `json:"UserContextData,omitempty"`
+	Session           string         `json:"Session,omitempty"`
+}
+
+// Challenge is an authentication challenge (NEW_PASSWORD_REQUIRED).
+type Challenge struct {
+	Name       string
+	Parameters map[string]string
+	Session    string
+}
+
+// InitiateAuth runs USER_PASSWORD_AUTH or REFRESH_TOKEN_AUTH for a client of any pool.
+func (p *IdP) InitiateAuth(ctx context.Context, in InitiateAuthInput) (*Tokens, *Challenge, error) {
+	if in.ClientID == "" {
+		return nil, nil, errf(CodeInvalidParameter, "1 validation error detected: Value null at 'clientId' failed to satisfy constraint: Member must not be null")
+	}
+	poolID, err := p.poolOfClient(ctx, in.ClientID)
+	if err != nil {
+		return nil, nil, err
+	}
+	pool, err := p.getPool(ctx, p.st, poolID)
+	if err != nil {
+		return nil, nil, err
+	}
+	client, err := p.getClient(ctx, p.st, poolID, in.ClientID)
+	if err != nil {
+		return nil, nil, err
+	}
+	ap := in.AuthParameters
+	switch in.AuthFlow {
+	case "USER_PASSWORD_AUTH":
+		if !client.allowsFlow(FlowUserPassword) {
+			return nil, nil, errf(CodeInvalidParameter, "USER_PASSWORD_AUTH flow not enabled for this client")
+		}
+		if err := checkSecretHash(client, ap["SECRET_HASH"], ap["USERNAME"]); err != nil {
+			return nil, nil, err
+		}
+		u, err := p.checkPassword(ctx, pool, client, ap["USERNAME"], ap["PASSWORD"])
+		if errors.Is(err, errNewPassword) {
+			ch, err := p.newPasswordChallenge(ctx, pool, client, u)
+			return nil, ch, err
+		}
+		if err != nil {
+			return nil, nil, err
+		}
+		t, err := p.issue(ctx, issueReq{pool: pool, client: client, user: u, scopes: defaultUserScopes(client),
+			trigger: triggerAuthentication, idToken: true, refresh: client.allowsFlow(FlowRefreshToken)})
+		return t, nil, err
+	case "REFRESH_TOKEN_AUTH", "REFRESH_TOKEN":
+		if !client.allowsFlow(FlowRefreshToken) {
+			return nil, nil, errf(CodeInvalidParameter, "REFRESH_TOKEN_AUTH flow not enabled for this client")
+		}
+		t, err := p.refresh(ctx, pool, client, ap["REFRESH_TOKEN"], func(rec *refreshRecord) error {
+			names := []string{rec.Username, rec.Sub}
+			if ap["USERNAME"] != "" {
+				names = []string{ap["USERNAME"]}
+			}
+			return checkSecretHash(client, ap["SECRET_HASH"], names...)
+		})
+		return t, nil, err
+	case "USER_SRP_AUTH", "CUSTOM_AUTH", "ADMIN_USER_PASSWORD_AUTH", "ADMIN_NO_SRP_AUTH", "USER_AUTH":
+		return nil, nil, errf(CodeInvalidParameter, "%s is not supported by Gatehouse; use USER_PASSWORD_AUTH.", in.AuthFlow)
+	case "":
+		return nil, nil, errf(CodeInvalidParameter, "1 validation error detected: Value null at 'authFlow' failed to satisfy constraint: Member must not be null")
+	}
+	return nil, nil, errf(CodeInvalidParameter, "Invalid AuthFlow %q.", in.AuthFlow)
+}
+
+// refresh issues new access and ID tokens from a refresh token (no new refresh token).
+func (p *IdP) refresh(ctx context.Context, pool *Pool, client *Client, token string, check func(*refreshRecord) error) (*Tokens, error) {
+	rec, err := p.redeemRefresh(ctx, pool.ID, client.ID, token)
+	if err != nil {
+		return nil, err
+	}
+	if check != nil {
+		if err := check(rec); err != nil {
+			return nil, err
+		}
+	}
+	u, err := p.getUser(ctx, p.st, pool.ID, rec.Username)
+	var ie *Error
+	if errors.As(err, &ie) && ie.Code == CodeUserNotFound || err == nil && u.Sub != rec.Sub {
+		return nil, errf(CodeNotAuthorized, "Invalid Refresh Token")
+	}
+	if err != nil {
+		return nil, err
+	}
+	if !u.Enabled {
+		return nil, errf(CodeNotAuthorized, "User is disabled.")
+	}
+	return p.issue(ctx, issueReq{pool: pool, client: client, user: u, scopes: rec.Scopes, trigger: triggerRefresh,
+		authTime: rec.AuthTime, idToken: true, origin: rec.OriginJTI})
+}
+
+type sessionRecord struct {
+	ClientID string    `json:"clientId"`
+	Username string    `json:"username"`
+	Expires  time.Time `json:"expires"`
+}
+
+const kindSession store.Kind = "idp_auth_session"
+
+func (p *IdP) newPasswordChallenge(ctx context.Context, pool *Pool, client *Client, u *User) (*Challenge, error) {
+	session, id := newRefreshToken()
+	rec := sessionRecord{ClientID: client.ID, Username: u.Username, Expires: p.now().Add(3 * time.Minute).UTC()}
+	err := p.st.Update(ctx, func(tx store.Tx) error {
+		return putJSON(ctx, tx, true, pool.ID, kindSession, id, "", "", rec)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &Challenge{Name: "NEW_PASSWORD_REQUIRED", Session: session, Parameters: map[string]string{
+		"USER_ID_FOR_SRP": u.Username, "requiredAttributes": "[]", "userAttributes": "{}"}}, nil
+}
+
+// RespondToAuthChallengeInput is Cognito's RespondToAuthChallenge request.
+type RespondToAuthChallengeInput struct {
+	ChallengeName      string            `json:"ChallengeName"`
+	ClientID           string            `json:"ClientId"`
+	Session            string            `json:"Session,omitempty"`
+	ChallengeResponses map[string]string `json:"ChallengeResponses,omitempty"`
+	ClientMetadata     map[string]string `json:"ClientMetadata,omitempty"`
+	AnalyticsMetadata  map[string]any    `json:"AnalyticsMetadata,omitempty"`
+	UserContextData    map[string]any    `json:"UserContextData,omitempty"`
+}
+
+// RespondToAuthChallenge answers NEW_PASSWORD_REQUIRED: sets the new password and signs in.
+// The session is single use.
+func (p *IdP) RespondToAuthChallenge(ctx context.Context, in RespondToAuthChallengeInput) (*Tokens, error) {
+	if in.ChallengeName != "NEW_PASSWORD_REQUIRED" {
+		return nil, errf(CodeInvalidParameter, "Unsupported ChallengeName %q.", in.ChallengeName)
+	}
+	poolID, err := p.poolOfClient(ctx, in.ClientID)
+	if err != nil {
+		return nil, err
+	}
+	pool, err := p.getPool(ctx, p.st, poolID)
+	if err != nil {
+		return nil, err
+	}
+	client, err := p.getClient(ctx, p.st, poolID, in.ClientID)
+	if err != nil {
+		return nil, err
+	}
+	cr := in.ChallengeResponses
+	if err := checkSecretHash(client, cr["SECRET_HASH"], cr["USERNAME"]); err != nil {
+		return nil, err
+	}
+	if err := validatePassword(cr["NEW_PASSWORD"]); err != nil {
+		return nil, err
+	}
+	hash, err := p.hashPassword(ctx, cr["NEW_PASSWORD"])
+	if err != nil {
+		return nil, err
+	}
+	badSession := errf(CodeNotAuthorized, "Invalid session for the user, session is expired.")
+	if in.Session == "" || len(in.Session) > 512 {
+		return nil, badSession
+	}
+	var u *User
+	var bad error
+	err = p.st.Update(ctx, func(tx store.Tx) error {
+		bad, u = nil, nil
+		id := hashSecret(in.Session)
+		rec, err := getJSON[sessionRecord](ctx, tx, poolID, kindSession, id)
+		if errors.Is(err, store.ErrNotFound) {
+			bad = badSession
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		if err := tx.Delete(ctx, poolID, kindSession, id); err != nil {
+			return err
+		}
+		if rec.ClientID != client.ID || rec.Username != cr["USERNAME"] || !p.now().Before(rec.Expires) {
+			bad = badSession
+			return nil
+		}
+		u, err = p.getUser(ctx, tx, poolID, rec.Username)
+		if err != nil {
+			return err
+		}
+		u.PasswordHash, u.Status, u.Updated = hash, userStatusOK, p.now().UTC()
+		return putJSON(ctx, tx, false, poolID, kindUser, u.Username, u.Sub, "", u)
+	})
+	if err != nil {
+		return nil, err
+	}
+	if bad != nil {
+		return nil, bad
+	}
+	return p.issue(ctx, issueReq{pool: pool, client: client, user: u, scopes: defaultUserScopes(client),
+		trigger: triggerAuthentication, idToken: true, refresh: client.allowsFlow(FlowRefreshToken)})
+}

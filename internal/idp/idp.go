@@ -1,0 +1,166 @@
+// Package idp is Gatehouse's built-in identity provider: Cognito-compatible user pools with OIDC
+// endpoints and the Cognito JSON API.
+//
+// Everything a pool owns lives in the store under Scope = pool id (kinds prefixed idp_); the
+// pool itself is the container object (Scope "", Kind "user_pool"). Invariants:
+//   - passwords are stored only as argon2id hashes; refresh tokens and authorization codes
+//     only as SHA-256 hashes, so a store dump cannot be replayed;
+//   - an authorization code is deleted in the same transaction that redeems it, so it can be
+//     redeemed at most once, and any attempt to redeem it (right or wrong) burns it;
+//   - every issued token carries a fresh jti and event_id; tokens are RS256 with a kid that the
+//     pool's JWKS publishes until every token signed with that key has expired;
+//   - secrets (passwords, SECRET_HASH, client secrets, PKCE verifiers) are compared in
+//     constant time, and login failures are throttled per user and per client IP.
+package idp
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/gatehouse-dev/gatehouse/internal/store"
+)
+
+// DefaultBaseURL is the public base URL of the IdP listener when none is configured.
+const DefaultBaseURL = "http://127.0.0.1:9229"
+
+// IdP serves user pools stored in a store.Store. Create it with New; it is safe for concurrent use.
+type IdP struct {
+	st       store.Store
+	base     string
+	region   string
+	now      func() time.Time
+	log      *slog.Logger
+	creds    func(accessKeyID string) (string, bool)
+	argon    Argon2Params
+	hashSem  chan struct{}
+	throttle *throttler
+	hookHTTP *http.Client
+	hookWait time.Duration
+
+	keyCache sync.Map // kid -> *signingKey (immutable once created)
+	clientMu sync.Mutex
+	clientIx map[string]string // client id -> pool id; client ids are random and never reused
+	dummy    string            // hash verified for unknown users so timing does not reveal them
+	dummyMu  sync.Once
+}
+
+// Option configures an IdP.
+type Option func(*IdP)
+
+// WithBaseURL sets the public base URL of the IdP listener; a pool's issuer is <base>/<poolId>.
+func WithBaseURL(u string) Option {
+	return func(p *IdP) { p.base = strings.TrimRight(u, "/") }
+}
+
+// WithRegion sets the region that prefixes new pool ids (default us-east-1).
+func WithRegion(r string) Option { return func(p *IdP) { p.region = r } }
+
+// WithClock sets the time source (tests).
+func WithClock(now func() time.Time) Option { return func(p *IdP) { p.now = now } }
+
+// WithLogger sets the logger; nil discards.
+func WithLogger(l *slog.Logger) Option { return func(p *IdP) { p.log = l } }
+
+// WithCredentials sets the management credentials that must SigV4-sign admin calls of the
+// Cognito JSON API. Without it every admin call is rejected.
+func WithCredentials(lookup func(accessKeyID string) (secret string, ok bool)) Option {
+	return func(p *IdP) { p.creds = lookup }
+}
+
+// WithArgon2 sets the argon2id parameters for new password hashes. Existing hashes keep
+// verifying with the parameters recorded in them.
+func WithArgon2(a Argon2Params) Option { return func(p *IdP) { p.argon = a } }
+
+// WithThrottle sets the login throttling policy.
+func WithThrottle(t Throttle) Option { return func(p *IdP) { p.throttle = newThrottler(t) } }
+
+// WithHookClient sets the HTTP client and default timeout used for pre-token-generation
+// webhooks (default: a plain client, 5 s).
+func WithHookClient(c *http.Client, timeout time.Duration) Option {
+	return func(p *IdP) {
+		if c != nil {
+			p.hookHTTP = c
+		}
+		if timeout > 0 {
+			p.hookWait = timeout
+		}
+	}
+}
+
+// New returns an IdP over st.
+func New(st store.Store, opts ...Option) *IdP {
+	p := &IdP{
+		st:       st,
+		base:     DefaultBaseURL,
+		region:   "us-east-1",
+		now:      time.Now,
+		argon:    DefaultArgon2,
+		hookHTTP: &http.Client{},
+		hookWait: 5 * time.Second,
+		clientIx: map[string]string{},
+	}
+	for _, o := range opts {
+		o(p)
+	}
+	if p.log == nil {
+		p.log = slog.New(slog.DiscardHandler)
+	}
+	if p.throttle == nil {
+		p.throttle = newThrottler(DefaultThrottle)
+	}
+	if p.now == nil {
+		p.now = time.Now
+	}
+	// Each argon2id evaluation holds MemoryKiB of RAM; bound how many run at once so a burst of
+	// logins cannot exhaust memory.
+	n := max(int(p.argon.Threads)*2, 4)
+	p.hashSem = make(chan struct{}, n)
+	return p
+}
+
+// Issuer returns the issuer URL of a pool.
+func (p *IdP) Issuer(poolID string) string { return p.base + "/" + poolID }
+
+// Error is a Cognito-style failure: Code is the Cognito exception name
+// (e.g. "NotAuthorizedException"), Message its message.
+type Error struct {
+	Code    string
+	Message string
+}
+
+func (e *Error) Error() string { return e.Code + ": " + e.Message }
+
+// Cognito exception names used by this package.
+const (
+	CodeNotAuthorized      = "NotAuthorizedException"
+	CodeUserNotFound       = "UserNotFoundException"
+	CodeInvalidParameter   = "InvalidParameterException"
+	CodeResourceNotFound   = "ResourceNotFoundException"
+	CodeUsernameExists     = "UsernameExistsException"
+	CodeGroupExists        = "GroupExistsException"
+	CodeTooManyRequests    = "TooManyRequestsException"
+	CodeInvalidPassword    = "InvalidPasswordException"
+	CodeUnexpectedLambda   = "UnexpectedLambdaException"
+	CodeInvalidLambdaResp  = "InvalidLambdaResponseException"
+	CodeUserNotConfirmed   = "UserNotConfirmedException"
+	CodeUnsupportedToken   = "UnsupportedTokenTypeException"
+	CodeInternal           = "InternalErrorException"
+	CodeLimitExceeded      = "LimitExceededException"
+	CodeUnsupportedOp      = "UnsupportedOperationException"
+	CodeCodeMismatch       = "CodeMismatchException"
+	CodeExpiredCode        = "ExpiredCodeException"
+	CodeInvalidUserPoolCfg = "InvalidUserPoolConfigurationException"
+)
+
+func errf(code, format string, args ...any) *Error {
+	return &Error{Code: code, Message: fmt.Sprintf(format, args...)}
+}
+
+var errBadCredentials = &Error{Code: CodeNotAuthorized, Message: "Incorrect username or password."}
+
+func (p *IdP) logger(ctx context.Context) *slog.Logger { return p.log }

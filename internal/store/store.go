@@ -1,0 +1,100 @@
+// Package store is Gatehouse's persistence contract: typed resources kept as revisioned JSON
+// documents, written only in transactions that bump the revision of every scope they touch.
+//
+// Every resource is an Object addressed by (Scope, Kind, ID). Scope is the container that owns
+// it (a policy store id, a user pool id) or "" for top-level containers themselves. The store
+// keeps one monotonically increasing revision per scope; the revision of scope "" counts every
+// committed write, so a single number tells a node that something changed anywhere.
+//
+// Invariants every implementation keeps (storetest checks them):
+//   - a Tx either commits every write it made and the matching revision bumps, or nothing;
+//   - a write to object O bumps rev(O.Scope) and rev(""); when O is a container (Scope == "")
+//     it also bumps rev(O.ID), so a change of a container's own settings is a change of it;
+//   - Name, when set, is unique within (Scope, Kind); a clash is ErrConflict;
+//   - List returns objects ordered by ID (byte order) and pages with an opaque token.
+package store
+
+import (
+	"context"
+	"errors"
+	"time"
+)
+
+// Sentinel errors. Implementations wrap them; callers test with errors.Is.
+var (
+	ErrNotFound = errors.New("not found")
+	ErrConflict = errors.New("conflict")
+	// ErrBadPageToken means a List page token was not produced by this store for this query.
+	ErrBadPageToken = errors.New("invalid page token")
+)
+
+// Kind names a resource type.
+type Kind string
+
+// Object is one stored resource.
+type Object struct {
+	Scope string
+	Kind  Kind
+	ID    string
+	// Name is an optional secondary key, unique within (Scope, Kind).
+	Name string
+	// Ref is an optional non-unique lookup key (for example the template a linked policy uses).
+	Ref     string
+	Data    []byte // JSON document
+	Created time.Time
+	Updated time.Time
+}
+
+// Query selects objects of one kind in one scope.
+type Query struct {
+	Scope string
+	Kind  Kind
+	Ref   string // when non-empty, only objects with this Ref
+	// PageToken continues a previous List; Limit bounds the page (0 = no limit, no token).
+	PageToken string
+	Limit     int
+}
+
+// Reader is the read side shared by Store and Tx.
+type Reader interface {
+	Get(ctx context.Context, scope string, kind Kind, id string) (Object, error)
+	GetByName(ctx context.Context, scope string, kind Kind, name string) (Object, error)
+	// List returns one page and the token of the next one ("" when it was the last).
+	List(ctx context.Context, q Query) ([]Object, string, error)
+}
+
+// Tx is a write transaction. Its methods must only be used inside the Update callback.
+type Tx interface {
+	Reader
+	// Create inserts o; ErrConflict if (Scope, Kind, ID) or (Scope, Kind, Name) exists.
+	Create(ctx context.Context, o Object) error
+	// Put inserts or replaces o by (Scope, Kind, ID), keeping Created of a replaced object;
+	// ErrConflict if its Name belongs to another object.
+	Put(ctx context.Context, o Object) error
+	// Delete removes one object; ErrNotFound if absent.
+	Delete(ctx context.Context, scope string, kind Kind, id string) error
+	// DeleteScope removes every object of a scope (a deleted container's contents).
+	DeleteScope(ctx context.Context, scope string) error
+}
+
+// ChangeFunc receives the new revisions of the scopes a committed transaction touched
+// (always including ""). It must not block.
+type ChangeFunc func(revisions map[string]int64)
+
+// Store is a transactional object store. Implementations: sqldb (SQLite and PostgreSQL).
+type Store interface {
+	Reader
+	// Update runs fn in one transaction and commits it if fn returns nil. Revisions of the
+	// touched scopes are bumped in the same transaction. fn may be retried on serialization
+	// failures, so it must not have side effects outside the Tx.
+	Update(ctx context.Context, fn func(Tx) error) error
+	// Revision returns the current revision of scope (0 if it was never written).
+	Revision(ctx context.Context, scope string) (int64, error)
+	// Revisions returns every scope's revision.
+	Revisions(ctx context.Context) (map[string]int64, error)
+	// OnChange registers fn, called after every commit on this node (synchronously, before
+	// Update returns) and, where the backend supports it, after commits made by other nodes.
+	OnChange(fn ChangeFunc)
+	Ping(ctx context.Context) error
+	Close() error
+}

@@ -1,0 +1,339 @@
+// Package storetest holds the conformance suite every store.Store implementation must pass and
+// helpers that give tests a fresh store on each backend (SQLite always; PostgreSQL when
+// GATEHOUSE_TEST_POSTGRES names a database, as .ci/run always does).
+package storetest
+
+import (
+	"context"
+	"crypto/rand"
+	"database/sql"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"path/filepath"
+	"sort"
+	"sync"
+	"testing"
+
+	_ "github.com/jackc/pgx/v5/stdlib" // database/sql driver for schema setup
+
+	"github.com/gatehouse-dev/gatehouse/internal/store"
+	"github.com/gatehouse-dev/gatehouse/internal/store/sqldb"
+)
+
+// PostgresEnv names the environment variable holding the PostgreSQL DSN for tests.
+const PostgresEnv = "GATEHOUSE_TEST_POSTGRES"
+
+// Backends lists the backends available to this test run.
+func Backends(t testing.TB) []string {
+	b := []string{"sqlite"}
+	if os.Getenv(PostgresEnv) != "" {
+		b = append(b, "postgres")
+	}
+	return b
+}
+
+// ForEachBackend runs fn once per backend in a subtest with a fresh, empty store. Without
+// GATEHOUSE_TEST_POSTGRES the PostgreSQL subtest is reported as skipped.
+func ForEachBackend(t *testing.T, fn func(t *testing.T, s *sqldb.DB)) {
+	t.Helper()
+	for _, b := range []string{"sqlite", "postgres"} {
+		t.Run(b, func(t *testing.T) {
+			fn(t, Open(t, b))
+		})
+	}
+}
+
+// DSN returns a fresh database DSN for backend: a new SQLite file in a temp dir, or a new
+// PostgreSQL schema (dropped when the test ends) selected through search_path.
+func DSN(t testing.TB, backend string) string {
+	t.Helper()
+	switch backend {
+	case "sqlite":
+		return filepath.Join(t.TempDir(), "gatehouse.db")
+	case "postgres":
+		base := os.Getenv(PostgresEnv)
+		if base == "" {
+			t.Skipf("%s not set; PostgreSQL tests skipped (.ci/run sets it)", PostgresEnv)
+		}
+		var b [6]byte
+		_, _ = rand.Read(b[:])
+		schema := "gh_test_" + hex.EncodeToString(b[:])
+		admin, err := sql.Open("pgx", base)
+		if err != nil {
+			t.Fatalf("open postgres: %v", err)
+		}
+		if _, err := admin.Exec("CREATE SCHEMA " + schema); err != nil {
+			admin.Close()
+			t.Fatalf("create schema: %v", err)
+		}
+		t.Cleanup(func() {
+			_, _ = admin.Exec("DROP SCHEMA " + schema + " CASCADE")
+			admin.Close()
+		})
+		u, err := url.Parse(base)
+		if err != nil {
+			t.Fatalf("parse %s: %v", PostgresEnv, err)
+		}
+		q := u.Query()
+		q.Set("search_path", schema)
+		u.RawQuery = q.Encode()
+		return u.String()
+	}
+	t.Fatalf("unknown backend %q", backend)
+	return ""
+}
+
+// Open returns a fresh store on backend, closed when the test ends.
+func Open(t testing.TB, backend string) *sqldb.DB {
+	t.Helper()
+	s, err := sqldb.Open(context.Background(), DSN(t, backend))
+	if err != nil {
+		t.Fatalf("open %s store: %v", backend, err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
+}
+
+func obj(scope string, kind store.Kind, id, name, ref, data string) store.Object {
+	return store.Object{Scope: scope, Kind: kind, ID: id, Name: name, Ref: ref, Data: []byte(data)}
+}
+
+// Run is the conformance suite.
+func Run(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	var mu sync.Mutex
+	var seen []map[string]int64
+	s.OnChange(func(r map[string]int64) {
+		mu.Lock()
+		seen = append(seen, r)
+		mu.Unlock()
+	})
+
+	t.Run("create get and revisions", func(t *testing.T) {
+		err := s.Update(ctx, func(tx store.Tx) error {
+			if err := tx.Create(ctx, obj("", "policy_store", "ps1", "", "", `{"d":1}`)); err != nil {
+				return err
+			}
+			return tx.Create(ctx, obj("ps1", "policy", "p1", "alpha", "t1", `{"s":"permit"}`))
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		o, err := s.Get(ctx, "ps1", "policy", "p1")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if string(o.Data) != `{"s":"permit"}` || o.Name != "alpha" || o.Ref != "t1" || o.Created.IsZero() {
+			t.Fatalf("got %+v", o)
+		}
+		if o, err := s.GetByName(ctx, "ps1", "policy", "alpha"); err != nil || o.ID != "p1" {
+			t.Fatalf("by name: %v %+v", err, o)
+		}
+		for scope, want := range map[string]int64{"": 1, "ps1": 1, "other": 0} {
+			if r, err := s.Revision(ctx, scope); err != nil || r != want {
+				t.Fatalf("revision(%q) = %d, %v; want %d", scope, r, err, want)
+			}
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		if len(seen) != 1 || seen[0][""] != 1 || seen[0]["ps1"] != 1 {
+			t.Fatalf("change notifications %v", seen)
+		}
+	})
+
+	t.Run("not found", func(t *testing.T) {
+		if _, err := s.Get(ctx, "ps1", "policy", "nope"); !errors.Is(err, store.ErrNotFound) {
+			t.Fatalf("get: %v", err)
+		}
+		if _, err := s.GetByName(ctx, "ps1", "policy", "nope"); !errors.Is(err, store.ErrNotFound) {
+			t.Fatalf("get by name: %v", err)
+		}
+		err := s.Update(ctx, func(tx store.Tx) error { return tx.Delete(ctx, "ps1", "policy", "nope") })
+		if !errors.Is(err, store.ErrNotFound) {
+			t.Fatalf("delete: %v", err)
+		}
+	})
+
+	t.Run("conflicts roll back the whole transaction", func(t *testing.T) {
+		before, _ := s.Revision(ctx, "ps1")
+		err := s.Update(ctx, func(tx store.Tx) error {
+			if err := tx.Create(ctx, obj("ps1", "policy", "p2", "", "", `{}`)); err != nil {
+				return err
+			}
+			return tx.Create(ctx, obj("ps1", "policy", "p1", "", "", `{}`)) // duplicate id
+		})
+		if !errors.Is(err, store.ErrConflict) {
+			t.Fatalf("duplicate id: %v", err)
+		}
+		err = s.Update(ctx, func(tx store.Tx) error {
+			return tx.Put(ctx, obj("ps1", "policy", "p3", "alpha", "", `{}`)) // duplicate name
+		})
+		if !errors.Is(err, store.ErrConflict) {
+			t.Fatalf("duplicate name: %v", err)
+		}
+		if _, err := s.Get(ctx, "ps1", "policy", "p2"); !errors.Is(err, store.ErrNotFound) {
+			t.Fatalf("half-written transaction persisted p2: %v", err)
+		}
+		if after, _ := s.Revision(ctx, "ps1"); after != before {
+			t.Fatalf("failed transactions bumped the revision %d -> %d", before, after)
+		}
+	})
+
+	t.Run("put replaces and keeps created", func(t *testing.T) {
+		o1, _ := s.Get(ctx, "ps1", "policy", "p1")
+		err := s.Update(ctx, func(tx store.Tx) error {
+			return tx.Put(ctx, obj("ps1", "policy", "p1", "beta", "", `{"s":"forbid"}`))
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		o2, _ := s.Get(ctx, "ps1", "policy", "p1")
+		if !o2.Created.Equal(o1.Created) || string(o2.Data) != `{"s":"forbid"}` || o2.Name != "beta" || o2.Ref != "" {
+			t.Fatalf("after put: %+v (was %+v)", o2, o1)
+		}
+		if _, err := s.GetByName(ctx, "ps1", "policy", "alpha"); !errors.Is(err, store.ErrNotFound) {
+			t.Fatalf("old name still resolves: %v", err)
+		}
+	})
+
+	t.Run("invalid objects are rejected", func(t *testing.T) {
+		for _, o := range []store.Object{
+			obj("ps1", "policy", "", "", "", `{}`),
+			obj("ps1", "", "x", "", "", `{}`),
+			obj("ps1", "policy", "x", "", "", `{not json`),
+		} {
+			if err := s.Update(ctx, func(tx store.Tx) error { return tx.Put(ctx, o) }); err == nil {
+				t.Fatalf("accepted %+v", o)
+			}
+		}
+	})
+
+	t.Run("list pages in byte order", func(t *testing.T) {
+		ids := []string{"b", "a", "C", "c", "aa", "a-b", "Z9", "é", "_"}
+		err := s.Update(ctx, func(tx store.Tx) error {
+			for i, id := range ids {
+				ref := ""
+				if i%2 == 0 {
+					ref = "even"
+				}
+				if err := tx.Create(ctx, obj("ps2", "entity", id, "", ref, `{}`)); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := append([]string(nil), ids...)
+		sort.Strings(want)
+		var got []string
+		token := ""
+		pages := 0
+		for {
+			page, next, err := s.List(ctx, store.Query{Scope: "ps2", Kind: "entity", Limit: 2, PageToken: token})
+			if err != nil {
+				t.Fatal(err)
+			}
+			pages++
+			for _, o := range page {
+				got = append(got, o.ID)
+			}
+			if next == "" {
+				break
+			}
+			token = next
+		}
+		if fmt.Sprint(got) != fmt.Sprint(want) || pages != 5 {
+			t.Fatalf("got %v in %d pages, want %v", got, pages, want)
+		}
+		even, _, err := s.List(ctx, store.Query{Scope: "ps2", Kind: "entity", Ref: "even"})
+		if err != nil || len(even) != 5 {
+			t.Fatalf("ref filter: %d %v", len(even), err)
+		}
+		if _, _, err := s.List(ctx, store.Query{Scope: "ps1", Kind: "entity", Limit: 2, PageToken: token}); !errors.Is(err, store.ErrBadPageToken) {
+			t.Fatalf("token reused on another query: %v", err)
+		}
+		if _, _, err := s.List(ctx, store.Query{Scope: "ps2", Kind: "entity", PageToken: "!!"}); !errors.Is(err, store.ErrBadPageToken) {
+			t.Fatalf("garbage token: %v", err)
+		}
+	})
+
+	t.Run("delete scope", func(t *testing.T) {
+		before, _ := s.Revision(ctx, "ps2")
+		if err := s.Update(ctx, func(tx store.Tx) error { return tx.DeleteScope(ctx, "ps2") }); err != nil {
+			t.Fatal(err)
+		}
+		left, _, err := s.List(ctx, store.Query{Scope: "ps2", Kind: "entity"})
+		if err != nil || len(left) != 0 {
+			t.Fatalf("left %d, %v", len(left), err)
+		}
+		if after, _ := s.Revision(ctx, "ps2"); after != before+1 {
+			t.Fatalf("revision %d -> %d", before, after)
+		}
+	})
+
+	t.Run("container writes bump the container", func(t *testing.T) {
+		before, _ := s.Revision(ctx, "ps1")
+		err := s.Update(ctx, func(tx store.Tx) error {
+			return tx.Put(ctx, obj("", "policy_store", "ps1", "", "", `{"d":2}`))
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if after, _ := s.Revision(ctx, "ps1"); after != before+1 {
+			t.Fatalf("revision %d -> %d", before, after)
+		}
+	})
+
+	t.Run("read-only update bumps nothing", func(t *testing.T) {
+		before, _ := s.Revision(ctx, "")
+		err := s.Update(ctx, func(tx store.Tx) error {
+			_, err := tx.Get(ctx, "ps1", "policy", "p1")
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if after, _ := s.Revision(ctx, ""); after != before {
+			t.Fatalf("revision %d -> %d", before, after)
+		}
+	})
+
+	t.Run("concurrent writers", func(t *testing.T) {
+		before, _ := s.Revision(ctx, "ps3")
+		const n = 24
+		var wg sync.WaitGroup
+		errs := make(chan error, n)
+		for i := range n {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				errs <- s.Update(ctx, func(tx store.Tx) error {
+					return tx.Create(ctx, obj("ps3", "policy", fmt.Sprintf("p%02d", i), "", "", `{}`))
+				})
+			}()
+		}
+		wg.Wait()
+		close(errs)
+		for err := range errs {
+			if err != nil {
+				t.Fatal(err)
+			}
+		}
+		objs, _, err := s.List(ctx, store.Query{Scope: "ps3", Kind: "policy"})
+		if err != nil || len(objs) != n {
+			t.Fatalf("%d objects, %v", len(objs), err)
+		}
+		if after, _ := s.Revision(ctx, "ps3"); after != before+n {
+			t.Fatalf("revision %d -> %d, want +%d", before, after, n)
+		}
+		revs, err := s.Revisions(ctx)
+		if err != nil || revs["ps3"] != before+n {
+			t.Fatalf("revisions %v %v", revs, err)
+		}
+	})
+}
