@@ -42,6 +42,8 @@ func newRootCommand() *cobra.Command {
 		newServeCommand(),
 		newVersionCommand(),
 		newCredentialsCommand(),
+		newValidateCommand(),
+		newAuthorizeCommand(),
 	)
 	return root
 }

@@ -1,15 +1,9 @@
 package main
 
 import (
-	"fmt"
-	"net/http"
-	"time"
-
 	"github.com/spf13/cobra"
 
-	"github.com/gatehouse-dev/gatehouse/internal/config"
-	"github.com/gatehouse-dev/gatehouse/internal/server"
-	"github.com/gatehouse-dev/gatehouse/internal/store/sqldb"
+	"github.com/gatehouse-dev/gatehouse/internal/app"
 )
 
 func newServeCommand() *cobra.Command {
@@ -22,43 +16,24 @@ func newServeCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			return serve(cmd, cfg)
+			ctx := cmd.Context()
+			logger := newLogger(cmd.ErrOrStderr(), cfg)
+			node, err := app.New(ctx, cfg, logger)
+			if err != nil {
+				return err
+			}
+			defer node.Close()
+			if node.Credentials.Generated {
+				logger.Warn("no management credentials configured; generated a pair and stored it in the database (print it with `gatehouse credentials`)",
+					"accessKeyId", node.Credentials.AccessKeyID)
+			}
+			if err := node.Listen(); err != nil {
+				return err
+			}
+			logger.Info("gatehouse started", "version", versionString(), "db", node.Store.Backend())
+			return node.Serve(ctx)
 		},
 	}
 	addSettingFlags(cmd)
 	return cmd
-}
-
-func serve(cmd *cobra.Command, cfg config.Config) error {
-	ctx := cmd.Context()
-	logger := newLogger(cmd.ErrOrStderr(), cfg)
-	st, err := sqldb.Open(ctx, cfg.DB, sqldb.WithLogger(logger))
-	if err != nil {
-		return err
-	}
-	defer st.Close()
-	creds, err := ensureCredentials(ctx, st, cfg)
-	if err != nil {
-		return err
-	}
-	if creds.generated {
-		logger.Warn("no management credentials configured; generated a pair and stored it in the database (print them with `gatehouse credentials`)",
-			"accessKeyId", creds.AccessKeyID)
-	}
-
-	admin := http.NewServeMux()
-	admin.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
-		w.Header().Set("Content-Type", "application/json")
-		fmt.Fprintln(w, `{"status":"ok"}`)
-	})
-
-	listeners := []server.Listener{
-		{Name: "admin", Addr: cfg.AdminListen, Handler: admin},
-	}
-	g, err := server.Bind(logger, listeners)
-	if err != nil {
-		return err
-	}
-	logger.Info("gatehouse started", "version", versionString(), "db", st.Backend())
-	return g.Serve(ctx, time.Duration(cfg.ShutdownTimeout))
 }

@@ -207,3 +207,30 @@ func EntityItemFrom(e types.Entity) (EntityItem, error) {
 	})
 	return it, nil
 }
+
+// EntitiesDefinitionFrom converts Cedar entities to the entityList form,
+// sorted by UID so the output is deterministic.
+func EntitiesDefinitionFrom(m types.EntityMap) (EntitiesDefinition, error) {
+	list := make([]EntityItem, 0, len(m))
+	for _, e := range m {
+		it, err := EntityItemFrom(e)
+		if err != nil {
+			return EntitiesDefinition{}, err
+		}
+		list = append(list, it)
+	}
+	slices.SortFunc(list, func(a, b EntityItem) int {
+		return cmp.Or(strings.Compare(a.Identifier.EntityType, b.Identifier.EntityType),
+			strings.Compare(a.Identifier.EntityID, b.Identifier.EntityID))
+	})
+	return EntitiesDefinition{EntityList: list}, nil
+}
+
+// ContextDefinitionFrom converts a Cedar context record to the contextMap form.
+func ContextDefinitionFrom(r types.Record) (ContextDefinition, error) {
+	m, err := MapFromRecord(r)
+	if err != nil {
+		return ContextDefinition{}, err
+	}
+	return ContextDefinition{ContextMap: m}, nil
+}

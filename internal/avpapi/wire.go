@@ -1,5 +1,3 @@
-// Package avpapi serves the Amazon Verified Permissions compatible API.
-//
 // This file holds the wire shapes: Go structs whose JSON member names are
 // exactly those of the AWS SDK's serializers for VerifiedPermissions
 // (API version 2021-12-01). Requests are decoded strictly with
@@ -9,6 +7,7 @@
 // Configuration, TokenSelection, EntityReference) are structs with one
 // optional member per alternative; ExactlyOne checks the "exactly one"
 // rule and conversion functions report the field path.
+
 package avpapi
 
 import (

@@ -93,7 +93,7 @@ func newSDK(t *testing.T) *vp.Client {
 				Principal: &ent, Resource: &ent, Actions: act, Effect: avpapi.EffectPermit, CreatedDate: created, LastUpdatedDate: updated}),
 			"GetPolicy": op[avpapi.GetPolicyInput](t, avpapi.GetPolicyOutput{PolicyStoreID: "ps-1", PolicyID: "p1", PolicyType: avpapi.PolicyTypeTemplateLinked,
 				Definition: &avpapi.PolicyDefinition{TemplateLinked: &avpapi.TemplateLinkedPolicyDefinition{PolicyTemplateID: "pt1", Principal: &ent}},
-				Effect: avpapi.EffectForbid, Name: "n", CreatedDate: created, LastUpdatedDate: updated}),
+				Effect:     avpapi.EffectForbid, Name: "n", CreatedDate: created, LastUpdatedDate: updated}),
 			"UpdatePolicy": op[avpapi.UpdatePolicyInput](t, avpapi.UpdatePolicyOutput{PolicyStoreID: "ps-1", PolicyID: "p1", PolicyType: avpapi.PolicyTypeStatic, CreatedDate: created, LastUpdatedDate: updated}),
 			"DeletePolicy": op[avpapi.DeletePolicyInput](t, nil),
 			"ListPolicies": op[avpapi.ListPoliciesInput](t, avpapi.ListPoliciesOutput{Policies: []avpapi.PolicyItem{{PolicyStoreID: "ps-1", PolicyID: "p1",
@@ -106,7 +106,7 @@ func newSDK(t *testing.T) *vp.Client {
 				Statement: "permit(principal == ?principal, action, resource);", Description: "d", Name: "n", CreatedDate: created, LastUpdatedDate: updated}),
 			"UpdatePolicyTemplate": op[avpapi.UpdatePolicyTemplateInput](t, avpapi.UpdatePolicyTemplateOutput{PolicyStoreID: "ps-1", PolicyTemplateID: "pt1", CreatedDate: created, LastUpdatedDate: updated}),
 			"DeletePolicyTemplate": op[avpapi.DeletePolicyTemplateInput](t, nil),
-			"ListPolicyTemplates": op[avpapi.ListPolicyTemplatesInput](t, avpapi.ListPolicyTemplatesOutput{PolicyTemplates: []avpapi.PolicyTemplateItem{{PolicyStoreID: "ps-1", PolicyTemplateID: "pt1", CreatedDate: created, LastUpdatedDate: updated}}}),
+			"ListPolicyTemplates":  op[avpapi.ListPolicyTemplatesInput](t, avpapi.ListPolicyTemplatesOutput{PolicyTemplates: []avpapi.PolicyTemplateItem{{PolicyStoreID: "ps-1", PolicyTemplateID: "pt1", CreatedDate: created, LastUpdatedDate: updated}}}),
 			"CreateIdentitySource": op[avpapi.CreateIdentitySourceInput](t, avpapi.CreateIdentitySourceOutput{PolicyStoreID: "ps-1", IdentitySourceID: "is-1", CreatedDate: created, LastUpdatedDate: updated}),
 			"GetIdentitySource":    op[avpapi.GetIdentitySourceInput](t, idsrc),
 			"UpdateIdentitySource": op[avpapi.UpdateIdentitySourceInput](t, avpapi.UpdateIdentitySourceOutput{PolicyStoreID: "ps-1", IdentitySourceID: "is-1", CreatedDate: created, LastUpdatedDate: updated}),
@@ -116,7 +116,7 @@ func newSDK(t *testing.T) *vp.Client {
 			"IsAuthorizedWithToken": op[avpapi.IsAuthorizedWithTokenInput](t, avpapi.IsAuthorizedWithTokenOutput{Decision: avpapi.DecisionDeny,
 				DeterminingPolicies: []avpapi.DeterminingPolicyItem{}, Errors: []avpapi.EvaluationErrorItem{}, Principal: &ent}),
 			"BatchIsAuthorized": op[avpapi.BatchIsAuthorizedInput](t, avpapi.BatchIsAuthorizedOutput{Results: []avpapi.BatchIsAuthorizedOutputItem{{
-				Request: avpapi.BatchIsAuthorizedInputItem{Principal: &ent, Action: &avpapi.ActionIdentifier{ActionType: "PetStore::Action", ActionID: "a"}, Resource: &ent},
+				Request:  avpapi.BatchIsAuthorizedInputItem{Principal: &ent, Action: &avpapi.ActionIdentifier{ActionType: "PetStore::Action", ActionID: "a"}, Resource: &ent},
 				Decision: avpapi.DecisionAllow, DeterminingPolicies: []avpapi.DeterminingPolicyItem{{PolicyID: "p1"}}, Errors: []avpapi.EvaluationErrorItem{}}}}),
 			"BatchIsAuthorizedWithToken": op[avpapi.BatchIsAuthorizedWithTokenInput](t, avpapi.BatchIsAuthorizedWithTokenOutput{Principal: &ent,
 				Results: []avpapi.BatchIsAuthorizedWithTokenOutputItem{{Request: avpapi.BatchIsAuthorizedWithTokenInputItem{Resource: &ent},
@@ -182,7 +182,9 @@ func TestWireShapesAgainstSDK(t *testing.T) {
 				t.Errorf("%+v", o)
 			}
 		}},
-		{"GetPolicyStore", func() (any, error) { return c.GetPolicyStore(ctx, &vp.GetPolicyStoreInput{PolicyStoreId: ps, Tags: true}) },
+		{"GetPolicyStore", func() (any, error) {
+			return c.GetPolicyStore(ctx, &vp.GetPolicyStoreInput{PolicyStoreId: ps, Tags: true})
+		},
 			func(t *testing.T, out any) {
 				o := out.(*vp.GetPolicyStoreOutput)
 				if o.CedarVersion != types.CedarVersionCedar4 || o.DeletionProtection != types.DeletionProtectionEnabled || o.Tags["k"] != "v" || o.ValidationSettings.Mode != types.ValidationModeStrict {
@@ -229,7 +231,9 @@ func TestWireShapesAgainstSDK(t *testing.T) {
 			return c.CreatePolicy(ctx, &vp.CreatePolicyInput{PolicyStoreId: ps,
 				Definition: &types.PolicyDefinitionMemberTemplateLinked{Value: types.TemplateLinkedPolicyDefinition{PolicyTemplateId: aws.String("pt1"), Principal: sdkEntity(), Resource: sdkEntity()}}})
 		}, nil},
-		{"GetPolicy", func() (any, error) { return c.GetPolicy(ctx, &vp.GetPolicyInput{PolicyStoreId: ps, PolicyId: aws.String("p1")}) }, func(t *testing.T, out any) {
+		{"GetPolicy", func() (any, error) {
+			return c.GetPolicy(ctx, &vp.GetPolicyInput{PolicyStoreId: ps, PolicyId: aws.String("p1")})
+		}, func(t *testing.T, out any) {
 			o := out.(*vp.GetPolicyOutput)
 			tl, ok := o.Definition.(*types.PolicyDefinitionDetailMemberTemplateLinked)
 			if !ok || aws.ToString(tl.Value.PolicyTemplateId) != "pt1" || o.Effect != types.PolicyEffectForbid || aws.ToString(o.Name) != "n" {
@@ -240,7 +244,9 @@ func TestWireShapesAgainstSDK(t *testing.T) {
 			return c.UpdatePolicy(ctx, &vp.UpdatePolicyInput{PolicyStoreId: ps, PolicyId: aws.String("p1"), Name: aws.String("n2"),
 				Definition: &types.UpdatePolicyDefinitionMemberStatic{Value: types.UpdateStaticPolicyDefinition{Statement: aws.String("forbid(principal, action, resource);"), Description: aws.String("d")}}})
 		}, nil},
-		{"DeletePolicy", func() (any, error) { return c.DeletePolicy(ctx, &vp.DeletePolicyInput{PolicyStoreId: ps, PolicyId: aws.String("p1")}) }, nil},
+		{"DeletePolicy", func() (any, error) {
+			return c.DeletePolicy(ctx, &vp.DeletePolicyInput{PolicyStoreId: ps, PolicyId: aws.String("p1")})
+		}, nil},
 		{"ListPolicies", func() (any, error) {
 			return c.ListPolicies(ctx, &vp.ListPoliciesInput{PolicyStoreId: ps, MaxResults: aws.Int32(50), Filter: &types.PolicyFilter{
 				Principal: &types.EntityReferenceMemberIdentifier{Value: *sdkEntity()}, Resource: &types.EntityReferenceMemberUnspecified{Value: true},

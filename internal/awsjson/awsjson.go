@@ -54,7 +54,7 @@ type Op func(ctx context.Context, body []byte) (any, error)
 // Service is an http.Handler for one AWS JSON protocol service.
 type Service struct {
 	TargetPrefix string          // e.g. "VerifiedPermissions"
-	JSONVersion  string          // "1.0" or "1.1"
+	JSONVersion  string          // "1.0" (default) or "1.1"
 	Ops          map[string]Op   // by operation name
 	Public       map[string]bool // ops allowed without a signature, e.g. Cognito InitiateAuth
 	Verifier     *sigv4.Verifier
@@ -84,7 +84,12 @@ func (s *Service) logger() *slog.Logger {
 	return slog.New(slog.DiscardHandler)
 }
 
-func (s *Service) contentType() string { return "application/x-amz-json-" + s.JSONVersion }
+func (s *Service) contentType() string {
+	if s.JSONVersion == "" {
+		return "application/x-amz-json-1.0"
+	}
+	return "application/x-amz-json-" + s.JSONVersion
+}
 
 func (s *Service) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	reqID := uuid.NewString()

@@ -78,10 +78,17 @@ func Decode(body []byte, v any) error {
 		FieldError{Path: path, Message: "Value " + reason})
 }
 
+var unmarshalerType = reflect.TypeFor[json.Unmarshaler]()
+
 // describeType names the JSON kind a Go type expects.
 func describeType(t reflect.Type) string {
 	for t.Kind() == reflect.Pointer {
 		t = t.Elem()
+	}
+	// Types with their own decoding (timestamps, unions) say why in
+	// their own error; their Go kind says nothing about the JSON expected.
+	if reflect.PointerTo(t).Implements(unmarshalerType) {
+		return "a valid value"
 	}
 	switch t.Kind() {
 	case reflect.Bool:

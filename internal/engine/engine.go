@@ -266,9 +266,8 @@ func toScope(n xast.IsScopeNode) (scope, error) {
 	}
 }
 
-// dedupe returns the distinct UIDs of us (`in [A, A]` lists A once in its
-// bucket, so a request for A does not see the policy twice).
-// The AST is immutable (cedar-go's contract), so a list without
+// dedupe returns the distinct UIDs of us, so `in [A, A]` lists the policy
+// once in A's bucket. The AST is immutable (cedar-go's contract), so a list without
 // duplicates, the usual case, is shared rather than copied.
 func dedupe(us []types.EntityUID) []types.EntityUID {
 	if len(us) <= linearMax {
@@ -316,6 +315,18 @@ func (s *Snapshot) Revision() int64 { return s.revision }
 
 // Len is the number of policies.
 func (s *Snapshot) Len() int { return len(s.policies) }
+
+// Policy returns the policy with the given ID, for example to read the
+// annotations of a determining policy.
+func (s *Snapshot) Policy(id string) (*cedar.Policy, bool) {
+	i, ok := slices.BinarySearchFunc(s.policies, cedar.PolicyID(id), func(e entry, id cedar.PolicyID) int {
+		return cmp.Compare(e.id, id)
+	})
+	if !ok {
+		return nil, false
+	}
+	return s.policies[i].policy, true
+}
 
 // Authorize decides req. overlay holds request-supplied entities (it may be
 // nil); an overlay entity replaces a stored entity with the same UID.
@@ -372,7 +383,11 @@ func (s *Snapshot) selectCandidates(sc *scratch, req cedar.Request, ents types.E
 	ancestors(ents, req.Action, &sc.aAnc)
 	ancestors(ents, req.Resource, &sc.rAnc)
 
-	// Iterate the most selective dimension; check the others per candidate.
+	// Iterate the most selective dimension; check all three scopes per
+	// candidate. Completeness: a policy whose scope holds on a dimension
+	// sits in a visited bucket of it (== E and in E and is T in E need E
+	// among the ancestors, which include the entity itself; is T needs the
+	// entity's type; in [..] needs one listed entity among the ancestors).
 	d, uid, anc := &s.principal, req.Principal, &sc.pAnc
 	best := d.count(uid, anc)
 	if n := s.action.count(req.Action, &sc.aAnc); n < best {

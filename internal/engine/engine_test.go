@@ -175,6 +175,14 @@ func TestDeterminingPoliciesAVPRule(t *testing.T) {
 			}
 		})
 	}
+	for _, p := range ps {
+		if got, ok := s.Policy(p.ID); !ok || got != p.Policy {
+			t.Fatalf("Policy(%q) = %p, %v; want %p", p.ID, got, ok, p.Policy)
+		}
+	}
+	if got, ok := s.Policy("nope"); ok || got != nil {
+		t.Fatalf("Policy(nope) = %p, %v", got, ok)
+	}
 	r := s.Authorize(cedar.Request{Principal: uid("User", "alice"), Action: uid("Action", "read"), Resource: uid("Doc", "d1")}, nil)
 	if want := []string{"forbid-z"}; !slices.Equal(r.DeterminingPolicies, want) {
 		t.Fatalf("alice read: determining %v, want %v", r.DeterminingPolicies, want)

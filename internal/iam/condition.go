@@ -103,8 +103,8 @@ type condition struct {
 	id       keyID
 	key      string // as written in the policy
 
-	strs     []string    // famString, famStringFold
-	patterns []pattern   // famStringLike
+	strs     []string  // famString, famStringFold
+	patterns []pattern // famStringLike
 	prefixes []netip.Prefix
 	nums     []float64
 	times    []time.Time

@@ -375,7 +375,9 @@ func TestAbsentTypedKeys(t *testing.T) {
 
 func TestParseErrors(t *testing.T) {
 	t.Parallel()
-	stmt := func(s string) string { return `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"},` + s + `]}` }
+	stmt := func(s string) string {
+		return `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"},` + s + `]}`
+	}
 	tests := []struct {
 		name string
 		doc  string

@@ -1,6 +1,9 @@
 package iam
 
-import "unicode/utf8"
+import (
+	"strings"
+	"unicode/utf8"
+)
 
 // pattern is a compiled IAM wildcard pattern: '*' matches any run of
 // characters (including '/' and ':'), '?' matches exactly one character.
@@ -67,6 +70,19 @@ func wildcardMatch(p, s string, fold bool) bool {
 			return false
 		}
 		mark += charLen(s[mark:])
+		// When the star is followed by an ASCII literal, jump straight to
+		// its next occurrence instead of retrying one character at a time.
+		// An ASCII byte is always a whole character, so mark stays on a
+		// character boundary.
+		if star+1 < len(p) {
+			if c := p[star+1]; c < utf8.RuneSelf && c != '*' && c != '?' && !(fold && isLetter(c)) {
+				i := strings.IndexByte(s[mark:], c)
+				if i < 0 {
+					return false
+				}
+				mark += i
+			}
+		}
 		pi, si = star+1, mark
 	}
 	for pi < len(p) && p[pi] == '*' {
@@ -100,4 +116,9 @@ func equalFoldASCII(a, b string) bool {
 		}
 	}
 	return true
+}
+
+func isLetter(c byte) bool {
+	c = lowerASCII(c)
+	return 'a' <= c && c <= 'z'
 }

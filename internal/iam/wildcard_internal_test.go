@@ -132,3 +132,29 @@ func isASCII(s string) bool {
 	}
 	return true
 }
+
+// BenchmarkWildcard compares the matcher with a precompiled regexp (the
+// baseline) on article 001's resource pattern and a matching method ARN.
+func BenchmarkWildcard(b *testing.B) {
+	const (
+		p = "arn:aws:execute-api:*:*:*/*/*/petstore/v1/*"
+		s = "arn:aws:execute-api:us-east-1:123456789012:a1b2c3d4e5/dev/GET/petstore/v1/pets/3"
+	)
+	b.Run("greedy", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if !wildcardMatch(p, s, false) {
+				b.Fatal("no match")
+			}
+		}
+	})
+	b.Run("regexp-baseline", func(b *testing.B) {
+		re := regexp.MustCompile(`^(?s:arn:aws:execute-api:.*:.*:.*/.*/.*/petstore/v1/.*)$`)
+		b.ReportAllocs()
+		for b.Loop() {
+			if !re.MatchString(s) {
+				b.Fatal("no match")
+			}
+		}
+	})
+}

@@ -36,9 +36,9 @@ func (c *fakeClock) Advance(d time.Duration) { c.ns.Add(int64(d)) }
 
 // Keys are expensive to generate; tests share a few.
 var (
-	keysOnce             sync.Once
-	rsaA, rsaB, rsaWeak  *rsa.PrivateKey
-	ecA, ecB             *ecdsa.PrivateKey
+	keysOnce            sync.Once
+	rsaA, rsaB, rsaWeak *rsa.PrivateKey
+	ecA, ecB            *ecdsa.PrivateKey
 )
 
 func keys(t testing.TB) {
@@ -92,15 +92,15 @@ func jwksJSON(keys ...map[string]any) []byte {
 
 // idp is a JWKS (and discovery) server on 127.0.0.1 that counts hits and can misbehave.
 type idp struct {
-	srv        *httptest.Server
-	mu         sync.Mutex
-	jwks       []byte
-	status     int           // non-200 to fail
-	body       []byte        // raw body override (garbage, huge)
-	block      chan struct{} // non-nil: hang until closed or the client gives up
-	jwksHits   atomic.Int64
-	discoHits  atomic.Int64
-	discoIss   string // issuer to claim in discovery; default the real one
+	srv       *httptest.Server
+	mu        sync.Mutex
+	jwks      []byte
+	status    int           // non-200 to fail
+	body      []byte        // raw body override (garbage, huge)
+	block     chan struct{} // non-nil: hang until closed or the client gives up
+	jwksHits  atomic.Int64
+	discoHits atomic.Int64
+	discoIss  string // issuer to claim in discovery; default the real one
 }
 
 const poolID = "us-east-1_TestPool"

@@ -279,6 +279,9 @@ func (r *Registry) Validate(ctx context.Context, raw string, use TokenUse, sourc
 			if ks := r.keySet(cands[0].c); ks == e.ks {
 				if s := ks.current(now); s != nil && s.version == e.version {
 					r.cacheHits.Add(1)
+					if now.Sub(s.fetched) >= r.refreshInterval {
+						r.refreshAsync(ks)
+					}
 					return applyPolicy(e.tok, use, cands, now, r.leeway)
 				}
 			}

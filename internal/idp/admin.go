@@ -149,9 +149,9 @@ func (p *IdP) CreateClient(ctx context.Context, poolID string, in ClientInput) (
 		return nil, errf(CodeInvalidParameter, "CallbackURLs are required for the code flow.")
 	}
 	for _, v := range []struct {
-		name    string
-		d       time.Duration
-		lo, hi  time.Duration
+		name   string
+		d      time.Duration
+		lo, hi time.Duration
 	}{
 		{"AccessTokenValidity", in.AccessTokenValidity, 5 * time.Minute, 24 * time.Hour},
 		{"IdTokenValidity", in.IDTokenValidity, 5 * time.Minute, 24 * time.Hour},

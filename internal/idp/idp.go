@@ -14,7 +14,6 @@
 package idp
 
 import (
-	"context"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -162,5 +161,3 @@ func errf(code, format string, args ...any) *Error {
 }
 
 var errBadCredentials = &Error{Code: CodeNotAuthorized, Message: "Incorrect username or password."}
-
-func (p *IdP) logger(ctx context.Context) *slog.Logger { return p.log }

@@ -14,20 +14,20 @@ import (
 
 // Store kinds.
 const (
-	kindPool      store.Kind = "user_pool"
-	kindUser      store.Kind = "idp_user"
-	kindGroup     store.Kind = "idp_group"
-	kindClient    store.Kind = "idp_client"
-	kindResource  store.Kind = "idp_resource_server"
-	kindKey       store.Kind = "idp_signing_key"
-	kindRefresh   store.Kind = "idp_refresh_token"
-	kindAuthCode  store.Kind = "idp_auth_code"
-	userStatusOK             = "CONFIRMED"
-	userStatusNew            = "FORCE_CHANGE_PASSWORD"
-	scopeAdmin               = "aws.cognito.signin.user.admin"
-	defaultAccess            = time.Hour
-	defaultRefresh           = 30 * 24 * time.Hour
-	authCodeLifetime         = 5 * time.Minute
+	kindPool         store.Kind = "user_pool"
+	kindUser         store.Kind = "idp_user"
+	kindGroup        store.Kind = "idp_group"
+	kindClient       store.Kind = "idp_client"
+	kindResource     store.Kind = "idp_resource_server"
+	kindKey          store.Kind = "idp_signing_key"
+	kindRefresh      store.Kind = "idp_refresh_token"
+	kindAuthCode     store.Kind = "idp_auth_code"
+	userStatusOK                = "CONFIRMED"
+	userStatusNew               = "FORCE_CHANGE_PASSWORD"
+	scopeAdmin                  = "aws.cognito.signin.user.admin"
+	defaultAccess               = time.Hour
+	defaultRefresh              = 30 * 24 * time.Hour
+	authCodeLifetime            = 5 * time.Minute
 )
 
 // Auth flows (ExplicitAuthFlows values).
@@ -131,22 +131,22 @@ type refreshRecord struct {
 }
 
 type authCode struct {
-	ClientID      string    `json:"clientId"`
-	RedirectURI   string    `json:"redirectUri"`
-	Username      string    `json:"username"`
-	Scopes        []string  `json:"scopes"`
-	Challenge     string    `json:"challenge,omitempty"`
-	Nonce         string    `json:"nonce,omitempty"`
-	AuthTime      int64     `json:"authTime"`
-	Expires       time.Time `json:"expires"`
+	ClientID    string    `json:"clientId"`
+	RedirectURI string    `json:"redirectUri"`
+	Username    string    `json:"username"`
+	Scopes      []string  `json:"scopes"`
+	Challenge   string    `json:"challenge,omitempty"`
+	Nonce       string    `json:"nonce,omitempty"`
+	AuthTime    int64     `json:"authTime"`
+	Expires     time.Time `json:"expires"`
 }
 
 type keyRecord struct {
-	Kid        string    `json:"kid"`
-	PKCS8      []byte    `json:"pkcs8"`
-	Created    time.Time `json:"created"`
-	RetiredAt  time.Time `json:"retiredAt,omitzero"`
-	KeepUntil  time.Time `json:"keepUntil,omitzero"` // published in the JWKS until then
+	Kid       string    `json:"kid"`
+	PKCS8     []byte    `json:"pkcs8"`
+	Created   time.Time `json:"created"`
+	RetiredAt time.Time `json:"retiredAt,omitzero"`
+	KeepUntil time.Time `json:"keepUntil,omitzero"` // published in the JWKS until then
 }
 
 // --- store helpers -------------------------------------------------------------------------
@@ -274,4 +274,12 @@ func randomString(alphabet string, n int) string {
 		i++
 	}
 	return string(out)
+}
+
+func decode[T any](o store.Object) (*T, error) {
+	v := new(T)
+	if err := json.Unmarshal(o.Data, v); err != nil {
+		return nil, fmt.Errorf("decode %s %q: %w", o.Kind, o.ID, err)
+	}
+	return v, nil
 }

@@ -49,7 +49,7 @@ func newThrottler(t Throttle) *throttler {
 }
 
 func userKey(poolID, username string) string { return "u\x00" + poolID + "\x00" + username }
-func ipKey(ip string) string               { return "i\x00" + ip }
+func ipKey(ip string) string                 { return "i\x00" + ip }
 
 // locked reports which limit, if any, currently refuses an attempt: "user", "ip" or "".
 func (t *throttler) locked(now time.Time, poolID, username, ip string) string {

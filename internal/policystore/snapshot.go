@@ -15,6 +15,7 @@ import (
 	"golang.org/x/sync/singleflight"
 
 	"github.com/gatehouse-dev/gatehouse/internal/engine"
+	"github.com/gatehouse-dev/gatehouse/internal/identity"
 	"github.com/gatehouse-dev/gatehouse/internal/policy"
 	"github.com/gatehouse-dev/gatehouse/internal/store"
 )
@@ -28,8 +29,10 @@ type Snapshot struct {
 	// Schema is nil when the store has none.
 	Schema *policy.Schema
 	Engine *engine.Snapshot
-	// IdentitySources are the store's identity sources in id order.
+	// IdentitySources are the store's identity sources in id order, and Sources the same
+	// compiled for token validation.
 	IdentitySources []IdentitySource
+	Sources         []*identity.Source
 	// LoadedAt is when this node built the snapshot.
 	LoadedAt time.Time
 	// statements caches parsed policies by text so the next build re-parses only changes.
@@ -284,7 +287,12 @@ func load(ctx context.Context, st store.Store, storeID string, rev int64, prev *
 			return nil, err
 		}
 		src.Created, src.Updated = o.Created, o.Updated
+		compiled, err := src.Source()
+		if err != nil {
+			return nil, fmt.Errorf("stored identity source %s: %w", src.ID, err)
+		}
 		snap.IdentitySources = append(snap.IdentitySources, src)
+		snap.Sources = append(snap.Sources, compiled)
 	}
 
 	snap.Engine, err = engine.Build(engine.Input{Revision: rev, Policies: policies, Entities: entities})

@@ -163,6 +163,15 @@ const upperHex = "0123456789ABCDEF"
 // The result is a fixed point (Canonicalize of it returns it unchanged) and each byte sequence
 // it decodes to has exactly one canonical spelling. When nothing needs normalizing the input
 // string is returned without allocating.
+//
+// To forward the request, set URL.RawPath to the result and URL.Path to its decoding
+// (url.PathUnescape); every canonical path is a valid encoding for net/url, so EscapedPath
+// then returns it byte for byte.
+//
+// Not covered: letter case is preserved and routes are case-sensitive, so an upstream that
+// folds case sees "/ADMIN" and "/admin" as one path while the gateway does not; a raw '.' inside
+// a segment ("admin.", "...") is an ordinary character, although some Windows servers strip
+// trailing dots.
 func Canonicalize(rawPath string) (string, error) {
 	if rawPath == "" || rawPath[0] != '/' {
 		return "", bad(0, "path does not start with '/'")
@@ -177,30 +186,21 @@ func Canonicalize(rawPath string) (string, error) {
 		dots     = 0     // raw '.' count in the current segment, -1 once anything else is seen
 		nonASCII = false // current segment contains escaped bytes >= 0x80
 	)
-	// endSegment checks the segment rawPath[segStart:end] that has just ended.
-	endSegment := func(end int, last bool) error {
-		switch {
-		case end == segStart && !last:
-			return bad(end, "empty segment")
-		case end == segStart && last && end == 1:
-			// The root path "/".
-		case dots == 1 || dots == 2:
-			return bad(segStart, "dot segment")
-		case nonASCII:
-			if err := checkUnicodeSegment(rawPath[segStart:end]); err != nil {
-				return bad(segStart, err.Error())
-			}
-		}
-		segStart, dots, nonASCII = end+1, 0, false
-		return nil
-	}
 	for i := 1; i < len(rawPath); i++ {
 		c := rawPath[i]
 		switch {
+		case byteClass[c] == classRaw:
+			// The common case first.
+			dots = -1
+			if rewrote {
+				sb.WriteByte(c)
+			}
+			continue
 		case c == '/':
-			if err := endSegment(i, false); err != nil {
+			if err := checkSegment(rawPath, segStart, i, dots, nonASCII, false); err != nil {
 				return "", err
 			}
+			segStart, dots, nonASCII = i+1, 0, false
 			if rewrote {
 				sb.WriteByte('/')
 			}
@@ -253,21 +253,35 @@ func Canonicalize(rawPath string) (string, error) {
 				}
 			}
 			i += 2
-		case byteClass[c] == classRaw:
-			if rewrote {
-				sb.WriteByte(c)
-			}
 		default:
 			return "", bad(i, rawReason(c))
 		}
 	}
-	if err := endSegment(len(rawPath), true); err != nil {
+	if err := checkSegment(rawPath, segStart, len(rawPath), dots, nonASCII, true); err != nil {
 		return "", err
 	}
 	if rewrote {
 		return sb.String(), nil
 	}
 	return rawPath, nil
+}
+
+// checkSegment checks the segment rawPath[start:end] that has just ended. dots is its count
+// of raw '.' bytes, or -1 if it has anything else.
+func checkSegment(rawPath string, start, end, dots int, nonASCII, last bool) error {
+	switch {
+	case end == start && !last:
+		return bad(end, "empty segment")
+	case end == start && last && end == 1:
+		// The root path "/".
+	case dots == 1 || dots == 2:
+		return bad(start, "dot segment")
+	case nonASCII:
+		if err := checkUnicodeSegment(rawPath[start:end]); err != nil {
+			return bad(start, err.Error())
+		}
+	}
+	return nil
 }
 
 // checkUnicodeSegment validates a segment of the input (raw, escapes not yet normalized) that

@@ -22,6 +22,9 @@ func TestCanonicalizeAccepts(t *testing.T) {
 		{"/file.txt", "/file.txt"},
 		{"/a.b.c/...", "/a.b.c/..."}, // three dots is a name, not a dot segment
 		{"/.well-known/jwks.json", "/.well-known/jwks.json"},
+		{"/.%7e", "/.~"},   // a dot followed by anything is a name
+		{"/..%41", "/..A"}, // likewise
+		{"/%41/..b", "/A/..b"},
 		{"/a-b_c~d!$&'()*+,=:@", "/a-b_c~d!$&'()*+,=:@"},
 		{"/%7e", "/~"},
 		{"/%7E", "/~"},

@@ -41,6 +41,10 @@ func FuzzCanonicalize(f *testing.F) {
 		if err1 != nil || err2 != nil || din != dout {
 			t.Fatalf("meaning changed: %q (%q, %v) -> %q (%q, %v)", in, din, err1, out, dout, err2)
 		}
+		// What the proxy emits upstream is the canonical string itself.
+		if u := (&url.URL{Path: dout, RawPath: out}); u.EscapedPath() != out {
+			t.Fatalf("net/url would forward %q as %q", out, u.EscapedPath())
+		}
 		// The decoded path has exactly one canonical spelling: re-escaping every byte
 		// differently gives the same output.
 		if esc := escapeAll(dout); len(esc) > router.MaxPathLength {

@@ -3,6 +3,7 @@ package router
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 )
 
@@ -99,7 +100,7 @@ type node struct {
 	hasRoute bool
 }
 
-// Table is an immutable route table, safe for concurrent use.
+// Table is an immutable route table, safe for concurrent use. Build it with [New].
 type Table struct {
 	root   *node
 	routes []Route
@@ -263,8 +264,8 @@ func validName(s string) bool {
 	return true
 }
 
-// Routes returns the table's routes in the order given to New.
-func (t *Table) Routes() []Route { return t.routes }
+// Routes returns a copy of the table's routes in the order given to New.
+func (t *Table) Routes() []Route { return slices.Clone(t.routes) }
 
 // Match finds the route for a request method and a path returned by [Canonicalize]. Paths
 // that are not canonical may fail to match but never cause a panic.
@@ -276,15 +277,19 @@ func (t *Table) Routes() []Route { return t.routes }
 //     path; a resource is a pattern that has at least one route. "{name+}" needs at least one
 //     non-empty segment, so "/admin/{proxy+}" matches neither "/admin" nor "/admin/". A
 //     trailing slash is significant: "/cars/" does not match "/cars".
-//  2. Method, on that resource only: the exact method, then ANY (which covers the seven
-//     methods above). A HEAD request uses a HEAD route, else a GET route, else ANY. There is
-//     no fallback to a less specific resource: a resource without the method means no match
-//     (API Gateway's 403 "Missing Authentication Token").
+//  2. Method, on that resource only: the exact method, then ANY, which covers GET, POST, PUT,
+//     PATCH, DELETE, HEAD and OPTIONS (any other method, "ANY" itself and lower-case names
+//     match nothing). A HEAD request uses a HEAD route, else a GET route, else ANY, and is
+//     authorized as GET unless a HEAD route matched (see [Match.Method]). There is no fallback
+//     to a less specific resource: a resource without the method means no match (API
+//     Gateway's 403 "Missing Authentication Token").
+//
+// The zero Table and a nil *Table match nothing.
 //
 // Match allocates only the Params map, and only when the route has parameters, plus the
 // decoded value of any parameter that contains escapes.
 func (t *Table) Match(method, canonicalPath string) (Match, bool) {
-	if t == nil || canonicalPath == "" || canonicalPath[0] != '/' {
+	if t == nil || t.root == nil || canonicalPath == "" || canonicalPath[0] != '/' {
 		return Match{}, false
 	}
 	var n *node

@@ -187,6 +187,14 @@ func TestMatchRootOnly(t *testing.T) {
 	if _, ok := empty.Match("GET", "/"); ok {
 		t.Fatal("empty table matched /")
 	}
+	var zero router.Table
+	if _, ok := zero.Match("GET", "/x"); ok {
+		t.Fatal("zero Table matched /x")
+	}
+	var nilTable *router.Table
+	if _, ok := nilTable.Match("GET", "/"); ok {
+		t.Fatal("nil *Table matched /")
+	}
 }
 
 func TestMatchMultipleParams(t *testing.T) {

@@ -7,7 +7,8 @@
 // checks exactly what the client signed. Every failure is an *Error whose
 // Unwrap returns one of the sentinel kinds below, so callers map kinds to
 // protocol errors with errors.Is and may show Error() to the client: the
-// messages never contain secrets or the expected signature.
+// messages never contain secrets or the expected signature. Temporary
+// credentials (X-Amz-Security-Token) are not supported and are rejected.
 package sigv4
 
 import (
@@ -137,6 +138,12 @@ func (v *Verifier) Verify(r *http.Request, body []byte) (accessKeyID string, err
 		return "", fail(ErrExpired, "Signature not yet current: %s is still later than %s (%s + %s.)", amzDate, n.Add(skew).Format(amzDateFormat), n.Format(amzDateFormat), skew)
 	}
 
+	// Session tokens belong to temporary credentials, which this verifier
+	// cannot validate; accepting the request would ignore part of what the
+	// client presented as its identity.
+	if r.Header.Get("X-Amz-Security-Token") != "" {
+		return "", fail(ErrUnknownKey, "The security token included in the request is invalid.")
+	}
 	if v.Lookup == nil {
 		return "", fail(ErrUnknownKey, "The security token included in the request is invalid.")
 	}

@@ -218,6 +218,7 @@ func TestVerifyRejects(t *testing.T) {
 		{name: "missing x-amz-date", tamper: func(r *http.Request) { r.Header.Del("X-Amz-Date") }, want: sigv4.ErrMalformed},
 		{name: "content sha mismatch", tamper: func(r *http.Request) { r.Header.Set("X-Amz-Content-Sha256", "UNSIGNED-PAYLOAD") }, want: sigv4.ErrInvalid},
 		{name: "presigned query", tamper: func(r *http.Request) { r.URL.RawQuery = "X-Amz-Signature=abc" }, want: sigv4.ErrMalformed},
+		{name: "session token", tamper: func(r *http.Request) { r.Header.Set("X-Amz-Security-Token", "tok") }, want: sigv4.ErrUnknownKey},
 		{name: "nil lookup", v: func(v *sigv4.Verifier) { v.Lookup = nil }, want: sigv4.ErrUnknownKey},
 	}
 	for _, tt := range tests {
@@ -278,4 +279,27 @@ func BenchmarkSHA256Body(b *testing.B) {
 	for b.Loop() {
 		sha256.Sum256(body)
 	}
+}
+
+// FuzzVerify feeds arbitrary Authorization headers, dates, paths and
+// queries: Verify must never panic and never accept them.
+func FuzzVerify(f *testing.F) {
+	f.Add("AWS4-HMAC-SHA256 Credential=AKIDGATEHOUSE/20261122/us-east-1/verifiedpermissions/aws4_request, SignedHeaders=host;x-amz-date, Signature="+strings.Repeat("ab", 32), "20261122T180000Z", "/", "a=1&b=%zz")
+	f.Add("AWS4-HMAC-SHA256 Credential=/////, SignedHeaders=;;, Signature=", "", "/%2F/../x", "X-Amz-Signature=1")
+	f.Add("AWS4-HMAC-SHA256 Credential=AKIDGATEHOUSE/20261122/us-east-1/verifiedpermissions/aws4_request,SignedHeaders=host;x-amz-date,Signature=00,Signature=11", "20261122T180000Z", "/a b", "=&&=")
+	v := newVerifier(fixedNow)
+	f.Fuzz(func(t *testing.T, authz, date, path, query string) {
+		req := httptest.NewRequest(http.MethodPost, "http://127.0.0.1/", nil)
+		req.URL.Path, req.URL.RawPath, req.URL.RawQuery = path, "", query
+		req.Header.Set("Authorization", authz)
+		req.Header.Set("X-Amz-Date", date)
+		key, err := v.Verify(req, []byte("{}"))
+		if err == nil {
+			t.Fatalf("accepted forged request, key %q", key)
+		}
+		var e *sigv4.Error
+		if !errors.As(err, &e) {
+			t.Fatalf("error %T is not *sigv4.Error", err)
+		}
+	})
 }

@@ -1,0 +1,215 @@
+// Package app assembles one Gatehouse node from its settings — store, decision engine,
+// identity registry, management API, gateway and built-in IdP — and runs its listeners. The
+// command and the end-to-end tests both start nodes through it.
+package app
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/gatehouse-dev/gatehouse/internal/authz"
+	"github.com/gatehouse-dev/gatehouse/internal/avpapi"
+	"github.com/gatehouse-dev/gatehouse/internal/config"
+	"github.com/gatehouse-dev/gatehouse/internal/identity"
+	"github.com/gatehouse-dev/gatehouse/internal/policystore"
+	"github.com/gatehouse-dev/gatehouse/internal/server"
+	"github.com/gatehouse-dev/gatehouse/internal/sigv4"
+	"github.com/gatehouse-dev/gatehouse/internal/store"
+	"github.com/gatehouse-dev/gatehouse/internal/store/sqldb"
+)
+
+// Node is a running (or ready to run) Gatehouse node.
+type Node struct {
+	Config      config.Config
+	Logger      *slog.Logger
+	Store       *sqldb.DB
+	Policies    *policystore.Service
+	Snapshots   *policystore.Snapshots
+	Identity    *identity.Registry
+	Decider     *authz.Decider
+	Credentials Credentials
+
+	group   *server.Group
+	closers []func()
+}
+
+// Credentials are the management key pair.
+type Credentials struct {
+	AccessKeyID     string `json:"accessKeyId"`
+	SecretAccessKey string `json:"secretAccessKey"`
+	// Generated is true when Gatehouse made the pair (no credentials were configured).
+	Generated bool `json:"-"`
+}
+
+// credentialsKind stores the generated management key pair when none is configured, so a new
+// user gets a working, random secret without reading docs first.
+const credentialsKind store.Kind = "management_credentials"
+
+func randomString(alphabet string, n int) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b)
+	var sb strings.Builder
+	for _, c := range b {
+		sb.WriteByte(alphabet[int(c)%len(alphabet)])
+	}
+	return sb.String()
+}
+
+// EnsureCredentials returns the configured credentials, else the stored generated ones, else
+// generates, stores and returns a new pair.
+func EnsureCredentials(ctx context.Context, st store.Store, cfg config.Config) (Credentials, error) {
+	if cfg.AccessKeyID != "" {
+		return Credentials{AccessKeyID: cfg.AccessKeyID, SecretAccessKey: cfg.SecretAccessKey}, nil
+	}
+	var out Credentials
+	err := st.Update(ctx, func(tx store.Tx) error {
+		o, err := tx.Get(ctx, "", credentialsKind, "default")
+		if err == nil {
+			return json.Unmarshal(o.Data, &out)
+		}
+		if !errors.Is(err, store.ErrNotFound) {
+			return err
+		}
+		out = Credentials{
+			AccessKeyID:     "GH" + randomString("ABCDEFGHIJKLMNOPQRSTUVWXYZ234567", 18),
+			SecretAccessKey: randomString("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/", 40),
+			Generated:       true,
+		}
+		data, _ := json.Marshal(out)
+		return tx.Create(ctx, store.Object{Kind: credentialsKind, ID: "default", Data: data})
+	})
+	if err != nil {
+		return out, fmt.Errorf("management credentials: %w", err)
+	}
+	return out, nil
+}
+
+// StoredCredentials reads the generated credentials from a database.
+func StoredCredentials(ctx context.Context, st store.Store) (Credentials, error) {
+	o, err := st.Get(ctx, "", credentialsKind, "default")
+	if err != nil {
+		return Credentials{}, fmt.Errorf("no generated credentials stored (set GATEHOUSE_ACCESS_KEY_ID and GATEHOUSE_SECRET_ACCESS_KEY): %w", err)
+	}
+	var c Credentials
+	if err := json.Unmarshal(o.Data, &c); err != nil {
+		return c, fmt.Errorf("stored credentials: %w", err)
+	}
+	return c, nil
+}
+
+// New opens the store and builds every component, binding no sockets yet.
+func New(ctx context.Context, cfg config.Config, logger *slog.Logger) (*Node, error) {
+	if logger == nil {
+		logger = slog.Default()
+	}
+	st, err := sqldb.Open(ctx, cfg.DB, sqldb.WithLogger(logger))
+	if err != nil {
+		return nil, err
+	}
+	n := &Node{Config: cfg, Logger: logger, Store: st}
+	n.closers = append(n.closers, func() { st.Close() })
+	if n.Credentials, err = EnsureCredentials(ctx, st, cfg); err != nil {
+		n.Close()
+		return nil, err
+	}
+	n.Identity = identity.New(identity.WithLogger(logger))
+	n.closers = append(n.closers, n.Identity.Close)
+	n.Policies = policystore.New(st, policystore.WithAccount(cfg.Region, cfg.AccountID), policystore.WithCognitoEndpoint(n.localPoolEndpoint))
+	n.Snapshots = policystore.NewSnapshots(st, logger)
+	n.Decider = authz.New(n.Snapshots, n.Identity)
+	return n, nil
+}
+
+// localPoolEndpoint maps a Cognito pool id served by the built-in IdP to its issuer base.
+func (n *Node) localPoolEndpoint(ctx context.Context, poolID string) string {
+	if !config.Enabled(n.Config.IdPListen) {
+		return ""
+	}
+	if _, err := n.Store.Get(ctx, "", "user_pool", poolID); err != nil {
+		return ""
+	}
+	return n.Config.IdPIssuerBase
+}
+
+// Verifier checks management requests against the node's credentials.
+func (n *Node) Verifier(services ...string) *sigv4.Verifier {
+	id, secret := n.Credentials.AccessKeyID, n.Credentials.SecretAccessKey
+	return &sigv4.Verifier{
+		Lookup: func(k string) (string, bool) {
+			if k == id && id != "" {
+				return secret, true
+			}
+			return "", false
+		},
+		Services: services,
+	}
+}
+
+// AdminHandler serves the management API, health and (later) metrics.
+func (n *Node) AdminHandler() http.Handler {
+	api := avpapi.New(n.Policies, n.Decider, avpapi.WithLogger(n.Logger))
+	mux := http.NewServeMux()
+	mux.Handle("POST /{$}", api.Handler(n.Verifier("verifiedpermissions", "gatehouse")))
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		fmt.Fprintln(w, `{"status":"ok"}`)
+	})
+	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+		defer cancel()
+		if err := n.Store.Ping(ctx); err != nil {
+			w.WriteHeader(http.StatusServiceUnavailable)
+			fmt.Fprintf(w, "{\"status\":\"store unreachable\"}\n")
+			return
+		}
+		fmt.Fprintln(w, `{"status":"ready"}`)
+	})
+	return mux
+}
+
+// Listen binds the node's listeners.
+func (n *Node) Listen() error {
+	ls := []server.Listener{
+		{Name: "admin", Addr: n.Config.AdminListen, Handler: n.AdminHandler()},
+	}
+	g, err := server.Bind(n.Logger, ls)
+	if err != nil {
+		return err
+	}
+	n.group = g
+	return nil
+}
+
+// Addr returns the bound address of a listener ("admin", "gateway", "idp", "forward-auth").
+func (n *Node) Addr(name string) string {
+	if n.group == nil {
+		return ""
+	}
+	return n.group.Addr(name)
+}
+
+// Serve runs the listeners until ctx ends, then drains them.
+func (n *Node) Serve(ctx context.Context) error {
+	if n.group == nil {
+		if err := n.Listen(); err != nil {
+			return err
+		}
+	}
+	return n.group.Serve(ctx, time.Duration(n.Config.ShutdownTimeout))
+}
+
+// Close releases the node's resources.
+func (n *Node) Close() {
+	for i := len(n.closers) - 1; i >= 0; i-- {
+		n.closers[i]()
+	}
+	n.closers = nil
+}

@@ -1,0 +1,76 @@
+package gateway
+
+import (
+	"crypto/sha256"
+	"encoding/binary"
+	"hash"
+	"time"
+
+	"github.com/maypok86/otter/v2"
+
+	"github.com/gatehouse-dev/gatehouse/internal/iam"
+)
+
+// entry is a cached authorizer result. For jwt and iam authorizers it is the identity (the
+// route-specific checks and the IAM evaluation run on every request, since they depend on the
+// route, the client address and the time); for cedar it is the decision itself, keyed by every
+// input of the Cedar request.
+type entry struct {
+	principal string
+	groups    []string
+	claims    []string // values aligned with api.claimHeaders ("" = absent)
+	scopes    map[string]bool
+	policies  []*iam.Policy
+	exp       time.Time
+
+	// cedar
+	allow   bool
+	resp    string
+	message string
+	reason  string
+}
+
+type otterClock struct{ now func() time.Time }
+
+func (c otterClock) NowNano() int64                      { return c.now().UnixNano() }
+func (c otterClock) Tick(time.Duration) <-chan time.Time { return nil }
+
+func newDecisionCache(size int, ttl time.Duration, now func() time.Time) *otter.Cache[[32]byte, *entry] {
+	return otter.Must(&otter.Options[[32]byte, *entry]{
+		MaximumSize: size,
+		ExpiryCalculator: otter.ExpiryCreatingFunc(func(e otter.Entry[[32]byte, *entry]) time.Duration {
+			// Never outlive the token.
+			return min(ttl, e.Value.exp.Sub(now()))
+		}),
+		Clock: otterClock{now},
+	})
+}
+
+// keyer builds cache keys: SHA-256 over length-prefixed fields, so no two field lists collide.
+type keyer struct {
+	h   hash.Hash
+	buf [8]byte
+}
+
+func newKeyer() *keyer { return &keyer{h: sha256.New()} }
+
+func (k *keyer) str(s string) *keyer {
+	binary.BigEndian.PutUint64(k.buf[:], uint64(len(s)))
+	k.h.Write(k.buf[:])
+	k.h.Write([]byte(s))
+	return k
+}
+
+func (k *keyer) num(n int64) *keyer {
+	binary.BigEndian.PutUint64(k.buf[:], uint64(n))
+	k.h.Write(k.buf[:])
+	return k
+}
+
+func (k *keyer) sum() (out [32]byte) {
+	k.h.Sum(out[:0])
+	return out
+}
+
+// cacheable reports whether an entry may be stored: its token has not expired.
+func cacheable(e *entry, now time.Time) bool { return e.exp.After(now) }

@@ -1,0 +1,252 @@
+// Package gateway is the data plane: it routes requests to API routes, runs their authorizers
+// and proxies allowed requests upstream.
+//
+// Invariants:
+//   - The request path is canonicalized once (router.Canonicalize); the route, the authorizer
+//     and the upstream all see that one string, and the upstream receives exactly it (under the
+//     upstream's base path). A path Canonicalize refuses is answered 400
+//     {"message":"Invalid request path"} (403 on the forward-auth endpoint, which nginx passes
+//     through) without routing: no route can be reached by a path the gateway cannot read
+//     unambiguously.
+//   - Compiled gateway state (routes, authorizers, IAM group policies of every API) is an
+//     immutable snapshot at one revision of the "gateway" store scope, swapped atomically. A
+//     committed change marks it stale and the next request rebuilds it; a failed rebuild keeps
+//     the last good state.
+//   - Decision caches are keyed by every input of the decision, including rev("gateway") and,
+//     for cedar, the policy store snapshot's revision: a change is enforced on the very next
+//     request. The TTL only bounds memory, and no entry outlives its token.
+//   - Every response carries X-Gatehouse-Decision-Id. Upstreams receive X-Gatehouse-* identity
+//     headers only from the gateway: every inbound header whose name starts with X-Gatehouse-
+//     (case-insensitively, '_' read as '-') is deleted before they are set.
+package gateway
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/netip"
+	"sync/atomic"
+	"time"
+
+	"golang.org/x/sync/singleflight"
+
+	"github.com/gatehouse-dev/gatehouse/internal/apidef"
+	"github.com/gatehouse-dev/gatehouse/internal/authz"
+	"github.com/gatehouse-dev/gatehouse/internal/identity"
+	"github.com/gatehouse-dev/gatehouse/internal/policystore"
+	"github.com/gatehouse-dev/gatehouse/internal/store"
+)
+
+// Snapshots yields the current compiled snapshot of a policy store.
+type Snapshots interface {
+	Get(ctx context.Context, storeID string) (*policystore.Snapshot, error)
+}
+
+// TokenValidator validates bearer tokens (an *identity.Registry).
+type TokenValidator interface {
+	Validate(ctx context.Context, raw string, use identity.TokenUse, sources []*identity.Source) (*identity.Token, *identity.Source, error)
+}
+
+// Deps are the gateway's collaborators.
+type Deps struct {
+	// Store holds the API definitions (scope "gateway"); its OnChange marks the state stale.
+	Store store.Store
+	// Snapshots and Decider serve cedar authorizers.
+	Snapshots Snapshots
+	Decider   *authz.Decider
+	// Tokens validates tokens of jwt, iam and cedar authorizers.
+	Tokens TokenValidator
+	Logger *slog.Logger
+	// Region (default us-east-1) and Account (default 000000000000) appear in method ARNs.
+	Region  string
+	Account string
+	// TrustedProxies are peers whose X-Forwarded-For/-Proto/-Host are believed; from anyone
+	// else those headers are dropped and the peer address is the client.
+	TrustedProxies []netip.Prefix
+	// CognitoEndpoint returns the issuer base of a user pool served locally (the built-in IdP),
+	// or "" for a pool in AWS; used for jwt and iam authorizers' identity sources.
+	CognitoEndpoint func(ctx context.Context, poolID string) string
+}
+
+// Option configures a Gateway.
+type Option func(*Gateway)
+
+// WithClock replaces time.Now (aws:CurrentTime of iam conditions, cache expiry by token exp).
+func WithClock(now func() time.Time) Option { return func(g *Gateway) { g.now = now } }
+
+// WithTransport replaces the upstream transport.
+func WithTransport(rt http.RoundTripper) Option { return func(g *Gateway) { g.transport = rt } }
+
+// WithUpstreamTimeouts sets the dial and response-header timeouts of the default transport
+// (defaults 10s and 60s).
+func WithUpstreamTimeouts(dial, responseHeader time.Duration) Option {
+	return func(g *Gateway) { g.dialTimeout, g.headerTimeout = dial, responseHeader }
+}
+
+// WithCacheSize bounds each authorizer's decision cache (entries; default 100000).
+func WithCacheSize(n int) Option { return func(g *Gateway) { g.cacheSize = n } }
+
+// Gateway is the data plane. It is safe for concurrent use.
+type Gateway struct {
+	deps          Deps
+	log           *slog.Logger
+	now           func() time.Time
+	region        string
+	account       string
+	transport     http.RoundTripper
+	dialTimeout   time.Duration
+	headerTimeout time.Duration
+	cacheSize     int
+
+	cur      atomic.Pointer[state]
+	wanted   atomic.Int64 // newest rev("gateway") heard of
+	lastFail atomic.Int64 // unix nanos of the last failed rebuild
+	build    singleflight.Group
+}
+
+// New returns a Gateway and registers it for the store's change notifications. The state is
+// built on the first request (or by [Gateway.Refresh]).
+func New(deps Deps, opts ...Option) *Gateway {
+	g := &Gateway{deps: deps, now: time.Now, region: deps.Region, account: deps.Account,
+		dialTimeout: 10 * time.Second, headerTimeout: 60 * time.Second, cacheSize: 100000}
+	for _, o := range opts {
+		o(g)
+	}
+	g.log = deps.Logger
+	if g.log == nil {
+		g.log = slog.New(slog.DiscardHandler)
+	}
+	if g.region == "" {
+		g.region = "us-east-1"
+	}
+	if g.account == "" {
+		g.account = "000000000000"
+	}
+	if g.transport == nil {
+		g.transport = &http.Transport{
+			Proxy:                 nil, // never an environment proxy: upstreams are explicit
+			DialContext:           (&net.Dialer{Timeout: g.dialTimeout, KeepAlive: 30 * time.Second}).DialContext,
+			ForceAttemptHTTP2:     true,
+			MaxIdleConns:          1024,
+			MaxIdleConnsPerHost:   256,
+			IdleConnTimeout:       90 * time.Second,
+			TLSHandshakeTimeout:   10 * time.Second,
+			ResponseHeaderTimeout: g.headerTimeout,
+			ExpectContinueTimeout: time.Second,
+		}
+	}
+	if deps.Store != nil {
+		deps.Store.OnChange(g.observe)
+	}
+	return g
+}
+
+// observe records a newer gateway revision; the rebuild happens on the next request.
+func (g *Gateway) observe(revs map[string]int64) {
+	rev, ok := revs[apidef.Scope]
+	if !ok {
+		return
+	}
+	for {
+		cur := g.wanted.Load()
+		if rev <= cur || g.wanted.CompareAndSwap(cur, rev) {
+			return
+		}
+	}
+}
+
+// Refresh re-reads rev("gateway") (for changes made by other nodes whose notifications may
+// have been missed) and rebuilds the state if it moved.
+func (g *Gateway) Refresh(ctx context.Context) error {
+	rev, err := g.deps.Store.Revision(ctx, apidef.Scope)
+	if err != nil {
+		return fmt.Errorf("read gateway revision: %w", err)
+	}
+	g.observe(map[string]int64{apidef.Scope: rev})
+	_, err = g.state(ctx)
+	return err
+}
+
+// Revision returns the revision of the state currently served (0 before the first build).
+func (g *Gateway) Revision() int64 {
+	if s := g.cur.Load(); s != nil {
+		return s.rev
+	}
+	return 0
+}
+
+// FlushCache drops the cached decisions of an API's authorizers ("" flushes every API).
+func (g *Gateway) FlushCache(apiName string) {
+	s := g.cur.Load()
+	if s == nil {
+		return
+	}
+	for _, a := range s.apis {
+		if apiName != "" && a.name != apiName && a.id != apiName {
+			continue
+		}
+		for _, az := range a.authorizers {
+			if az.cache != nil {
+				az.cache.InvalidateAll()
+			}
+		}
+	}
+}
+
+const retryAfterFailure = time.Second
+
+var errNoState = errors.New("gateway state unavailable")
+
+// state returns the current compiled state, rebuilding it when a newer revision was heard of.
+// The steady state is two atomic loads.
+func (g *Gateway) state(ctx context.Context) (*state, error) {
+	s := g.cur.Load()
+	if s != nil && s.rev >= g.wanted.Load() {
+		return s, nil
+	}
+	if s != nil && g.now().UnixNano()-g.lastFail.Load() < int64(retryAfterFailure) {
+		return s, nil
+	}
+	v, err, _ := g.build.Do("state", func() (any, error) {
+		// Detached from the request: one caller's cancellation must not fail everyone's build.
+		bctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+		defer cancel()
+		return g.rebuild(bctx)
+	})
+	if err != nil {
+		g.lastFail.Store(g.now().UnixNano())
+		if s != nil {
+			g.log.Error("gateway state rebuild failed; serving the last good state", "revision", s.rev, "err", err)
+			return s, nil
+		}
+		g.log.Error("gateway state unavailable", "err", err)
+		return nil, errNoState
+	}
+	return v.(*state), nil
+}
+
+func (g *Gateway) rebuild(ctx context.Context) (*state, error) {
+	if s := g.cur.Load(); s != nil && s.rev >= g.wanted.Load() {
+		return s, nil
+	}
+	as, err := apidef.Load(ctx, g.deps.Store)
+	if err != nil {
+		return nil, err
+	}
+	s, err := g.compile(ctx, as)
+	if err != nil {
+		return nil, err
+	}
+	g.cur.Store(s)
+	for {
+		w := g.wanted.Load()
+		if s.rev <= w || g.wanted.CompareAndSwap(w, s.rev) {
+			break
+		}
+	}
+	g.log.Info("gateway state loaded", "revision", s.rev, "apis", len(s.apis))
+	return s, nil
+}
