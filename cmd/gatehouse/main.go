@@ -44,6 +44,7 @@ func newRootCommand() *cobra.Command {
 		newCredentialsCommand(),
 		newValidateCommand(),
 		newAuthorizeCommand(),
+		newApplyCommand(),
 	)
 	return root
 }

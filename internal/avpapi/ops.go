@@ -52,6 +52,7 @@ func (a *API) Ops() map[string]awsjson.Op {
 // GatehouseOps returns Gatehouse's own operations.
 func (a *API) GatehouseOps() map[string]awsjson.Op {
 	ops := map[string]awsjson.Op{
+		"PutPolicyStore": op(a.putPolicyStore),
 		"PutEntities":    op(a.putEntities),
 		"DeleteEntities": op(a.deleteEntities),
 		"ListEntities":   op(a.listEntities),
@@ -555,7 +556,39 @@ func (a *API) listIdentitySources(ctx context.Context, in *ListIdentitySourcesIn
 	return out, nil
 }
 
-// ---- Entities (Gatehouse extension) ----
+// ---- Gatehouse extensions ----
+
+// PutPolicyStoreInput creates or updates a store with a chosen id.
+type PutPolicyStoreInput struct {
+	PolicyStoreID      string              `json:"policyStoreId"`
+	ValidationSettings *ValidationSettings `json:"validationSettings"`
+	Description        string              `json:"description,omitempty"`
+	DeletionProtection string              `json:"deletionProtection,omitempty"`
+}
+
+// PutPolicyStoreOutput reports the store and whether it was created.
+type PutPolicyStoreOutput struct {
+	GetPolicyStoreOutput
+	Created bool `json:"created"`
+}
+
+func (a *API) putPolicyStore(ctx context.Context, in *PutPolicyStoreInput) (*PutPolicyStoreOutput, error) {
+	if in.ValidationSettings == nil {
+		return nil, invalid("validationSettings", "member must not be null")
+	}
+	ps, created, err := a.svc.PutPolicyStore(ctx, in.PolicyStoreID, policystore.CreateStoreInput{Description: in.Description,
+		ValidationMode: in.ValidationSettings.Mode, DeletionProtection: in.DeletionProtection})
+	if err != nil {
+		return nil, err
+	}
+	got, err := a.getPolicyStore(ctx, &GetPolicyStoreInput{PolicyStoreID: ps.ID})
+	if err != nil {
+		return nil, err
+	}
+	return &PutPolicyStoreOutput{GetPolicyStoreOutput: *got, Created: created}, nil
+}
+
+// ---- Entities ----
 
 // PutEntitiesInput upserts entities in the AVP entity-list or Cedar JSON form.
 type PutEntitiesInput struct {

@@ -32,7 +32,7 @@ func Decode(body []byte, v any) error {
 		// its relative field paths with where it sat in the document.
 		var se *jsonv2.SemanticError
 		if errors.As(err, &se) && se.JSONPointer != "" {
-			prefix := FieldPath(body, se.JSONPointer)
+			prefix := fieldPath(body, se.JSONPointer)
 			out := *ae
 			out.Fields = make([]FieldError, len(ae.Fields))
 			for i, f := range ae.Fields {
@@ -69,7 +69,7 @@ func Decode(body []byte, v any) error {
 	default:
 		return Validation("Request body is not valid JSON.")
 	}
-	path := FieldPath(body, ptr)
+	path := fieldPath(body, ptr)
 	if path == "" {
 		return Validation(fmt.Sprintf("1 validation error detected: Request body %s", reason),
 			FieldError{Path: "", Message: "Request body " + reason})
@@ -108,10 +108,10 @@ func describeType(t reflect.Type) string {
 	return "a valid value"
 }
 
-// FieldPath renders a JSON pointer into body as the AWS field path style
+// fieldPath renders a JSON pointer into body as the AWS field path style
 // "a.b[0].c". Whether a token is an array index is decided by walking the
 // document, so numeric map keys stay member names.
-func FieldPath(body []byte, ptr jsontext.Pointer) string {
+func fieldPath(body []byte, ptr jsontext.Pointer) string {
 	var doc any
 	walk := json.Unmarshal(body, &doc) == nil
 	var b strings.Builder

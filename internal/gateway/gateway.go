@@ -101,6 +101,8 @@ type Gateway struct {
 	headerTimeout time.Duration
 	cacheSize     int
 
+	decider *authz.Decider
+
 	cur      atomic.Pointer[state]
 	wanted   atomic.Int64 // newest rev("gateway") heard of
 	lastFail atomic.Int64 // unix nanos of the last failed rebuild
@@ -137,6 +139,14 @@ func New(deps Deps, opts ...Option) *Gateway {
 			ResponseHeaderTimeout: g.headerTimeout,
 			ExpectContinueTimeout: time.Second,
 		}
+	}
+	g.decider = deps.Decider
+	if g.decider == nil && deps.Snapshots != nil {
+		var tv authz.TokenValidator
+		if deps.Tokens != nil {
+			tv = deps.Tokens
+		}
+		g.decider = authz.New(deps.Snapshots, tv)
 	}
 	if deps.Store != nil {
 		deps.Store.OnChange(g.observe)

@@ -82,7 +82,9 @@ func (d Decision) String() string {
 // not apply either; use Policy.ConditionKeys to refuse such policies when
 // they are stored.
 //
-// Evaluate does not allocate.
+// Evaluate does not allocate, except that reading a Request.Values entry
+// as an address, number or date allocates when the entry is malformed or
+// not in the first date layout tried.
 func Evaluate(req Request, policies ...*Policy) Decision {
 	allowed := false
 	for _, p := range policies {

@@ -289,7 +289,8 @@ func TestPeriodicRefresh(t *testing.T) {
 	clk := newClock()
 	p := newIdP(t, jwksJSON(rsaJWK("k1", "RS256", &rsaA.PublicKey)))
 	src := p.cognitoSource(t)
-	r := newRegistry(t, clk, identity.WithRefreshInterval(time.Second), identity.WithUnknownKIDInterval(time.Second))
+	r := newRegistry(t, clk, identity.WithRefreshInterval(time.Second), identity.WithUnknownKIDInterval(time.Second),
+		identity.WithMaxStaleness(time.Minute))
 	if err := validate(r, mint(t, "k1", "RS256", rsaA, cognitoAccess(p.cognitoIssuer(), clk.Now())), src); err != nil {
 		t.Fatal(err)
 	}
@@ -300,6 +301,21 @@ func TestPeriodicRefresh(t *testing.T) {
 			t.Fatal("no background refresh")
 		}
 		time.Sleep(20 * time.Millisecond)
+	}
+	// Unused for longer than the staleness bound: the key set is dropped, not polled forever.
+	clk.Advance(2 * time.Minute)
+	for deadline := time.Now().Add(10 * time.Second); len(r.Stats().Issuers) != 0; {
+		if time.Now().After(deadline) {
+			t.Fatal("idle key set not dropped")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	hits := p.jwksHits.Load()
+	if err := validate(r, mint(t, "k1", "RS256", rsaA, cognitoAccess(p.cognitoIssuer(), clk.Now())), src); err != nil {
+		t.Fatal(err)
+	}
+	if p.jwksHits.Load() != hits+1 {
+		t.Fatal("a dropped key set must be fetched again on next use")
 	}
 }
 

@@ -16,6 +16,7 @@ import (
 	"net/http"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -61,6 +62,9 @@ type keySnapshot struct {
 	fp      [32]byte
 }
 
+// errNotSigningKey marks keys published for other purposes (encryption); skipping them is normal.
+var errNotSigningKey = errors.New("not a signing key")
+
 // errRateLimited means a fetch was wanted but the per-issuer limiter said no.
 var errRateLimited = errors.New("jwks fetch rate limited")
 
@@ -82,17 +86,29 @@ type keySet struct {
 	negative   map[string]time.Time // unknown kid -> when it was found unknown
 	lastErr    string
 
+	lastUsed atomic.Int64 // unix seconds of the last lookup or cache hit
+
 	fetches, failures, discoveries, rateLimited, unknownKID atomic.Uint64
+}
+
+// touch records use at second granularity, writing only when the second changed, so concurrent
+// validations do not all write one cache line.
+func (ks *keySet) touch(now time.Time) {
+	if sec := now.Unix(); ks.lastUsed.Load() != sec {
+		ks.lastUsed.Store(sec)
+	}
 }
 
 const maxNegativeKIDs = 1024
 
 func newKeySet(r *Registry, c *compiledSource) *keySet {
-	return &keySet{
+	ks := &keySet{
 		reg: r, issuer: c.issuer, jwksURL: c.jwksURL, discovery: c.discovery,
 		limiter:  rate.NewLimiter(rate.Every(r.unknownKIDInterval), 1),
 		negative: make(map[string]time.Time),
 	}
+	ks.touch(r.now())
+	return ks
 }
 
 // current returns the snapshot if it is young enough to trust, else nil.
@@ -108,6 +124,7 @@ func (ks *keySet) current(now time.Time) *keySnapshot {
 // the snapshot it came from.
 func (ks *keySet) lookup(ctx context.Context, kid, alg string) (*verifyKey, uint64, error) {
 	now := ks.reg.now()
+	ks.touch(now)
 	snap := ks.current(now)
 	if snap == nil {
 		ks.refresh(ctx)
@@ -278,6 +295,11 @@ func (ks *keySet) discover(ctx context.Context) (string, error) {
 	if err := checkFetchURL(doc.JWKSURI); err != nil {
 		return "", fmt.Errorf("openid discovery: jwks_uri: %w", err)
 	}
+	// An https issuer's keys must come over https too; plain http stays a loopback-only affair of
+	// http issuers (built-in IdP, emulators).
+	if strings.HasPrefix(ks.issuer, "https://") && !strings.HasPrefix(doc.JWKSURI, "https://") {
+		return "", fmt.Errorf("openid discovery: jwks_uri %.100q is not https", doc.JWKSURI)
+	}
 	ks.mu.Lock()
 	ks.discovered = doc.JWKSURI
 	ks.mu.Unlock()
@@ -327,6 +349,10 @@ func parseJWKS(body []byte, maxKeys int, log *slog.Logger) (map[string]*verifyKe
 	dups := map[string]bool{}
 	for i, raw := range doc.Keys {
 		k, err := toVerifyKey(raw)
+		if errors.Is(err, errNotSigningKey) {
+			log.Debug("jwks key skipped", "index", i, "reason", err.Error())
+			continue
+		}
 		if err != nil {
 			log.Warn("jwks key skipped", "index", i, "reason", err.Error())
 			continue
@@ -356,10 +382,10 @@ func toVerifyKey(raw json.RawMessage) (*verifyKey, error) {
 		return nil, fmt.Errorf("invalid JWK: %w", err)
 	}
 	if m.USE != "" && m.USE != jwkset.UseSig {
-		return nil, fmt.Errorf("use %q is not sig", m.USE)
+		return nil, fmt.Errorf("%w: use %q", errNotSigningKey, m.USE)
 	}
 	if len(m.KEYOPS) > 0 && !slices.Contains(m.KEYOPS, jwkset.KeyOpsVerify) {
-		return nil, errors.New("key_ops does not include verify")
+		return nil, fmt.Errorf("%w: key_ops without verify", errNotSigningKey)
 	}
 	switch m.KTY {
 	case jwkset.KtyRSA, jwkset.KtyEC, jwkset.KtyOKP:

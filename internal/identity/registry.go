@@ -12,7 +12,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/golang-jwt/jwt/v5"
 	"github.com/maypok86/otter/v2"
 )
 
@@ -195,9 +194,15 @@ func (r *Registry) refreshLoop() {
 			return
 		case <-t.C:
 			now := r.now()
-			r.sets.Range(func(_, v any) bool {
+			r.sets.Range(func(k, v any) bool {
 				ks := v.(*keySet)
-				// Only key sets in use: an issuer nobody presented a token for is not polled.
+				// A key set nobody used for longer than the staleness bound (a deleted identity
+				// source, an idle issuer) is dropped rather than polled forever; the next token for
+				// it starts over with a lazy fetch.
+				if now.Sub(time.Unix(ks.lastUsed.Load(), 0)) > r.maxStaleness {
+					r.sets.CompareAndDelete(k, v)
+					return true
+				}
 				if s := ks.snap.Load(); s != nil && now.Sub(s.fetched) >= r.refreshInterval {
 					ks.refresh(r.ctx)
 				}
@@ -279,6 +284,7 @@ func (r *Registry) Validate(ctx context.Context, raw string, use TokenUse, sourc
 			if ks := r.keySet(cands[0].c); ks == e.ks {
 				if s := ks.current(now); s != nil && s.version == e.version {
 					r.cacheHits.Add(1)
+					ks.touch(now)
 					if now.Sub(s.fetched) >= r.refreshInterval {
 						r.refreshAsync(ks)
 					}
@@ -322,7 +328,7 @@ func (r *Registry) Validate(ctx context.Context, raw string, use TokenUse, sourc
 	if key.family != fam || (key.alg != "" && key.alg != alg) {
 		return nil, nil, fail(ErrSignature, "key %.64q (%s, alg %q) cannot verify %s", key.kid, key.family, key.alg, alg)
 	}
-	if err := jwt.GetSigningMethod(alg).Verify(p.signingInput, p.sig, key.pub); err != nil {
+	if err := verifiers[alg].Verify(p.signingInput, p.sig, key.pub); err != nil {
 		return nil, nil, fail(ErrSignature, "%s signature does not verify with key %.64q: %v", alg, key.kid, err)
 	}
 	tok, err := newToken(p, hash)

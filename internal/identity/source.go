@@ -7,6 +7,8 @@ import (
 	"regexp"
 	"strings"
 	"sync"
+
+	"github.com/golang-jwt/jwt/v5"
 )
 
 // Kind is the type of identity provider behind a Source.
@@ -66,6 +68,15 @@ const (
 
 // DefaultAlgorithms is the allow-list used when Source.Algorithms is empty.
 var DefaultAlgorithms = []string{"RS256", "ES256"}
+
+// verifiers holds golang-jwt's implementation for each supported algorithm, resolved once instead
+// of through jwt.GetSigningMethod's locked registry on every token.
+var verifiers = map[string]jwt.SigningMethod{
+	"RS256": jwt.SigningMethodRS256, "RS384": jwt.SigningMethodRS384, "RS512": jwt.SigningMethodRS512,
+	"PS256": jwt.SigningMethodPS256, "PS384": jwt.SigningMethodPS384, "PS512": jwt.SigningMethodPS512,
+	"ES256": jwt.SigningMethodES256, "ES384": jwt.SigningMethodES384, "ES512": jwt.SigningMethodES512,
+	"EdDSA": jwt.SigningMethodEdDSA,
+}
 
 // supportedAlgs maps every algorithm a Source may allow to the key family that must verify it.
 // HMAC and none are absent on purpose: a shared secret in a JWKS is a published secret.

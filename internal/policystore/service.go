@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"regexp"
 	"strings"
 	"time"
 
@@ -402,4 +403,55 @@ func syntaxInvalid(path string, err error) error {
 		return &ValidationError{Message: err.Error(), Fields: []FieldError{{Path: path, Message: err.Error()}}}
 	}
 	return invalid(path, "%v", err)
+}
+
+// storeIDPattern bounds caller-chosen store ids. Ids share the store's scope namespace with
+// user pools (<region>_<id>) and the gateway scope, so those shapes are reserved.
+var (
+	storeIDPattern  = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9_-]{0,99}$`)
+	poolShapedID    = regexp.MustCompile(`^[a-z]{2}(-[a-z]+)+-\d_`)
+	reservedScopeID = map[string]bool{"gateway": true}
+)
+
+// PutPolicyStore creates a store with a caller-chosen id, or updates the settings of the store
+// with that id (a Gatehouse extension that makes `gatehouse apply` idempotent).
+func (s *Service) PutPolicyStore(ctx context.Context, id string, in CreateStoreInput) (PolicyStore, bool, error) {
+	if !storeIDPattern.MatchString(id) || poolShapedID.MatchString(id) || reservedScopeID[id] {
+		return PolicyStore{}, false, invalid("policyStoreId", "must be 1-100 letters, digits, _ or -, start with a letter, and not look like a user pool id or be reserved")
+	}
+	if in.DeletionProtection == "" {
+		in.DeletionProtection = ProtectionDisabled
+	}
+	if err := checkMode("validationSettings.mode", in.ValidationMode); err != nil {
+		return PolicyStore{}, false, err
+	}
+	if err := checkProtection("deletionProtection", in.DeletionProtection); err != nil {
+		return PolicyStore{}, false, err
+	}
+	if err := checkDescription("description", in.Description); err != nil {
+		return PolicyStore{}, false, err
+	}
+	var (
+		out     PolicyStore
+		created bool
+	)
+	err := s.st.Update(ctx, func(tx store.Tx) error {
+		cur, err := requireStore(ctx, tx, id)
+		switch {
+		case errors.Is(err, store.ErrNotFound):
+			created = true
+		case err != nil:
+			return err
+		case cur.Description == in.Description && cur.ValidationMode == in.ValidationMode && cur.DeletionProtection == in.DeletionProtection:
+			out = cur
+			return nil
+		}
+		ps := PolicyStore{ID: id, Description: in.Description, ValidationMode: in.ValidationMode, DeletionProtection: in.DeletionProtection}
+		if err := tx.Put(ctx, store.Object{Kind: KindPolicyStore, ID: id, Data: encode(ps)}); err != nil {
+			return err
+		}
+		out, err = requireStore(ctx, tx, id)
+		return err
+	})
+	return out, created, err
 }

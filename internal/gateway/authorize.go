@@ -1,0 +1,408 @@
+package gateway
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"net/netip"
+	"net/url"
+	"strings"
+
+	"github.com/cedar-policy/cedar-go"
+	"github.com/cedar-policy/cedar-go/types"
+
+	"github.com/gatehouse-dev/gatehouse/internal/authz"
+	"github.com/gatehouse-dev/gatehouse/internal/iam"
+	"github.com/gatehouse-dev/gatehouse/internal/identity"
+	"github.com/gatehouse-dev/gatehouse/internal/policystore"
+)
+
+type tokenState uint8
+
+const (
+	tokenOK tokenState = iota
+	tokenMissing
+	tokenInvalid
+)
+
+// bearer reads the token from the one Authorization header; the "Bearer " prefix is optional
+// (API Gateway's Cognito authorizer accepts both). Several Authorization headers are invalid:
+// one source, one value.
+func bearer(h http.Header) (string, tokenState) {
+	vals := h["Authorization"]
+	switch len(vals) {
+	case 0:
+		return "", tokenMissing
+	case 1:
+	default:
+		return "", tokenInvalid
+	}
+	v := strings.TrimSpace(vals[0])
+	if len(v) >= 7 && strings.EqualFold(v[:7], "bearer ") {
+		v = strings.TrimSpace(v[7:])
+	}
+	if v == "" {
+		return "", tokenMissing
+	}
+	return v, tokenOK
+}
+
+func (g *Gateway) authorize(ctx context.Context, q *reqInfo) outcome {
+	a := q.route.authz
+	if a == nil {
+		return outcome{allow: true}
+	}
+	if g.deps.Tokens == nil {
+		return deny(respAuthorizerFail, "", "token_validation_not_configured")
+	}
+	raw, ts := bearer(q.header)
+	if ts == tokenMissing {
+		return deny(respUnauthorized, msgUnauthorized, "missing_token")
+	}
+	switch a.kind {
+	case kindJWT:
+		if ts == tokenInvalid {
+			return deny(respUnauthorized, msgUnauthorized, "multiple_tokens")
+		}
+		return g.authorizeJWT(ctx, q, a, raw)
+	case kindCedar:
+		if ts == tokenInvalid {
+			return deny(respAccessDenied, msgExplicitDeny, "multiple_tokens")
+		}
+		return g.authorizeCedar(ctx, q, a, raw)
+	case kindIAM:
+		if ts == tokenInvalid {
+			return deny(respAccessDenied, msgImplicitDeny, "multiple_tokens")
+		}
+		return g.authorizeIAM(ctx, q, a, raw)
+	}
+	return deny(respAuthorizerFail, "", "unknown_authorizer")
+}
+
+// identityEntry extracts what the gateway forwards about a validated token.
+func identityEntry(a *api, tok *identity.Token, src *identity.Source) *entry {
+	e := &entry{exp: tok.Expiry, groups: groupNames(src, tok)}
+	if uid, err := src.Principal(tok); err == nil {
+		e.principal = string(uid.ID)
+	}
+	if len(a.claimHeaders) > 0 {
+		e.claims = make([]string, len(a.claimHeaders))
+		for i, ch := range a.claimHeaders {
+			e.claims[i] = claimString(tok.Claims[ch.claim])
+		}
+	}
+	return e
+}
+
+// claimString renders a claim as a header value: strings as is, numbers and booleans as JSON,
+// arrays of strings comma-joined; anything else, or anything with control characters, is
+// dropped.
+func claimString(v any) string {
+	var s string
+	switch x := v.(type) {
+	case nil:
+		return ""
+	case string:
+		s = x
+	case json.Number:
+		s = x.String()
+	case bool:
+		if x {
+			s = "true"
+		} else {
+			s = "false"
+		}
+	case []any:
+		parts := make([]string, 0, len(x))
+		for _, e := range x {
+			p, ok := e.(string)
+			if !ok {
+				return ""
+			}
+			parts = append(parts, p)
+		}
+		s = strings.Join(parts, ",")
+	default:
+		return ""
+	}
+	if !validHeaderValue(s) {
+		return ""
+	}
+	return s
+}
+
+func validHeaderValue(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 && c != '\t' || c == 0x7f {
+			return false
+		}
+	}
+	return true
+}
+
+func (e *entry) allowed() outcome {
+	return outcome{allow: true, principal: e.principal, groups: e.groups, claims: e.claims}
+}
+
+func (e *entry) denied(resp, message, reason string) outcome {
+	return outcome{resp: resp, message: message, reason: reason, principal: e.principal, groups: e.groups}
+}
+
+func (g *Gateway) lookup(a *authorizer, key [32]byte) *entry {
+	if a.cache == nil {
+		return nil
+	}
+	if e, ok := a.cache.GetIfPresent(key); ok && e.exp.After(g.now()) {
+		return e
+	}
+	return nil
+}
+
+func (g *Gateway) remember(a *authorizer, key [32]byte, e *entry) {
+	if a.cache != nil && cacheable(e, g.now()) {
+		a.cache.Set(key, e)
+	}
+}
+
+// authorizeJWT is API Gateway's Cognito authorizer plus group lists: a route without scopes
+// takes an ID token, a route with scopes an access token carrying any of them (unless the
+// authorizer's tokenType forces one kind).
+func (g *Gateway) authorizeJWT(ctx context.Context, q *reqInfo, a *authorizer, raw string) outcome {
+	rt := q.route
+	use := a.tokenUse
+	if use == 0 {
+		use = identity.UseID
+		if len(rt.scopes) > 0 {
+			use = identity.UseAccess
+		}
+	}
+	key := newKeyer().str("jwt").str(a.key).num(int64(use)).str(raw).num(q.rev).sum()
+	e := g.lookup(a, key)
+	if e == nil {
+		tok, src, err := g.deps.Tokens.Validate(ctx, raw, use, a.sources)
+		if err != nil {
+			if errors.Is(err, identity.ErrExpired) {
+				return deny(respExpiredToken, msgExpired, identity.Reason(err))
+			}
+			return deny(respUnauthorized, msgUnauthorized, identity.Reason(err))
+		}
+		e = identityEntry(q.api, tok, src)
+		if s, ok := tok.Claims["scope"].(string); ok {
+			e.scopes = map[string]bool{}
+			for _, sc := range strings.Fields(s) {
+				e.scopes[sc] = true
+			}
+		}
+		g.remember(a, key, e)
+	}
+	if len(rt.scopes) > 0 {
+		ok := false
+		for _, s := range rt.scopes {
+			ok = ok || e.scopes[s]
+		}
+		if !ok {
+			return e.denied(respUnauthorized, msgUnauthorized, "scope_mismatch")
+		}
+	}
+	if rt.groups != nil {
+		ok := false
+		for _, grp := range e.groups {
+			ok = ok || rt.groups[grp]
+		}
+		if !ok {
+			return e.denied(respAccessDenied, msgImplicitDeny, "group_mismatch")
+		}
+	}
+	return e.allowed()
+}
+
+// authorizeIAM is article 001's pattern: the access token's groups select the API's group
+// policies, evaluated on the method ARN. The identity is cached; the evaluation runs every
+// time since conditions read the client address and the clock.
+func (g *Gateway) authorizeIAM(ctx context.Context, q *reqInfo, a *authorizer, raw string) outcome {
+	key := newKeyer().str("iam").str(a.key).num(int64(a.tokenUse)).str(raw).num(q.rev).sum()
+	e := g.lookup(a, key)
+	if e == nil {
+		tok, src, err := g.deps.Tokens.Validate(ctx, raw, a.tokenUse, a.sources)
+		if err != nil {
+			return deny(respAccessDenied, msgImplicitDeny, identity.Reason(err))
+		}
+		e = identityEntry(q.api, tok, src)
+		for _, grp := range e.groups {
+			if p := q.api.groupPolicies[grp]; p != nil {
+				e.policies = append(e.policies, p)
+			}
+		}
+		g.remember(a, key, e)
+	}
+	if len(e.groups) == 0 {
+		return e.denied(respAccessDenied, msgImplicitDeny, "iam_no_groups")
+	}
+	if len(e.policies) == 0 {
+		return e.denied(respAccessDenied, msgImplicitDeny, "iam_no_policy")
+	}
+	arn := iam.MethodARN(q.api.region, g.account, q.api.id, q.api.stage, q.match.Method, q.sub)
+	switch iam.Evaluate(iam.Request{Resource: arn, SourceIP: q.clientIP, SecureTransport: q.secure, Now: g.now()}, e.policies...) {
+	case iam.Allow:
+		return e.allowed()
+	case iam.ExplicitDeny:
+		return e.denied(respAccessDenied, msgExplicitDeny, "iam_explicit_deny")
+	}
+	return e.denied(respAccessDenied, msgImplicitDeny, "iam_implicit_deny")
+}
+
+// authorizeCedar is the AVP authorizer: the token is resolved against the policy store's
+// identity sources and the request decided by the store's policies and entities.
+func (g *Gateway) authorizeCedar(ctx context.Context, q *reqInfo, a *authorizer, raw string) outcome {
+	if g.deps.Snapshots == nil || g.decider == nil || g.deps.Tokens == nil {
+		return deny(respAuthorizerFail, "", "cedar_not_configured")
+	}
+	snap, err := g.deps.Snapshots.Get(ctx, a.storeID)
+	if err != nil {
+		g.log.ErrorContext(ctx, "policy store unavailable", "policyStoreId", a.storeID, "err", err)
+		return deny(respAuthorizerFail, "", "policy_store_unavailable")
+	}
+	method := q.match.Method
+	key := newKeyer().str("cedar").str(a.key).str(raw).str(method).str(q.sub).str(q.rawQuery).
+		str(addrString(q.clientIP)).num(q.rev).num(snap.Revision).sum()
+	if e := g.lookup(a, key); e != nil {
+		if e.allow {
+			return e.allowed()
+		}
+		return e.denied(e.resp, e.message, e.reason)
+	}
+	if len(snap.Sources) == 0 {
+		return deny(respAuthorizerFail, "", "policy_store_has_no_identity_source")
+	}
+	tok, src, err := g.deps.Tokens.Validate(ctx, raw, a.tokenUse, snap.Sources)
+	if err != nil {
+		return deny(respAccessDenied, msgExplicitDeny, identity.Reason(err))
+	}
+	var idTok, accTok string
+	if a.tokenUse == identity.UseID {
+		idTok = raw
+	} else {
+		accTok = raw
+	}
+	p, err := g.decider.ResolveTokens(ctx, snap, idTok, accTok)
+	if err != nil {
+		return deny(respAccessDenied, msgExplicitDeny, "token_mapping")
+	}
+	req, err := cedarRequest(q, a, snap)
+	if err != nil {
+		return deny(respAccessDenied, msgExplicitDeny, "bad_query")
+	}
+	res, err := authz.DecideWithPrincipal(snap, p, req)
+	e := identityEntry(q.api, tok, src)
+	switch {
+	case err != nil:
+		e.resp, e.message, e.reason = respAccessDenied, msgExplicitDeny, "cedar_request_invalid"
+	case res.Decision == cedar.Allow:
+		e.allow = true
+	case len(res.Errors) > 0 && len(res.DeterminingPolicies) == 0:
+		e.resp, e.message, e.reason = respAccessDenied, msgExplicitDeny, "policy_error"
+	default:
+		e.resp, e.message, e.reason = respAccessDenied, msgExplicitDeny, "policy_deny"
+	}
+	g.remember(a, key, e)
+	if e.allow {
+		return e.allowed()
+	}
+	return e.denied(e.resp, e.message, e.reason)
+}
+
+// namespace returns the authorizer's namespace: configured, else the schema's only one.
+func namespace(a *authorizer, snap *policystore.Snapshot) string {
+	if a.namespace != "" {
+		return a.namespace
+	}
+	if snap.Schema != nil {
+		if ns := snap.Schema.Namespaces(); len(ns) == 1 {
+			return ns[0]
+		}
+	}
+	return ""
+}
+
+func qualify(ns, typ string) types.EntityType {
+	if ns == "" || strings.Contains(typ, "::") {
+		return types.EntityType(typ)
+	}
+	return types.EntityType(ns + "::" + typ)
+}
+
+var errBadQuery = errors.New("query string does not parse")
+
+// cedarRequest builds the Cedar request of a route: action "<lowercase method> <route path>",
+// resource the route's template or <NS>::Application::"<NS>", and context with the path and
+// query parameters and the source address.
+func cedarRequest(q *reqInfo, a *authorizer, snap *policystore.Snapshot) (authz.Request, error) {
+	rt := q.route
+	ns := namespace(a, snap)
+	actionID := rt.action
+	if actionID == "" {
+		actionID = strings.ToLower(q.match.Method) + " " + rt.path
+	}
+	req := authz.Request{Action: types.NewEntityUID(qualify(ns, "Action"), types.String(actionID))}
+	if t := rt.resource; t != nil {
+		req.Resource = types.NewEntityUID(qualify(ns, t.Type), types.String(substitute(t.ID, q.match.Params)))
+	} else {
+		appID := ns
+		if appID == "" {
+			appID = q.api.name
+		}
+		req.Resource = types.NewEntityUID(qualify(ns, "Application"), types.String(appID))
+	}
+	pp := types.RecordMap{}
+	for k, v := range q.match.Params {
+		pp[types.String(k)] = types.String(v)
+	}
+	qs := types.RecordMap{}
+	if q.rawQuery != "" {
+		vals, err := url.ParseQuery(q.rawQuery)
+		if err != nil {
+			// A query the gateway cannot read one way only must not reach a policy that reads it.
+			return authz.Request{}, errBadQuery
+		}
+		for k, vs := range vals {
+			qs[types.String(k)] = types.String(vs[len(vs)-1])
+		}
+	}
+	rec := types.RecordMap{
+		"pathParameters":        types.NewRecord(pp),
+		"queryStringParameters": types.NewRecord(qs),
+	}
+	if ip := q.clientIP; ip.IsValid() {
+		rec["sourceIp"] = types.IPAddr(netip.PrefixFrom(ip, ip.BitLen()))
+	}
+	req.Context = types.NewRecord(rec)
+	return req, nil
+}
+
+// substitute replaces each {name} of a resource template with the decoded parameter, in one
+// pass, so a parameter value that looks like "{other}" is never expanded again.
+func substitute(tmpl string, params map[string]string) string {
+	var b strings.Builder
+	for {
+		i := strings.IndexByte(tmpl, '{')
+		if i < 0 {
+			break
+		}
+		j := strings.IndexByte(tmpl[i:], '}')
+		if j < 0 {
+			break
+		}
+		name := tmpl[i+1 : i+j]
+		val, ok := params[name]
+		if !ok {
+			b.WriteString(tmpl[:i+j+1])
+		} else {
+			b.WriteString(tmpl[:i])
+			b.WriteString(val)
+		}
+		tmpl = tmpl[i+j+1:]
+	}
+	b.WriteString(tmpl)
+	return b.String()
+}

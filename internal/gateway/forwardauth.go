@@ -1,0 +1,132 @@
+package gateway
+
+import (
+	"net/http"
+	"net/netip"
+	"net/url"
+	"strings"
+
+	"github.com/gatehouse-dev/gatehouse/internal/router"
+)
+
+// ForwardAuthHandler returns the decision endpoint for nginx auth_request, Traefik ForwardAuth
+// and Caddy forward_auth. The API is named by the path (/apis/<name>) or, on "/", by the
+// X-Gatehouse-Api header; the original request comes from X-Original-Method and
+// X-Original-URI (nginx) or X-Forwarded-Method and X-Forwarded-Uri (Traefik, Caddy). The path
+// is canonicalized and routed exactly as on the proxy path and the same authorizers run.
+//
+// Answers: 200 with the identity headers when allowed; otherwise the same 401/403 statuses and
+// bodies as the proxy. Requests the endpoint cannot read (no API, no original URI, a path
+// Canonicalize refuses) are 403, never 5xx, since nginx turns any status other than 2xx, 401
+// and 403 into an error; a policy store outage is 500 like the proxy, which also denies.
+//
+// This listener must only be reachable by the proxy in front of it (loopback or a private
+// socket): the proxy overwrites X-Original-* and X-Forwarded-* with what it received, and
+// those values are believed, including X-Real-Ip / X-Forwarded-For for the client address and
+// X-Forwarded-Proto for aws:SecureTransport.
+func (g *Gateway) ForwardAuthHandler() http.Handler { return http.HandlerFunc(g.serveForwardAuth) }
+
+func (g *Gateway) serveForwardAuth(w http.ResponseWriter, r *http.Request) {
+	id := newDecisionID()
+	w.Header().Set(HeaderDecisionID, id)
+	ctx := r.Context()
+	st, err := g.state(ctx)
+	if err != nil {
+		g.logDeny(ctx, nil, "gateway_unavailable", http.StatusInternalServerError, id)
+		writeResponse(w, defaults[respAuthorizerFail], &vars{requestID: id})
+		return
+	}
+	var name string
+	switch {
+	case strings.HasPrefix(r.URL.Path, "/apis/"):
+		name = strings.TrimPrefix(r.URL.Path, "/apis/")
+	case r.URL.Path == "/":
+		name = r.Header.Get(HeaderAPI)
+	}
+	missing := func(reason string) {
+		g.logDeny(ctx, nil, reason, http.StatusForbidden, id)
+		writeResponse(w, defaults[respMissingToken], &vars{requestID: id, errMessage: msgMissingToken, responseType: respMissingToken})
+	}
+	a := st.byName[name]
+	if a == nil {
+		missing("unknown_api")
+		return
+	}
+	method := firstHeader(r.Header, "X-Original-Method", "X-Forwarded-Method")
+	uri := firstHeader(r.Header, "X-Original-Uri", "X-Forwarded-Uri")
+	if method == "" || uri == "" {
+		missing("forward_auth_headers_missing")
+		return
+	}
+	rawPath, rawQuery, _ := strings.Cut(uri, "?")
+	if u, err := url.ParseRequestURI(rawPath); err == nil && u.IsAbs() {
+		// An absolute-form URI: only its path counts.
+		rawPath = u.EscapedPath()
+	}
+	canon, err := router.Canonicalize(rawPath)
+	if err != nil {
+		g.logDeny(ctx, a, "bad_path", http.StatusForbidden, id, "err", err)
+		writeBadPath(w, http.StatusForbidden)
+		return
+	}
+	sub := ""
+	if a.basePath == "/" {
+		sub = canon
+	} else if rest, ok := strings.CutPrefix(canon, a.basePath); ok && (rest == "" || rest[0] == '/') {
+		sub = rest
+		if sub == "" {
+			sub = "/"
+		}
+	}
+	if sub == "" {
+		missing("no_route")
+		return
+	}
+	m, ok := a.table.Match(method, sub)
+	if !ok {
+		missing("no_route")
+		return
+	}
+	q := &reqInfo{header: r.Header, full: canon, sub: sub, rawQuery: rawQuery, api: a, match: m,
+		route: m.Route.Value.(*route), decisionID: id, rev: st.rev, trusted: true}
+	q.clientIP = forwardedClient(r)
+	q.secure = r.TLS != nil || strings.EqualFold(r.Header.Get("X-Forwarded-Proto"), "https")
+	out := g.authorize(ctx, q)
+	v := &vars{path: canon, resourcePath: q.route.path, httpMethod: method, stage: a.stage, apiID: a.id,
+		requestID: id, principalID: out.principal, sourceIP: addrString(q.clientIP)}
+	if !out.allow {
+		g.respondDenied(ctx, w, q, out, v)
+		return
+	}
+	g.logAllow(ctx, q, out, "forward-auth")
+	h := w.Header()
+	setIdentityHeaders(h, q, out)
+	w.WriteHeader(http.StatusOK)
+}
+
+func firstHeader(h http.Header, names ...string) string {
+	for _, n := range names {
+		if v := h.Get(n); v != "" {
+			return v
+		}
+	}
+	return ""
+}
+
+// forwardedClient is the client address the proxy in front reported: X-Real-Ip, else the
+// right-most X-Forwarded-For entry (the one the proxy appended), else the peer.
+func forwardedClient(r *http.Request) netip.Addr {
+	if a, err := netip.ParseAddr(strings.TrimSpace(r.Header.Get("X-Real-Ip"))); err == nil {
+		return a.Unmap()
+	}
+	if xff := r.Header.Values("X-Forwarded-For"); len(xff) > 0 {
+		last := xff[len(xff)-1]
+		if i := strings.LastIndexByte(last, ','); i >= 0 {
+			last = last[i+1:]
+		}
+		if a, err := netip.ParseAddr(strings.TrimSpace(last)); err == nil {
+			return a.Unmap()
+		}
+	}
+	return parseRemote(r.RemoteAddr)
+}

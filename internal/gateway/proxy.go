@@ -1,0 +1,152 @@
+package gateway
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/http/httputil"
+	"net/url"
+	"strings"
+)
+
+// upstream is one upstream URL and its reverse proxy.
+type upstream struct {
+	target   *url.URL
+	basePath string // escaped, without a trailing slash
+	proxy    *httputil.ReverseProxy
+}
+
+// forward carries one allowed request's facts into Rewrite and ErrorHandler.
+type forward struct {
+	q    *reqInfo
+	out  outcome
+	vars *vars
+}
+
+type fwdKey struct{}
+
+func (g *Gateway) newUpstream(target *url.URL) *upstream {
+	u := &upstream{target: target, basePath: strings.TrimSuffix(target.EscapedPath(), "/")}
+	u.proxy = &httputil.ReverseProxy{
+		Rewrite:   u.rewrite,
+		Transport: g.transport,
+		ModifyResponse: func(resp *http.Response) error {
+			// The decision id on the response is the gateway's, never the upstream's.
+			resp.Header.Del(HeaderDecisionID)
+			return nil
+		},
+		ErrorHandler: g.proxyError,
+		ErrorLog:     slog.NewLogLogger(g.log.Handler(), slog.LevelWarn),
+	}
+	return u
+}
+
+// forwardedHeader reports client-supplied headers that claim facts about the original request
+// (address, scheme, host, path, method). They are dropped unless the peer is a trusted proxy:
+// frameworks that honour X-Original-URL or X-Rewrite-URL would otherwise route to a path that
+// was never authorized.
+func forwardedHeader(name string) bool {
+	return hasNormalizedPrefix(name, "x-forwarded-") || normalizedEqual(name, "forwarded") ||
+		normalizedEqual(name, "x-real-ip") || hasNormalizedPrefix(name, "x-original-") ||
+		normalizedEqual(name, "x-rewrite-url")
+}
+
+// rewrite builds the outbound request. ReverseProxy has already removed hop-by-hop headers and
+// those listed in Connection, so headers set here cannot be stripped by a client's Connection
+// header.
+func (u *upstream) rewrite(pr *httputil.ProxyRequest) {
+	f, _ := pr.In.Context().Value(fwdKey{}).(*forward)
+	if f == nil {
+		// Unreachable: only serveHTTP calls the proxy. Send nowhere rather than guess.
+		pr.Out.URL = &url.URL{Scheme: "http", Host: "invalid.invalid", Path: "/"}
+		return
+	}
+	pr.SetURL(u.target)
+	// The canonical path that was authorized, under the upstream's base path, byte for byte.
+	raw := u.basePath + f.q.sub
+	pr.Out.URL.RawPath = raw
+	pr.Out.URL.Path = unescapePath(raw)
+	pr.Out.URL.RawQuery = pr.In.URL.RawQuery
+
+	h := pr.Out.Header
+	for k := range h {
+		if isGatehouseHeader(k) || (!f.q.trusted && forwardedHeader(k)) {
+			delete(h, k)
+		}
+	}
+	if f.q.trusted {
+		if v := pr.In.Header["X-Forwarded-For"]; v != nil {
+			h["X-Forwarded-For"] = v
+		}
+	}
+	pr.SetXForwarded()
+	if f.q.trusted {
+		for _, k := range []string{"X-Forwarded-Host", "X-Forwarded-Proto"} {
+			if v := pr.In.Header.Get(k); v != "" {
+				h.Set(k, v)
+			}
+		}
+	}
+	setIdentityHeaders(h, f.q, f.out)
+}
+
+// setIdentityHeaders sets the identity headers; the caller has removed inbound X-Gatehouse-*.
+func setIdentityHeaders(h http.Header, q *reqInfo, out outcome) {
+	h.Set(HeaderDecisionID, q.decisionID)
+	if out.principal != "" && validHeaderValue(out.principal) {
+		h.Set(HeaderPrincipal, out.principal)
+	}
+	if len(out.groups) > 0 {
+		if v := strings.Join(out.groups, ","); validHeaderValue(v) {
+			h.Set(HeaderGroups, v)
+		}
+	}
+	for i, c := range out.claims {
+		if c != "" {
+			h.Set(q.api.claimHeaders[i].header, c)
+		}
+	}
+}
+
+func unescapePath(raw string) string {
+	p, err := url.PathUnescape(raw)
+	if err != nil {
+		return raw
+	}
+	return p
+}
+
+// proxyError answers upstream failures with the API's integration responses.
+func (g *Gateway) proxyError(w http.ResponseWriter, r *http.Request, err error) {
+	f, _ := r.Context().Value(fwdKey{}).(*forward)
+	if f == nil {
+		w.WriteHeader(http.StatusBadGateway)
+		return
+	}
+	a := f.q.api
+	var (
+		typ, msg, reason string
+		mbe              *http.MaxBytesError
+		ne               net.Error
+	)
+	switch {
+	case errors.As(err, &mbe):
+		typ, msg, reason = respTooLarge, msgTooLarge, "body_too_large"
+	case r.Context().Err() != nil:
+		// The client went away; nobody reads this answer.
+		g.log.DebugContext(r.Context(), "client canceled", "api", a.name, "decisionId", f.q.decisionID)
+		w.WriteHeader(http.StatusBadGateway)
+		return
+	case errors.Is(err, context.DeadlineExceeded) || errors.As(err, &ne) && ne.Timeout():
+		typ, msg, reason = respIntegrationTO, msgIntegrationTO, "upstream_timeout"
+	default:
+		typ, msg, reason = respIntegrationErr, msgIntegrationErr, "upstream_error"
+	}
+	resp := a.responses[typ]
+	g.log.WarnContext(r.Context(), "upstream failed", "reason", reason, "api", a.name, "status", resp.status,
+		"decisionId", f.q.decisionID, "err", err)
+	f.vars.errMessage, f.vars.responseType = msg, typ
+	writeResponse(w, resp, f.vars)
+}

@@ -1,0 +1,280 @@
+package gateway
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"net/netip"
+	"strconv"
+	"strings"
+
+	"github.com/google/uuid"
+
+	"github.com/gatehouse-dev/gatehouse/internal/router"
+)
+
+// Header names the gateway owns.
+const (
+	HeaderDecisionID = "X-Gatehouse-Decision-Id"
+	HeaderPrincipal  = "X-Gatehouse-Principal"
+	HeaderGroups     = "X-Gatehouse-Groups"
+	// HeaderAPI names the API on the forward-auth endpoint's root path.
+	HeaderAPI = "X-Gatehouse-Api"
+)
+
+// methodOverrideHeaders are dropped from every request: the method authorized is the method
+// sent, and an upstream framework honouring an override would run another one.
+var methodOverrideHeaders = []string{"X-Http-Method-Override", "X-Http-Method", "X-Method-Override"}
+
+// reqInfo is one request as the authorizers see it.
+type reqInfo struct {
+	header     http.Header
+	full       string // canonical path, base path included
+	sub        string // canonical path under the API's base path
+	rawQuery   string
+	clientIP   netip.Addr
+	trusted    bool // the peer is a trusted proxy
+	secure     bool
+	api        *api
+	match      router.Match
+	route      *route
+	decisionID string
+	rev        int64
+}
+
+// outcome is an authorizer's answer.
+type outcome struct {
+	allow     bool
+	resp      string // response type when denied
+	message   string // $context.error.message
+	reason    string // stable log reason
+	principal string
+	groups    []string
+	claims    []string
+}
+
+func deny(resp, message, reason string) outcome {
+	return outcome{resp: resp, message: message, reason: reason}
+}
+
+func newDecisionID() string {
+	id, err := uuid.NewV7()
+	if err != nil {
+		id = uuid.New()
+	}
+	return id.String()
+}
+
+// Handler returns the data-plane handler.
+func (g *Gateway) Handler() http.Handler { return http.HandlerFunc(g.serveHTTP) }
+
+func (g *Gateway) serveHTTP(w http.ResponseWriter, r *http.Request) {
+	id := newDecisionID()
+	w.Header().Set(HeaderDecisionID, id)
+	ctx := r.Context()
+	st, err := g.state(ctx)
+	if err != nil {
+		g.logDeny(ctx, nil, "gateway_unavailable", http.StatusInternalServerError, id)
+		writeResponse(w, defaults[respAuthorizerFail], &vars{requestID: id})
+		return
+	}
+	canon, err := router.Canonicalize(r.URL.EscapedPath())
+	if err != nil {
+		g.logDeny(ctx, nil, "bad_path", http.StatusBadRequest, id, "err", err)
+		writeBadPath(w, http.StatusBadRequest)
+		return
+	}
+	a, sub := st.pick(canon)
+	if a == nil {
+		g.logDeny(ctx, nil, "no_api", http.StatusForbidden, id)
+		writeResponse(w, defaults[respMissingToken], &vars{path: canon, requestID: id, errMessage: msgMissingToken, responseType: respMissingToken})
+		return
+	}
+	m, ok := a.table.Match(r.Method, sub)
+	if !ok {
+		v := &vars{path: canon, httpMethod: r.Method, stage: a.stage, apiID: a.id, requestID: id, errMessage: msgMissingToken, responseType: respMissingToken}
+		g.logDeny(ctx, a, "no_route", a.responses[respMissingToken].status, id)
+		writeResponse(w, a.responses[respMissingToken], v)
+		return
+	}
+	for _, h := range methodOverrideHeaders {
+		r.Header.Del(h)
+	}
+	q := &reqInfo{header: r.Header, full: canon, sub: sub, rawQuery: r.URL.RawQuery, api: a, match: m,
+		route: m.Route.Value.(*route), decisionID: id, rev: st.rev}
+	q.clientIP, q.trusted = g.clientIP(r.RemoteAddr, r.Header)
+	q.secure = r.TLS != nil || (q.trusted && strings.EqualFold(r.Header.Get("X-Forwarded-Proto"), "https"))
+
+	out := g.authorize(ctx, q)
+	v := &vars{path: canon, resourcePath: q.route.path, httpMethod: r.Method, stage: a.stage, apiID: a.id,
+		requestID: id, principalID: out.principal, sourceIP: addrString(q.clientIP)}
+	if !out.allow {
+		g.respondDenied(ctx, w, q, out, v)
+		return
+	}
+	rt := q.route
+	if rt.mock != nil {
+		writeMock(w, r, rt.mock, v)
+		g.logAllow(ctx, q, out, "mock")
+		return
+	}
+	if r.ContentLength > rt.maxBody {
+		v.errMessage, v.responseType = msgTooLarge, respTooLarge
+		g.logDeny(ctx, a, "body_too_large", a.responses[respTooLarge].status, id)
+		writeResponse(w, a.responses[respTooLarge], v)
+		return
+	}
+	if r.Body != nil && r.Body != http.NoBody {
+		r.Body = http.MaxBytesReader(w, r.Body, rt.maxBody)
+	}
+	g.logAllow(ctx, q, out, "upstream")
+	f := &forward{q: q, out: out, vars: v}
+	rt.upstream.proxy.ServeHTTP(w, r.WithContext(context.WithValue(ctx, fwdKey{}, f)))
+}
+
+func (g *Gateway) respondDenied(ctx context.Context, w http.ResponseWriter, q *reqInfo, out outcome, v *vars) {
+	resp := q.api.responses[out.resp]
+	v.errMessage, v.responseType = out.message, out.resp
+	g.logDeny(ctx, q.api, out.reason, resp.status, q.decisionID, "route", q.route.method+" "+q.route.path)
+	writeResponse(w, resp, v)
+}
+
+func writeBadPath(w http.ResponseWriter, status int) {
+	body := `{"message":"Invalid request path"}`
+	h := w.Header()
+	h.Set("Content-Type", "application/json")
+	h.Set("Content-Length", strconv.Itoa(len(body)))
+	h["x-amzn-ErrorType"] = []string{"BadRequestException"}
+	w.WriteHeader(status)
+	_, _ = w.Write([]byte(body))
+}
+
+func writeMock(w http.ResponseWriter, r *http.Request, m *mock, v *vars) {
+	body := m.body.render(v)
+	h := w.Header()
+	for k, val := range m.headers {
+		h.Set(k, val)
+	}
+	h.Set("Content-Type", m.contentType)
+	h.Set("Content-Length", strconv.Itoa(len(body)))
+	w.WriteHeader(m.status)
+	if r.Method != http.MethodHead {
+		_, _ = w.Write(body)
+	}
+}
+
+// pick finds the API whose base path is the longest prefix (on a segment boundary) of the
+// canonical path, and the path under it ("/demo" and "/demo/" are both the root "/").
+func (s *state) pick(canon string) (*api, string) {
+	for _, a := range s.apis {
+		if a.basePath == "/" {
+			return a, canon
+		}
+		if strings.HasPrefix(canon, a.basePath) {
+			rest := canon[len(a.basePath):]
+			if rest == "" {
+				return a, "/"
+			}
+			if rest[0] == '/' {
+				return a, rest
+			}
+		}
+	}
+	return nil, ""
+}
+
+// clientIP returns the client address: the peer, or, when the peer is a trusted proxy, the
+// right-most X-Forwarded-For entry that is not itself a trusted proxy.
+func (g *Gateway) clientIP(remoteAddr string, h http.Header) (netip.Addr, bool) {
+	peer := parseRemote(remoteAddr)
+	if !g.isTrusted(peer) {
+		return peer, false
+	}
+	xff := h.Values("X-Forwarded-For")
+	for i := len(xff) - 1; i >= 0; i-- {
+		parts := strings.Split(xff[i], ",")
+		for j := len(parts) - 1; j >= 0; j-- {
+			a, err := netip.ParseAddr(strings.TrimSpace(parts[j]))
+			if err != nil {
+				return peer, true // unparseable: stop believing the chain
+			}
+			a = a.Unmap()
+			if !g.isTrusted(a) {
+				return a, true
+			}
+		}
+	}
+	return peer, true
+}
+
+func parseRemote(remoteAddr string) netip.Addr {
+	if ap, err := netip.ParseAddrPort(remoteAddr); err == nil {
+		return ap.Addr().Unmap()
+	}
+	if a, err := netip.ParseAddr(remoteAddr); err == nil {
+		return a.Unmap()
+	}
+	return netip.Addr{}
+}
+
+func (g *Gateway) isTrusted(a netip.Addr) bool {
+	if !a.IsValid() {
+		return false
+	}
+	for _, p := range g.deps.TrustedProxies {
+		if p.Contains(a) {
+			return true
+		}
+	}
+	return false
+}
+
+func addrString(a netip.Addr) string {
+	if !a.IsValid() {
+		return ""
+	}
+	return a.String()
+}
+
+func (g *Gateway) logDeny(ctx context.Context, a *api, reason string, status int, id string, attrs ...any) {
+	args := append([]any{"reason", reason, "status", status, "decisionId", id}, attrs...)
+	if a != nil {
+		args = append(args, "api", a.name)
+	}
+	g.log.InfoContext(ctx, "request denied", args...)
+}
+
+func (g *Gateway) logAllow(ctx context.Context, q *reqInfo, out outcome, target string) {
+	if !g.log.Enabled(ctx, slog.LevelDebug) {
+		return
+	}
+	g.log.DebugContext(ctx, "request allowed", "api", q.api.name, "route", q.route.method+" "+q.route.path,
+		"principal", out.principal, "decisionId", q.decisionID, "target", target)
+}
+
+// isGatehouseHeader reports whether a header name is X-Gatehouse-*, case-insensitively and
+// with '_' read as '-' (some upstream stacks treat them alike).
+func isGatehouseHeader(name string) bool { return hasNormalizedPrefix(name, "x-gatehouse-") }
+
+// hasNormalizedPrefix compares name's prefix to a lower-case prefix, folding case and '_'.
+func hasNormalizedPrefix(name, prefix string) bool {
+	if len(name) < len(prefix) {
+		return false
+	}
+	for i := 0; i < len(prefix); i++ {
+		c := name[i]
+		if c == '_' {
+			c = '-'
+		} else if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		if c != prefix[i] {
+			return false
+		}
+	}
+	return true
+}
+
+func normalizedEqual(name, lower string) bool {
+	return len(name) == len(lower) && hasNormalizedPrefix(name, lower)
+}
