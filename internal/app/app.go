@@ -203,6 +203,7 @@ func (n *Node) Serve(ctx context.Context) error {
 			return err
 		}
 	}
+	go n.Store.Watch(ctx, time.Duration(n.Config.PollInterval))
 	return n.group.Serve(ctx, time.Duration(n.Config.ShutdownTimeout))
 }
 

@@ -5,8 +5,8 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"strconv"
 	"sync/atomic"
@@ -57,6 +57,7 @@ func (s *streamSink) rotations() uint64 { return 0 }
 // fileSink appends to a file and rotates it to <path>.<UTC timestamp> when it would grow past
 // max; the chain simply continues in the new file.
 type fileSink struct {
+	logger  *slog.Logger
 	path    string
 	max     int64
 	f       *os.File
@@ -69,7 +70,7 @@ type fileSink struct {
 // record belongs to instance, so a restart continues the chain. A last line cut short by a
 // crash is terminated with a newline so that it stays a separate (invalid) line and verify
 // reports it.
-func openFileSink(path string, max int64, instance string) (*fileSink, string, error) {
+func openFileSink(path string, max int64, instance string, logger *slog.Logger) (*fileSink, string, error) {
 	prev, partial, err := tail(path, instance)
 	if err != nil {
 		return nil, "", err
@@ -89,7 +90,7 @@ func openFileSink(path string, max int64, instance string) (*fileSink, string, e
 		f.Close()
 		return nil, "", err
 	}
-	return &fileSink{path: path, max: max, f: f, bw: bufio.NewWriterSize(f, bufSize), size: st.Size()}, prev, nil
+	return &fileSink{logger: logger, path: path, max: max, f: f, bw: bufio.NewWriterSize(f, bufSize), size: st.Size()}, prev, nil
 }
 
 // tailWindow bounds how far back from the end tail looks for the last complete line.
@@ -144,7 +145,9 @@ func tail(path, instance string) (prevHash string, partial bool, err error) {
 func (s *fileSink) write(line []byte) error {
 	if s.size > 0 && s.size+int64(len(line)) > s.max {
 		if err := s.rotate(); err != nil {
-			return fmt.Errorf("rotate: %w", err)
+			// Keep appending to the current file rather than lose records; the next write
+			// tries again.
+			s.logger.Error("audit file rotation failed", "path", s.path, "error", err)
 		}
 	}
 	n, err := s.bw.Write(line)
@@ -179,7 +182,7 @@ func (s *fileSink) rotate() error {
 		return err
 	}
 	if err := s.f.Close(); err != nil {
-		return err
+		return s.reopen(err)
 	}
 	stamp := time.Now().UTC().Format("20060102T150405.000000000Z")
 	dst := s.path + "." + stamp
@@ -190,17 +193,29 @@ func (s *fileSink) rotate() error {
 		dst = s.path + "." + stamp + "-" + strconv.Itoa(i)
 	}
 	if err := os.Rename(s.path, dst); err != nil {
+		return s.reopen(err)
+	}
+	if err := s.reopen(nil); err != nil {
 		return err
 	}
-	f, err := os.OpenFile(s.path, os.O_WRONLY|os.O_APPEND|os.O_CREATE|os.O_EXCL, 0o600)
+	s.rotated.Add(1)
+	return nil
+}
+
+// reopen opens path again for appending after the old handle was closed, and returns cause
+// (or the open error) so a failed rotation still leaves a usable file.
+func (s *fileSink) reopen(cause error) error {
+	f, err := os.OpenFile(s.path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600)
 	if err != nil {
-		return err
+		return errors.Join(cause, err)
 	}
 	s.f = f
 	s.bw.Reset(f)
 	s.size = 0
-	s.rotated.Add(1)
-	return nil
+	if st, err := f.Stat(); err == nil {
+		s.size = st.Size()
+	}
+	return cause
 }
 
 func (s *fileSink) close() error {

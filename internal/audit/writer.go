@@ -172,7 +172,7 @@ func Open(path string, opts ...Option) (*Writer, error) {
 		return New(os.Stdout, opts...), nil
 	}
 	cfg := newConfig(opts)
-	fs, prev, err := openFileSink(path, cfg.maxFileSize, cfg.instance)
+	fs, prev, err := openFileSink(path, cfg.maxFileSize, cfg.instance, cfg.logger)
 	if err != nil {
 		return nil, fmt.Errorf("audit: open %s: %w", path, err)
 	}

@@ -37,16 +37,17 @@ type Static struct {
 // column in statement. A template slot (?principal, ?resource) is an error:
 // templates are parsed by ParseTemplate.
 func ParseStatic(statement string) (*Static, error) {
-	if toks, err := lex(statement); err == nil {
-		for _, t := range toks {
-			if t.kind == tokSlot && t.text != "?" {
-				return nil, &SyntaxError{Line: t.line, Column: t.column,
-					Msg: fmt.Sprintf("template slot %s is not allowed in a static policy", t.text)}
-			}
-		}
-	}
 	p, err := parseOne(statement)
 	if err != nil {
+		// cedar-go has no slots and fails on "?"; say why when that is it.
+		if toks, lexErr := lex(statement); lexErr == nil {
+			for _, t := range toks {
+				if t.kind == tokSlot && t.text != "?" {
+					return nil, &SyntaxError{Line: t.line, Column: t.column,
+						Msg: fmt.Sprintf("template slot %s is not allowed in a static policy", t.text)}
+				}
+			}
+		}
 		return nil, err
 	}
 	return newStatic(p), nil

@@ -51,6 +51,7 @@ type DB struct {
 
 	mu      sync.RWMutex
 	onWrite []store.ChangeFunc
+	watch   watcher
 }
 
 var _ store.Store = (*DB)(nil)
@@ -339,6 +340,7 @@ func (d *DB) Update(ctx context.Context, fn func(store.Tx) error) error {
 		revs, err = d.updateOnce(ctx, fn)
 		if err == nil {
 			if len(revs) > 0 {
+				d.watch.changed(revs)
 				d.notify(revs)
 			}
 			return nil

@@ -4,6 +4,9 @@ import (
 	"context"
 	"path/filepath"
 	"testing"
+	"time"
+
+	"github.com/gatehouse-dev/gatehouse/internal/store"
 
 	"github.com/gatehouse-dev/gatehouse/internal/store/sqldb"
 	"github.com/gatehouse-dev/gatehouse/internal/store/storetest"
@@ -44,4 +47,50 @@ func TestSQLitePathWithSpecialCharacters(t *testing.T) {
 		t.Fatal(err)
 	}
 	s.Close()
+}
+
+// Two handles on one database stand for two nodes: a commit through one reaches the other's
+// listeners through Watch (LISTEN/NOTIFY on PostgreSQL, polling on SQLite).
+func TestWatchDeliversOtherNodesCommits(t *testing.T) {
+	for _, backend := range storetest.Backends(t) {
+		t.Run(backend, func(t *testing.T) {
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			dsn := storetest.DSN(t, backend)
+			a, err := sqldb.Open(ctx, dsn)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer a.Close()
+			b, err := sqldb.Open(ctx, dsn)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer b.Close()
+			got := make(chan map[string]int64, 16)
+			b.OnChange(func(r map[string]int64) { got <- r })
+			go b.Watch(ctx, 50*time.Millisecond)
+			time.Sleep(100 * time.Millisecond) // let the listener subscribe
+			err = a.Update(ctx, func(tx store.Tx) error {
+				return tx.Create(ctx, store.Object{Scope: "ps9", Kind: "policy", ID: "p", Data: []byte(`{}`)})
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			deadline := time.After(5 * time.Second)
+			for {
+				select {
+				case r := <-got:
+					if r["ps9"] >= 1 {
+						if b.LastContact().IsZero() {
+							t.Fatal("LastContact not recorded")
+						}
+						return
+					}
+				case <-deadline:
+					t.Fatal("the other node never heard of the commit")
+				}
+			}
+		})
+	}
 }
