@@ -18,6 +18,7 @@ import (
 	"github.com/gatehouse-dev/gatehouse/internal/avpapi"
 	"github.com/gatehouse-dev/gatehouse/internal/config"
 	"github.com/gatehouse-dev/gatehouse/internal/identity"
+	"github.com/gatehouse-dev/gatehouse/internal/metrics"
 	"github.com/gatehouse-dev/gatehouse/internal/policystore"
 	"github.com/gatehouse-dev/gatehouse/internal/server"
 	"github.com/gatehouse-dev/gatehouse/internal/sigv4"
@@ -34,6 +35,7 @@ type Node struct {
 	Snapshots   *policystore.Snapshots
 	Identity    *identity.Registry
 	Decider     *authz.Decider
+	Metrics     *metrics.Metrics
 	Credentials Credentials
 
 	group   *server.Group
@@ -124,6 +126,7 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger) (*Node, er
 	n.Policies = policystore.New(st, policystore.WithAccount(cfg.Region, cfg.AccountID), policystore.WithCognitoEndpoint(n.localPoolEndpoint))
 	n.Snapshots = policystore.NewSnapshots(st, logger)
 	n.Decider = authz.New(n.Snapshots, n.Identity)
+	n.Metrics = metrics.New(n.Identity, n.Snapshots)
 	return n, nil
 }
 
@@ -161,17 +164,8 @@ func (n *Node) AdminHandler() http.Handler {
 		w.Header().Set("Content-Type", "application/json")
 		fmt.Fprintln(w, `{"status":"ok"}`)
 	})
-	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "application/json")
-		ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
-		defer cancel()
-		if err := n.Store.Ping(ctx); err != nil {
-			w.WriteHeader(http.StatusServiceUnavailable)
-			fmt.Fprintf(w, "{\"status\":\"store unreachable\"}\n")
-			return
-		}
-		fmt.Fprintln(w, `{"status":"ready"}`)
-	})
+	mux.HandleFunc("GET /readyz", n.ready)
+	mux.Handle("GET /metrics", n.Metrics.Handler())
 	return mux
 }
 
@@ -213,4 +207,63 @@ func (n *Node) Close() {
 		n.closers[i]()
 	}
 	n.closers = nil
+}
+
+// Readiness is the /readyz document.
+type Readiness struct {
+	Status string `json:"status"` // ready, degraded, not_ready
+	// StoreUnreachableFor is how long the store has not answered (degraded and not_ready).
+	StoreUnreachableFor string              `json:"storeUnreachableFor,omitempty"`
+	Snapshots           []SnapshotReadiness `json:"snapshots"`
+	Issuers             []IssuerReadiness   `json:"issuers"`
+}
+
+// SnapshotReadiness is one policy store snapshot served by the node.
+type SnapshotReadiness struct {
+	PolicyStoreID string `json:"policyStoreId"`
+	Revision      int64  `json:"revision"`
+	AgeSeconds    int64  `json:"ageSeconds"`
+}
+
+// IssuerReadiness is one token issuer's key state.
+type IssuerReadiness struct {
+	Issuer    string `json:"issuer"`
+	Keys      int    `json:"keys"`
+	LastError string `json:"lastError,omitempty"`
+}
+
+// Readiness reports whether the node can decide with current data: ready when the store
+// answers; degraded (still 200) while it is unreachable for less than maxStaleness, serving
+// the last snapshots; not ready (503) after that.
+func (n *Node) Readiness(ctx context.Context) (Readiness, int) {
+	r := Readiness{Status: "ready", Snapshots: []SnapshotReadiness{}, Issuers: []IssuerReadiness{}}
+	for _, s := range n.Snapshots.States() {
+		r.Snapshots = append(r.Snapshots, SnapshotReadiness{PolicyStoreID: s.PolicyStoreID, Revision: s.Revision, AgeSeconds: int64(time.Since(s.LoadedAt).Seconds())})
+	}
+	for _, is := range n.Identity.Stats().Issuers {
+		r.Issuers = append(r.Issuers, IssuerReadiness{Issuer: is.Issuer, Keys: is.Keys, LastError: is.LastError})
+	}
+	pctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	if err := n.Store.Ping(pctx); err == nil {
+		return r, http.StatusOK
+	}
+	since := time.Duration(0)
+	if last := n.Store.LastContact(); !last.IsZero() {
+		since = time.Since(last)
+		r.StoreUnreachableFor = since.Round(time.Second).String()
+	}
+	if since > 0 && since < time.Duration(n.Config.MaxStaleness) {
+		r.Status = "degraded"
+		return r, http.StatusOK
+	}
+	r.Status = "not_ready"
+	return r, http.StatusServiceUnavailable
+}
+
+func (n *Node) ready(w http.ResponseWriter, r *http.Request) {
+	doc, code := n.Readiness(r.Context())
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(code)
+	_ = json.NewEncoder(w).Encode(doc)
 }

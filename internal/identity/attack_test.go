@@ -141,6 +141,8 @@ func TestAttackCatalogue(t *testing.T) {
 		{"kid/command", mintRaw(t, `{"alg":"RS256","kid":"|sleep 10"}`, accJSON, "RS256", rsaB), 0, identity.ErrUnknownKey},
 		{"kid/sql-hmac", hs256(t, `{"alg":"HS256","kid":"x' UNION SELECT '1';--"}`, accJSON, []byte("1")), 0, identity.ErrSignature},
 		{"kid/sql-rs256", mintRaw(t, `{"alg":"RS256","kid":"x' UNION SELECT 'kA-rsa';--"}`, accJSON, "RS256", rsaB), 0, identity.ErrUnknownKey},
+		{"kid/absent-other-key", mintRaw(t, `{"alg":"RS256"}`, accJSON, "RS256", rsaB), 0, identity.ErrSignature},
+		{"kid/empty", mintRaw(t, `{"alg":"RS256","kid":""}`, accJSON, "RS256", rsaA), 0, identity.ErrMalformed},
 		{"kid/too-long", mintRaw(t, mustJSON(map[string]any{"alg": "RS256", "kid": strings.Repeat("k", 300)}), accJSON, "RS256", rsaA), 0, identity.ErrMalformed},
 		// 6-8 time claims
 		{"exp/missing", mint(t, "kA-rsa", "RS256", rsaA, with(acc, "exp", nil)), 0, identity.ErrClaims},

@@ -31,6 +31,7 @@ func TestValidateAccepts(t *testing.T) {
 	}{
 		{"cognito access RS256", mint(t, "k-rsa", "RS256", rsaA, cognitoAccess(ciss, now)), identity.UseAccess, []*identity.Source{cog}, cog},
 		{"cognito access ES256", mint(t, "k-ec", "ES256", ecA, cognitoAccess(ciss, now)), identity.UseAccess, []*identity.Source{cog}, cog},
+		{"cognito no kid, one RSA key", mint(t, "", "RS256", rsaA, cognitoAccess(ciss, now)), identity.UseAccess, []*identity.Source{cog}, cog},
 		{"cognito id", mint(t, "k-rsa", "RS256", rsaA, cognitoID(ciss, now)), identity.UseID, []*identity.Source{cog}, cog},
 		{"cognito exp within leeway", mint(t, "k-rsa", "RS256", rsaA, with(cognitoAccess(ciss, now), "exp", now.Add(-10*time.Second).Unix())), identity.UseAccess, []*identity.Source{cog}, cog},
 		{"cognito float exp", mint(t, "k-rsa", "RS256", rsaA, with(cognitoAccess(ciss, now), "exp", float64(now.Unix())+3600.5)), identity.UseAccess, []*identity.Source{cog}, cog},
@@ -193,5 +194,17 @@ func TestLazyFirstFetchSingleflight(t *testing.T) {
 	}
 	if n := p.jwksHits.Load(); n != 1 {
 		t.Fatalf("%d fetches, want 1", n)
+	}
+}
+
+func TestNoKIDWithSeveralKeys(t *testing.T) {
+	keys(t)
+	clk := newClock()
+	p := newIdP(t, jwksJSON(rsaJWK("k1", "RS256", &rsaA.PublicKey), rsaJWK("k2", "", &rsaB.PublicKey)))
+	src := p.cognitoSource(t)
+	r := newRegistry(t, clk)
+	raw := mint(t, "", "RS256", rsaA, cognitoAccess(p.cognitoIssuer(), clk.Now()))
+	if _, _, err := r.Validate(context.Background(), raw, identity.UseAccess, []*identity.Source{src}); !errors.Is(err, identity.ErrUnknownKey) {
+		t.Fatalf("a kid-less token must not be tried against several keys: %v", err)
 	}
 }

@@ -27,6 +27,9 @@ func (p *IdP) CreatePool(ctx context.Context, in PoolInput) (*Pool, error) {
 	if err := validName("PoolName", in.Name); err != nil {
 		return nil, err
 	}
+	if !validRegion(p.region) {
+		return nil, fmt.Errorf("create pool: invalid region %q", p.region)
+	}
 	if in.PreTokenHook != nil {
 		if err := validateHookURL(in.PreTokenHook.URL); err != nil {
 			return nil, err
@@ -275,6 +278,9 @@ func (p *IdP) ListGroups(ctx context.Context, poolID string) ([]*Group, error) {
 // CreateUser creates a confirmed user with a permanent password. attrs may hold email,
 // email_verified, custom:* and the other standard attributes; sub is generated.
 func (p *IdP) CreateUser(ctx context.Context, poolID, username, password string, attrs map[string]string) (*User, error) {
+	if password == "" {
+		return nil, errf(CodeInvalidParameter, "Password is required.")
+	}
 	return p.createUser(ctx, poolID, username, password, false, attrs)
 }
 
@@ -507,4 +513,17 @@ func validateAttributes(attrs map[string]string) error {
 		}
 	}
 	return nil
+}
+
+func validRegion(r string) bool {
+	if r == "" || len(r) > 32 {
+		return false
+	}
+	for i := 0; i < len(r); i++ {
+		c := r[i]
+		if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-') {
+			return false
+		}
+	}
+	return true
 }

@@ -76,14 +76,17 @@ func (p *IdP) checkPassword(ctx context.Context, pool *Pool, client *Client, use
 	case "ip":
 		return nil, errf(CodeTooManyRequests, "Too many failed sign-in attempts from this address; try again later.")
 	}
-	if username == "" || password == "" {
-		return nil, errf(CodeInvalidParameter, "Missing required parameter %s", map[bool]string{true: "USERNAME", false: "PASSWORD"}[username == ""])
+	if username == "" {
+		return nil, errf(CodeInvalidParameter, "Missing required parameter USERNAME")
+	}
+	if password == "" {
+		return nil, errf(CodeInvalidParameter, "Missing required parameter PASSWORD")
 	}
 	u, err := p.getUser(ctx, p.st, pool.ID, username)
 	var ie *Error
 	if errors.As(err, &ie) && ie.Code == CodeUserNotFound {
 		// Spend the same time as a real check so timing does not reveal which users exist.
-		_, _ = p.verifyPassword(ctx, p.dummyHash(ctx), password)
+		_, _ = p.verifyPassword(ctx, p.dummyHash(), password)
 		p.throttle.fail(now, pool.ID, username, ip)
 		if client.PreventUserExistenceErrors {
 			return nil, errBadCredentials
@@ -117,9 +120,10 @@ func (p *IdP) checkPassword(ctx context.Context, pool *Pool, client *Client, use
 	return u, nil
 }
 
-func (p *IdP) dummyHash(ctx context.Context) string {
+func (p *IdP) dummyHash() string {
 	p.dummyMu.Do(func() {
-		h, err := p.hashPassword(ctx, "gatehouse-dummy-password")
+		// Not the request's context: a cancelled first request must not leave the dummy empty.
+		h, err := p.hashPassword(context.Background(), "gatehouse-dummy-password")
 		if err == nil {
 			p.dummy = h
 		}
@@ -158,7 +162,7 @@ func (p *IdP) IssueTokens(ctx context.Context, poolID, clientID, username string
 		return nil, errf(CodeNotAuthorized, "User is disabled.")
 	}
 	return p.issue(ctx, issueReq{pool: pool, client: client, user: u, scopes: defaultUserScopes(client),
-		trigger: triggerAuthentication, idToken: true, refresh: true})
+		trigger: triggerAuthentication, idToken: true, refresh: client.allowsFlow(FlowRefreshToken)})
 }
 
 // InitiateAuthInput is Cognito's InitiateAuth request.

@@ -398,6 +398,9 @@ func TestPreTokenHook(t *testing.T) {
 	}
 	ev := lastEvent.Load().(map[string]any)
 	req := ev["request"].(map[string]any)
+	if resp, ok := ev["response"].(map[string]any); !ok || len(resp) != 1 {
+		t.Fatalf("event response %v", ev["response"])
+	}
 	if ev["version"] != "2" || ev["triggerSource"] != "TokenGeneration_Authentication" || ev["userPoolId"] != pool.id ||
 		ev["userName"] != "alice" || ev["callerContext"].(map[string]any)["clientId"] != pool.clientID ||
 		req["userAttributes"].(map[string]any)["email"] != "alice@example.com" ||

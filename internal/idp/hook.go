@@ -21,7 +21,11 @@ type hookEvent struct {
 	UserName      string        `json:"userName"`
 	CallerContext callerContext `json:"callerContext"`
 	Request       hookRequest   `json:"request"`
-	Response      struct{}      `json:"response"`
+	Response      hookResponse  `json:"response"`
+}
+
+type hookResponse struct {
+	Details *overrideDetails `json:"claimsAndScopeOverrideDetails"`
 }
 
 type callerContext struct {

@@ -99,7 +99,8 @@ func New(st store.Store, opts ...Option) *IdP {
 		region:   "us-east-1",
 		now:      time.Now,
 		argon:    DefaultArgon2,
-		hookHTTP: &http.Client{},
+		// The hook answers itself; following redirects would only widen where sign-in data goes.
+		hookHTTP: &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }},
 		hookWait: 5 * time.Second,
 		clientIx: map[string]string{},
 	}

@@ -274,3 +274,45 @@ func BenchmarkRefreshGrant(b *testing.B) {
 		}
 	}
 }
+
+func TestSweep(t *testing.T) {
+	ctx := context.Background()
+	now := time.Now()
+	p := New(storetest.Open(t, "sqlite"), WithArgon2(testArgon), WithClock(func() time.Time { return now }))
+	pool, err := p.CreatePool(ctx, PoolInput{Name: "sweep"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := p.CreateClient(ctx, pool.ID, ClientInput{Name: "c", ExplicitAuthFlows: []string{FlowRefreshToken},
+		RefreshTokenValidity: 2 * time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.CreateUser(ctx, pool.ID, "alice", "Corr3ct-Horse!", nil); err != nil {
+		t.Fatal(err)
+	}
+	old, err := p.IssueTokens(ctx, pool.ID, c.ID, "alice")
+	if err != nil {
+		t.Fatal(err)
+	}
+	now = now.Add(90 * time.Minute)
+	fresh, err := p.IssueTokens(ctx, pool.ID, c.ID, "alice")
+	if err != nil {
+		t.Fatal(err)
+	}
+	now = now.Add(45 * time.Minute) // old expired, fresh not
+	if n, err := p.Sweep(ctx); err != nil || n != 1 {
+		t.Fatalf("sweep removed %d, %v", n, err)
+	}
+	refresh := func(tok string) error {
+		_, _, err := p.InitiateAuth(ctx, InitiateAuthInput{AuthFlow: "REFRESH_TOKEN_AUTH", ClientID: c.ID,
+			AuthParameters: map[string]string{"REFRESH_TOKEN": tok}})
+		return err
+	}
+	if err := refresh(old.RefreshToken); err == nil {
+		t.Fatal("expired refresh token accepted")
+	}
+	if err := refresh(fresh.RefreshToken); err != nil {
+		t.Fatalf("live refresh token swept: %v", err)
+	}
+}

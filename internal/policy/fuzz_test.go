@@ -83,16 +83,16 @@ func FuzzLink(f *testing.F) {
 		if err != nil {
 			return
 		}
-		if !tpl.HasPrincipal && !tpl.HasResource {
+		if !tpl.HasPrincipal() && !tpl.HasResource() {
 			t.Fatal("template without slots accepted")
 		}
 		var p, r *types.EntityUID
 		valid := true
-		if tpl.HasPrincipal {
+		if tpl.HasPrincipal() {
 			p = &types.EntityUID{Type: types.EntityType(pType), ID: types.String(pID)}
 			valid = validUID(*p)
 		}
-		if tpl.HasResource {
+		if tpl.HasResource() {
 			r = &types.EntityUID{Type: types.EntityType(rType), ID: types.String(rID)}
 			valid = valid && validUID(*r)
 		}
@@ -147,5 +147,40 @@ func FuzzParseSchema(f *testing.F) {
 		}
 		_ = s.Actions()
 		_ = s.Namespaces()
+	})
+}
+
+func FuzzParseStaticJSON(f *testing.F) {
+	f.Add(`{"effect":"permit","principal":{"op":"All"},"action":{"op":"All"},"resource":{"op":"All"}}`)
+	f.Add(`{"effect":"forbid","principal":{"op":"in","entity":{"type":"G","id":"a\"b"}},"action":{"op":"in","entities":[{"type":"Action","id":"x"}]},"resource":{"op":"is","entity_type":"R","in":{"entity":{"type":"R","id":""}}},"conditions":[{"kind":"when","body":{"==":{"left":{"Var":"principal"},"right":{"Value":1}}}}]}`)
+	f.Add(`null`)
+	f.Fuzz(func(t *testing.T, statement string) {
+		s, err := policy.ParseStaticJSON([]byte(statement))
+		if err != nil {
+			return
+		}
+		if _, err := policy.ParseStatic(string(s.Policy.MarshalCedar())); err != nil {
+			t.Fatalf("JSON policy does not marshal to parseable Cedar: %v\n%s", err, s.Policy.MarshalCedar())
+		}
+	})
+}
+
+func FuzzValidate(f *testing.F) {
+	for _, s := range []string{
+		`permit(principal is Photos::User, action == Photos::Action::"view", resource) when { principal.age >= 18 && resource.owner == principal };`,
+		`permit(principal, action in Photos::Action::"read", resource) when { context.mfa && context has ip && context.ip.isInRange(ip("10.0.0.0/8")) };`,
+		`forbid(principal in Photos::Group::"g", action, resource is Photos::Photo in Photos::Album::"a") unless { resource.tags.contains("x") || resource.private };`,
+		`permit(principal, action, resource) when { principal has "cognito:username" && principal["cognito:username"] like "a*" };`,
+		`permit(principal, action, resource) when { [1, "a", {x: true}].isEmpty() && decimal("1.0") < decimal("2.0") && datetime("2024-01-01").offset(duration("1h")) > datetime("2024-01-01") };`,
+	} {
+		f.Add(s)
+	}
+	schema := mustSchema(f, readTestdata(f, "photos.cedarschema"))
+	f.Fuzz(func(t *testing.T, statement string) {
+		s, err := policy.ParseStatic(statement)
+		if err != nil {
+			return
+		}
+		_ = schema.Validate("fuzz", s.Policy)
 	})
 }

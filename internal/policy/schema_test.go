@@ -70,7 +70,7 @@ func TestSchemaAccessors(t *testing.T) {
 
 	photos := mustSchema(t, readTestdata(t, "photos.cedarschema"))
 	read := *uid("Photos::Action", "read")
-	wantParents := map[string][]types.EntityUID{"delete": nil, "list": {read}, "read": nil, "view": {read}}
+	wantParents := map[string][]types.EntityUID{"delete": nil, "list": {read}, "rate": nil, "read": nil, "view": {read}}
 	got := photos.Actions()
 	if len(got) != len(wantParents) {
 		t.Fatalf("Actions = %v", got)
@@ -92,7 +92,7 @@ func TestSchemaAccessors(t *testing.T) {
 		ok    bool
 	}{
 		{"Photos::User", []string{"age", "cognito:username", "name"}, true},
-		{"Photos::Photo", []string{"owner", "private", "tags"}, true},
+		{"Photos::Photo", []string{"owner", "private", "tags", "title"}, true},
 		{"Photos::Group", []string{}, true},
 		{"Photos::Level", []string{}, true},
 		{"Photos::Nope", nil, false},

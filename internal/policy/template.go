@@ -26,13 +26,11 @@ var (
 // Template is a parsed policy template: a Cedar policy whose principal
 // and/or resource scope names a slot (?principal, ?resource) instead of an
 // entity. Link turns it into a Static.
+//
+// A Template is immutable and safe for concurrent use.
 type Template struct {
-	// Statement is the template text as given to ParseTemplate.
-	Statement string
-	// HasPrincipal and HasResource report which slots the template has; at
-	// least one is true.
-	HasPrincipal, HasResource bool
-
+	statement                   string
+	hasPrincipal, hasResource   bool
 	principalSpan, resourceSpan span
 	// shape is the template parsed with placeholders in the slots. Its
 	// effect, action scope and the "is T" part of the slot scopes are those
@@ -40,7 +38,17 @@ type Template struct {
 	shape *ast.Policy
 }
 
-// span is a byte range of Statement.
+// Statement returns the template text as given to ParseTemplate.
+func (t *Template) Statement() string { return t.statement }
+
+// HasPrincipal reports whether the template has a ?principal slot.
+func (t *Template) HasPrincipal() bool { return t.hasPrincipal }
+
+// HasResource reports whether the template has a ?resource slot. At least
+// one of HasPrincipal and HasResource is true.
+func (t *Template) HasResource() bool { return t.hasResource }
+
+// span is a byte range of the statement.
 type span struct{ off, end int }
 
 // ParseTemplate parses a policy template. Slots may appear only in the
@@ -53,7 +61,7 @@ func ParseTemplate(statement string) (*Template, error) {
 	if err != nil {
 		return nil, err
 	}
-	t := &Template{Statement: statement}
+	t := &Template{statement: statement}
 	head := headRange(toks)
 	for i, tok := range toks {
 		if tok.kind != tokSlot {
@@ -64,9 +72,9 @@ func ParseTemplate(statement string) (*Template, error) {
 		var sp *span
 		switch tok.text {
 		case SlotPrincipal:
-			variable, has, sp = "principal", &t.HasPrincipal, &t.principalSpan
+			variable, has, sp = "principal", &t.hasPrincipal, &t.principalSpan
 		case SlotResource:
-			variable, has, sp = "resource", &t.HasResource, &t.resourceSpan
+			variable, has, sp = "resource", &t.hasResource, &t.resourceSpan
 		default:
 			return nil, tokError(tok, "unknown template slot %s; only ?principal and ?resource exist", tok.text)
 		}
@@ -79,7 +87,7 @@ func ParseTemplate(statement string) (*Template, error) {
 		}
 		*has, *sp = true, span{tok.off, tok.end}
 	}
-	if !t.HasPrincipal && !t.HasResource {
+	if !t.hasPrincipal && !t.hasResource {
 		return nil, &SyntaxError{Msg: "template has no slot; a template needs ?principal or ?resource in its scope (use a static policy otherwise)"}
 	}
 
@@ -90,8 +98,8 @@ func ParseTemplate(statement string) (*Template, error) {
 	t.shape = policyAST(p)
 	// The token checks above already pin the slots to the scope; this
 	// confirms that cedar-go read them there too.
-	if t.HasPrincipal && !scopeIs(t.shape.Principal, placeholderPrincipal) ||
-		t.HasResource && !scopeIs(t.shape.Resource, placeholderResource) {
+	if t.hasPrincipal && !scopeIs(t.shape.Principal, placeholderPrincipal) ||
+		t.hasResource && !scopeIs(t.shape.Resource, placeholderResource) {
 		return nil, &SyntaxError{Msg: "template slots are not in the policy scope"}
 	}
 	return t, nil
@@ -103,9 +111,9 @@ func tokError(t token, format string, args ...any) error {
 
 // headRange returns the token index range (exclusive) of the policy scope:
 // the tokens between the "(" after the effect and the first ")". It returns
-// an empty range when the text does not have that shape, which makes every
-// slot "outside the scope"; cedar-go reports the real syntax error for such
-// text only once slots are well placed, which is the more useful order.
+// an empty range when the text does not have that shape, so every slot in
+// such text is reported as outside the scope; the text is rejected either
+// way.
 func headRange(toks []token) tokRange {
 	i := 0
 	for i < len(toks) && toks[i].kind == tokOp && toks[i].text == "@" {
@@ -157,7 +165,7 @@ func scopeIs(sc ast.IsScopeNode, want types.EntityUID) bool {
 	return e != nil && *e == want
 }
 
-// substitute returns Statement with the slots replaced by the given Cedar
+// substitute returns the statement with the slots replaced by the given Cedar
 // entity literals.
 func (t *Template) substitute(principal, resource string) string {
 	type repl struct {
@@ -165,24 +173,24 @@ func (t *Template) substitute(principal, resource string) string {
 		text string
 	}
 	var rs []repl
-	if t.HasPrincipal {
+	if t.hasPrincipal {
 		rs = append(rs, repl{t.principalSpan, principal})
 	}
-	if t.HasResource {
+	if t.hasResource {
 		rs = append(rs, repl{t.resourceSpan, resource})
 	}
 	if len(rs) == 2 && rs[1].off < rs[0].off {
 		rs[0], rs[1] = rs[1], rs[0]
 	}
 	var b strings.Builder
-	b.Grow(len(t.Statement) + len(principal) + len(resource))
+	b.Grow(len(t.statement) + len(principal) + len(resource))
 	last := 0
 	for _, r := range rs {
-		b.WriteString(t.Statement[last:r.off])
+		b.WriteString(t.statement[last:r.off])
 		b.WriteString(r.text)
 		last = r.end
 	}
-	b.WriteString(t.Statement[last:])
+	b.WriteString(t.statement[last:])
 	return b.String()
 }
 
@@ -191,11 +199,11 @@ func (t *Template) substitute(principal, resource string) string {
 // an entity for a slot the template lacks, is an error. The linked policy's
 // principal (resource) scope names exactly the given entity.
 func (t *Template) Link(principal, resource *types.EntityUID) (*Static, error) {
-	pText, err := slotLiteral(SlotPrincipal, t.HasPrincipal, principal)
+	pText, err := slotLiteral(SlotPrincipal, t.hasPrincipal, principal)
 	if err != nil {
 		return nil, err
 	}
-	rText, err := slotLiteral(SlotResource, t.HasResource, resource)
+	rText, err := slotLiteral(SlotResource, t.hasResource, resource)
 	if err != nil {
 		return nil, err
 	}
@@ -206,8 +214,8 @@ func (t *Template) Link(principal, resource *types.EntityUID) (*Static, error) {
 	s := newStatic(p)
 	// Fail closed if the text cedar-go read back does not name exactly the
 	// requested entities; EntityLiteral makes this unreachable.
-	if t.HasPrincipal && (s.Principal == nil || *s.Principal != *principal) ||
-		t.HasResource && (s.Resource == nil || *s.Resource != *resource) {
+	if t.hasPrincipal && (s.Principal == nil || *s.Principal != *principal) ||
+		t.hasResource && (s.Resource == nil || *s.Resource != *resource) {
 		return nil, fmt.Errorf("link template: linked policy does not name the given entities")
 	}
 	return s, nil

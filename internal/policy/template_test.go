@@ -44,8 +44,11 @@ func TestTemplateLinkHeadForms(t *testing.T) {
 			if err != nil {
 				t.Fatalf("ParseTemplate: %v", err)
 			}
-			if tpl.HasPrincipal != tt.hasP || tpl.HasResource != tt.hasR {
-				t.Fatalf("slots = %v/%v, want %v/%v", tpl.HasPrincipal, tpl.HasResource, tt.hasP, tt.hasR)
+			if tpl.Statement() != tt.template {
+				t.Errorf("Statement() = %q", tpl.Statement())
+			}
+			if tpl.HasPrincipal() != tt.hasP || tpl.HasResource() != tt.hasR {
+				t.Fatalf("slots = %v/%v, want %v/%v", tpl.HasPrincipal(), tpl.HasResource(), tt.hasP, tt.hasR)
 			}
 			s, err := tpl.Link(tt.principal, tt.resource)
 			if err != nil {
@@ -90,6 +93,8 @@ func TestParseTemplateErrors(t *testing.T) {
 		{"two policies", "permit(principal == ?principal, action, resource);\npermit(principal, action, resource);", 2, 1, "exactly one"},
 		{"lone question mark", `permit(principal == ?, action, resource);`, 1, 21, "unknown template slot ?;"},
 		{"missing semicolon", `permit(principal in ?principal, action, resource)`, 1, 50, `expected ";"`},
+		{"NUL byte", "permit(principal in ?principal, action,\n resource) when { \"a\x00\" };", 2, 21, "NUL"},
+		{"invalid UTF-8", "permit(principal in ?principal, action, resource) // \xff", 1, 54, "UTF-8"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

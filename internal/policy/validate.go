@@ -87,12 +87,12 @@ func (s *Schema) ValidateTemplate(id string, t *Template) error {
 	for _, l := range links {
 		var pu, ru *types.EntityUID
 		var label []string
-		if t.HasPrincipal {
+		if t.hasPrincipal {
 			u := s.placeholder(l.principal)
 			pu = &u
 			label = append(label, fmt.Sprintf("%s as %s", SlotPrincipal, l.principal))
 		}
-		if t.HasResource {
+		if t.hasResource {
 			u := s.placeholder(l.resource)
 			ru = &u
 			label = append(label, fmt.Sprintf("%s as %s", SlotResource, l.resource))
@@ -123,10 +123,10 @@ func (s *Schema) templateLinks(t *Template) []slotLink {
 	set := map[slotLink]bool{}
 	for _, a := range s.templateActions(t.shape.Action) {
 		ps, rs := []types.EntityType{""}, []types.EntityType{""}
-		if t.HasPrincipal {
+		if t.hasPrincipal {
 			ps = s.slotTypes(t.shape.Principal, a.Principals)
 		}
-		if t.HasResource {
+		if t.hasResource {
 			rs = s.slotTypes(t.shape.Resource, a.Resources)
 		}
 		for _, p := range ps {
@@ -137,10 +137,10 @@ func (s *Schema) templateLinks(t *Template) []slotLink {
 	}
 	if len(set) == 0 {
 		l := slotLink{}
-		if t.HasPrincipal {
+		if t.hasPrincipal {
 			l.principal = s.anyEntityType()
 		}
-		if t.HasResource {
+		if t.hasResource {
 			l.resource = s.anyEntityType()
 		}
 		set[l] = true

@@ -100,6 +100,7 @@ func TestValidateTemplate(t *testing.T) {
 		{"photos attribute missing on one slot type", photos, `permit(principal == ?principal, action == Photos::Action::"view", resource) when { principal.age > 3 };`, "?principal as Photos::Service"},
 		{"photos guarded attribute", photos, `permit(principal == ?principal, action == Photos::Action::"view", resource) when { principal is Photos::User && principal.age > 3 };`, ""},
 		{"photos action group", photos, `permit(principal in ?principal, action in Photos::Action::"read", resource == ?resource);`, ""},
+		{"photos enum slot", photos, `permit(principal, action == Photos::Action::"rate", resource == ?resource);`, ""},
 		{"photos resource attribute", photos, `permit(principal, action == Photos::Action::"delete", resource == ?resource) when { resource.private };`, "?resource as Photos::Album"},
 	}
 	for _, tt := range tests {

@@ -317,3 +317,22 @@ func decodeAfter(token string) (string, error) {
 	}
 	return string(b[2:]), nil
 }
+
+// SnapshotState describes one snapshot this node holds.
+type SnapshotState struct {
+	PolicyStoreID string
+	Revision      int64
+	LoadedAt      time.Time
+}
+
+// States lists the snapshots held, for metrics and readiness.
+func (m *Snapshots) States() []SnapshotState {
+	var out []SnapshotState
+	m.entries.Range(func(k, v any) bool {
+		if s := v.(*entry).current.Load(); s != nil {
+			out = append(out, SnapshotState{PolicyStoreID: s.StoreID, Revision: s.Revision, LoadedAt: s.LoadedAt})
+		}
+		return true
+	})
+	return out
+}

@@ -1,0 +1,66 @@
+// Command bareproxy is the benchmark's baseline reverse proxy: a bare httputil.ReverseProxy
+// whose Rewrite only calls SetURL, so the gateway's overhead is measured against the cost of
+// proxying itself.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/http/httputil"
+	"net/url"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+)
+
+func main() {
+	listen := flag.String("listen", "127.0.0.1:9302", "address to listen on")
+	upstream := flag.String("upstream", "http://127.0.0.1:9301", "upstream URL")
+	flag.Parse()
+	target, err := url.Parse(*upstream)
+	if err != nil || target.Host == "" {
+		fmt.Fprintf(os.Stderr, "bareproxy: -upstream %q: not a URL\n", *upstream)
+		os.Exit(2)
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := serve(ctx, *listen, newProxy(target)); err != nil {
+		fmt.Fprintln(os.Stderr, "bareproxy:", err)
+		os.Exit(1)
+	}
+}
+
+func newProxy(target *url.URL) *httputil.ReverseProxy {
+	// The default transport keeps 2 idle connections per host, which makes a proxy under 32
+	// concurrent requests open and close connections all the time; a gateway would not.
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr.MaxIdleConnsPerHost = 256
+	return &httputil.ReverseProxy{
+		Rewrite:   func(r *httputil.ProxyRequest) { r.SetURL(target) },
+		Transport: tr,
+	}
+}
+
+// serve runs h on addr until ctx ends.
+func serve(ctx context.Context, addr string, h http.Handler) error {
+	srv := &http.Server{Addr: addr, Handler: h, ReadHeaderTimeout: 10 * time.Second}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.ListenAndServe() }()
+	slog.Info("bareproxy listening", "addr", addr)
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	sctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil && !errors.Is(err, context.DeadlineExceeded) {
+		return err
+	}
+	return nil
+}
