@@ -18,6 +18,7 @@ import (
 	"github.com/gatehouse-dev/gatehouse/internal/avpapi"
 	"github.com/gatehouse-dev/gatehouse/internal/config"
 	"github.com/gatehouse-dev/gatehouse/internal/identity"
+	"github.com/gatehouse-dev/gatehouse/internal/idp"
 	"github.com/gatehouse-dev/gatehouse/internal/metrics"
 	"github.com/gatehouse-dev/gatehouse/internal/policystore"
 	"github.com/gatehouse-dev/gatehouse/internal/server"
@@ -36,6 +37,7 @@ type Node struct {
 	Identity    *identity.Registry
 	Decider     *authz.Decider
 	Metrics     *metrics.Metrics
+	IdP         *idp.IdP
 	Credentials Credentials
 
 	group   *server.Group
@@ -127,7 +129,21 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger) (*Node, er
 	n.Snapshots = policystore.NewSnapshots(st, logger)
 	n.Decider = authz.New(n.Snapshots, n.Identity)
 	n.Metrics = metrics.New(n.Identity, n.Snapshots)
+	n.IdP = NewIdP(st, cfg, logger, n.Verifier().Lookup)
 	return n, nil
+}
+
+// NewIdP builds the built-in IdP on st; the CLI uses it offline with the same settings.
+func NewIdP(st store.Store, cfg config.Config, logger *slog.Logger, creds func(string) (string, bool)) *idp.IdP {
+	base := cfg.IdPIssuerBase
+	if base == "" {
+		base = "http://" + cfg.IdPListen
+	}
+	opts := []idp.Option{idp.WithBaseURL(base), idp.WithRegion(cfg.Region), idp.WithLogger(logger)}
+	if creds != nil {
+		opts = append(opts, idp.WithCredentials(creds))
+	}
+	return idp.New(st, opts...)
 }
 
 // localPoolEndpoint maps a Cognito pool id served by the built-in IdP to its issuer base.
@@ -173,6 +189,9 @@ func (n *Node) AdminHandler() http.Handler {
 func (n *Node) Listen() error {
 	ls := []server.Listener{
 		{Name: "admin", Addr: n.Config.AdminListen, Handler: n.AdminHandler()},
+	}
+	if config.Enabled(n.Config.IdPListen) {
+		ls = append(ls, server.Listener{Name: "idp", Addr: n.Config.IdPListen, Handler: n.IdP.Handler()})
 	}
 	g, err := server.Bind(n.Logger, ls)
 	if err != nil {

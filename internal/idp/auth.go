@@ -345,7 +345,10 @@ func (p *IdP) RespondToAuthChallenge(ctx context.Context, in RespondToAuthChalle
 		if err != nil {
 			return err
 		}
-		if err := tx.Delete(ctx, poolID, kindSession, id); err != nil {
+		if err := tx.Delete(ctx, poolID, kindSession, id); errors.Is(err, store.ErrNotFound) {
+			bad = badSession // a concurrent response won
+			return nil
+		} else if err != nil {
 			return err
 		}
 		if rec.ClientID != client.ID || rec.Username != cr["USERNAME"] || !p.now().Before(rec.Expires) {

@@ -14,6 +14,7 @@ import (
 	"net/url"
 	"regexp"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -349,6 +350,7 @@ func TestPreTokenHook(t *testing.T) {
 	var mode atomic.Value
 	mode.Store("ok")
 	var lastEvent atomic.Value
+	var firstResponse atomic.Value
 	hook := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		var ev map[string]any
 		if err := json.NewDecoder(r.Body).Decode(&ev); err != nil {
@@ -356,6 +358,7 @@ func TestPreTokenHook(t *testing.T) {
 			return
 		}
 		lastEvent.Store(ev)
+		firstResponse.CompareAndSwap(nil, fmt.Sprint(ev["response"]))
 		switch mode.Load() {
 		case "500":
 			http.Error(w, "boom", 500)
@@ -398,8 +401,8 @@ func TestPreTokenHook(t *testing.T) {
 	}
 	ev := lastEvent.Load().(map[string]any)
 	req := ev["request"].(map[string]any)
-	if resp, ok := ev["response"].(map[string]any); !ok || len(resp) != 1 {
-		t.Fatalf("event response %v", ev["response"])
+	if r := firstResponse.Load(); r != "map[claimsAndScopeOverrideDetails:<nil>]" {
+		t.Fatalf("event response %v", r)
 	}
 	if ev["version"] != "2" || ev["triggerSource"] != "TokenGeneration_Authentication" || ev["userPoolId"] != pool.id ||
 		ev["userName"] != "alice" || ev["callerContext"].(map[string]any)["clientId"] != pool.clientID ||
@@ -511,4 +514,76 @@ func TestThrottling(t *testing.T) {
 	_, err := e.api.InitiateAuth(ctx, &cip.InitiateAuthInput{AuthFlow: types.AuthFlowTypeUserPasswordAuth, ClientId: aws.String(pool.clientID),
 		AuthParameters: map[string]string{"USERNAME": "alice", "PASSWORD": password}})
 	apiErr(t, err, "TooManyRequestsException", "")
+}
+
+// TestCodeRedeemedOnce races several exchanges of one code; exactly one may succeed.
+func TestCodeRedeemedOnce(t *testing.T) {
+	storetest.ForEachBackend(t, func(t *testing.T, st *sqldb.DB) {
+		ctx := context.Background()
+		e := newEnv(t, st)
+		pool := must[*idpPool](t)(createPool(ctx, e))
+		verifier, challenge := pkce()
+		q := url.Values{"response_type": {"code"}, "client_id": {pool.clientID}, "redirect_uri": {callback},
+			"scope": {"openid"}, "code_challenge": {challenge}, "code_challenge_method": {"S256"}}
+		resp := login(t, browser(), e.srv.URL+"/"+pool.id+"/oauth2/authorize?"+q.Encode(), "alice", password)
+		resp.Body.Close()
+		loc, _ := url.Parse(resp.Header.Get("Location"))
+		code := loc.Query().Get("code")
+		const n = 8
+		statuses := make(chan int, n)
+		var wg sync.WaitGroup
+		for range n {
+			wg.Go(func() {
+				form := url.Values{"grant_type": {"authorization_code"}, "client_id": {pool.clientID}, "code": {code},
+					"redirect_uri": {callback}, "code_verifier": {verifier}}
+				r, err := http.PostForm(e.srv.URL+"/oauth2/token", form)
+				if err != nil {
+					statuses <- 0
+					return
+				}
+				r.Body.Close()
+				statuses <- r.StatusCode
+			})
+		}
+		wg.Wait()
+		close(statuses)
+		ok, rejected := 0, 0
+		for s := range statuses {
+			switch s {
+			case http.StatusOK:
+				ok++
+			case http.StatusBadRequest:
+				rejected++
+			}
+		}
+		if ok != 1 || rejected != n-1 {
+			t.Fatalf("%d succeeded, %d rejected of %d", ok, rejected, n)
+		}
+	})
+}
+
+func TestCORS(t *testing.T) {
+	e := newEnv(t, storetest.Open(t, "sqlite"))
+	req, _ := http.NewRequest(http.MethodOptions, e.srv.URL+"/", nil)
+	req.Header.Set("Origin", "http://localhost:3000")
+	req.Header.Set("Access-Control-Request-Method", "POST")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusNoContent || resp.Header.Get("Access-Control-Allow-Origin") != "*" ||
+		!strings.Contains(resp.Header.Get("Access-Control-Allow-Headers"), "X-Amz-Target") {
+		t.Fatalf("preflight %d %v", resp.StatusCode, resp.Header)
+	}
+	req, _ = http.NewRequest(http.MethodGet, e.srv.URL+"/oauth2/authorize", nil)
+	req.Header.Set("Origin", "http://localhost:3000")
+	resp, err = http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.Header.Get("Access-Control-Allow-Origin") != "" {
+		t.Fatal("authorize page allows cross-origin reads")
+	}
 }

@@ -94,11 +94,11 @@ func WithHookClient(c *http.Client, timeout time.Duration) Option {
 // New returns an IdP over st.
 func New(st store.Store, opts ...Option) *IdP {
 	p := &IdP{
-		st:       st,
-		base:     DefaultBaseURL,
-		region:   "us-east-1",
-		now:      time.Now,
-		argon:    DefaultArgon2,
+		st:     st,
+		base:   DefaultBaseURL,
+		region: "us-east-1",
+		now:    time.Now,
+		argon:  DefaultArgon2,
 		// The hook answers itself; following redirects would only widen where sign-in data goes.
 		hookHTTP: &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }},
 		hookWait: 5 * time.Second,

@@ -36,7 +36,30 @@ func (p *IdP) Handler() http.Handler {
 		mux.HandleFunc("POST "+prefix+"userInfo", p.serveUserInfo)
 		mux.HandleFunc("POST "+prefix+"revoke", p.serveRevoke)
 	}
-	return mux
+	return cors(mux)
+}
+
+// cors lets browser apps (Amplify-style SPAs) call the JSON API, the token, userInfo and
+// revoke endpoints, the discovery document and the JWKS. None of them reads cookies, so any
+// origin is safe; the authorize page, which does, is excluded.
+func cors(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if strings.HasSuffix(r.URL.Path, "/oauth2/authorize") || r.Header.Get("Origin") == "" {
+			next.ServeHTTP(w, r)
+			return
+		}
+		h := w.Header()
+		h.Set("Access-Control-Allow-Origin", "*")
+		h.Set("Access-Control-Expose-Headers", "x-amzn-RequestId, X-Amzn-ErrorType")
+		if r.Method == http.MethodOptions && r.Header.Get("Access-Control-Request-Method") != "" {
+			h.Set("Access-Control-Allow-Methods", "GET, POST")
+			h.Set("Access-Control-Allow-Headers", "Authorization, Content-Type, X-Amz-Target, X-Amz-User-Agent, X-Amz-Date, X-Amz-Content-Sha256, X-Amz-Security-Token, Amz-Sdk-Invocation-Id, Amz-Sdk-Request")
+			h.Set("Access-Control-Max-Age", "600")
+			w.WriteHeader(http.StatusNoContent)
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
 }
 
 // remoteIP is the peer address; forwarded headers are not trusted because the IdP listener is
@@ -340,7 +363,10 @@ func (p *IdP) redeemCode(ctx context.Context, pool *Pool, c *Client, code, redir
 		}
 		// Deleted before any check and committed even when a check fails: a code is presented
 		// at most once.
-		if err := tx.Delete(ctx, pool.ID, kindAuthCode, id); err != nil {
+		if err := tx.Delete(ctx, pool.ID, kindAuthCode, id); errors.Is(err, store.ErrNotFound) {
+			failed = bad // a concurrent redemption won
+			return nil
+		} else if err != nil {
 			return err
 		}
 		rec = got

@@ -4,6 +4,7 @@ package apptest
 import (
 	"context"
 	"log/slog"
+	"net"
 	"testing"
 	"time"
 
@@ -30,6 +31,20 @@ func Config(t testing.TB, backend string) config.Config {
 	cfg.ForwardAuthListen = "off"
 	cfg.AccessKeyID, cfg.SecretAccessKey = KeyID, Secret
 	cfg.ShutdownTimeout = config.Duration(5 * time.Second)
+	return cfg
+}
+
+// WithIdP enables the built-in IdP on a free loopback port (its issuer base must be known
+// before the node starts, so the port is picked here).
+func WithIdP(t testing.TB, cfg config.Config) config.Config {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	cfg.IdPListen = addr
+	cfg.IdPIssuerBase = "http://" + addr
 	return cfg
 }
 

@@ -1,0 +1,195 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/gatehouse-dev/gatehouse/internal/app"
+	"github.com/gatehouse-dev/gatehouse/internal/idp"
+	"github.com/gatehouse-dev/gatehouse/internal/store/sqldb"
+)
+
+// idpCommand runs fn against the built-in IdP on the configured database. The commands work
+// on the database directly (a running node sees the change on its next token request), so
+// they need no credentials beyond access to the database.
+func idpCommand(use, short string, args cobra.PositionalArgs, setup func(*cobra.Command), fn func(ctx context.Context, p *idp.IdP, cmd *cobra.Command, args []string) (any, error)) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   use,
+		Short: short,
+		Args:  args,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			cfg, err := loadConfig(cmd)
+			if err != nil {
+				return err
+			}
+			st, err := sqldb.Open(cmd.Context(), cfg.DB)
+			if err != nil {
+				return err
+			}
+			defer st.Close()
+			p := app.NewIdP(st, cfg, slog.New(slog.DiscardHandler), nil)
+			out, err := fn(cmd.Context(), p, cmd, args)
+			if err != nil {
+				return err
+			}
+			return printJSON(cmd.OutOrStdout(), out)
+		},
+	}
+	addSettingFlags(cmd)
+	if setup != nil {
+		setup(cmd)
+	}
+	return cmd
+}
+
+func printJSON(w io.Writer, v any) error {
+	if v == nil {
+		return nil
+	}
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
+}
+
+func newIdPCommand() *cobra.Command {
+	root := &cobra.Command{Use: "idp", Short: "Manage the built-in identity provider's user pools"}
+	str := func(c *cobra.Command, name string) string { v, _ := c.Flags().GetString(name); return v }
+	strs := func(c *cobra.Command, name string) []string { v, _ := c.Flags().GetStringSlice(name); return v }
+
+	root.AddCommand(
+		idpCommand("create-pool --name NAME", "Create a user pool (prints its id)", cobra.NoArgs,
+			func(c *cobra.Command) { c.Flags().String("name", "", "pool name"); _ = c.MarkFlagRequired("name") },
+			func(ctx context.Context, p *idp.IdP, c *cobra.Command, _ []string) (any, error) {
+				pool, err := p.CreatePool(ctx, idp.PoolInput{Name: str(c, "name")})
+				if err != nil {
+					return nil, err
+				}
+				return map[string]string{"poolId": pool.ID, "issuer": p.Issuer(pool.ID)}, nil
+			}),
+		idpCommand("create-client --pool P --name NAME", "Create an app client", cobra.NoArgs,
+			func(c *cobra.Command) {
+				c.Flags().String("pool", "", "pool id")
+				c.Flags().String("name", "", "client name")
+				c.Flags().Bool("secret", false, "generate a client secret")
+				c.Flags().StringSlice("flows", []string{"ALLOW_USER_PASSWORD_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"}, "explicit auth flows")
+				c.Flags().StringSlice("oauth-flows", nil, "OAuth flows: code, client_credentials")
+				c.Flags().StringSlice("scopes", nil, "allowed OAuth scopes, e.g. petstore/api")
+				c.Flags().StringSlice("callback", nil, "callback URLs for the code flow")
+				_ = c.MarkFlagRequired("pool")
+				_ = c.MarkFlagRequired("name")
+			},
+			func(ctx context.Context, p *idp.IdP, c *cobra.Command, _ []string) (any, error) {
+				secret, _ := c.Flags().GetBool("secret")
+				cl, err := p.CreateClient(ctx, str(c, "pool"), idp.ClientInput{Name: str(c, "name"), GenerateSecret: secret,
+					ExplicitAuthFlows: strs(c, "flows"), AllowedOAuthFlows: strs(c, "oauth-flows"), AllowedOAuthScopes: strs(c, "scopes"), CallbackURLs: strs(c, "callback")})
+				if err != nil {
+					return nil, err
+				}
+				return map[string]string{"clientId": cl.ID, "clientSecret": cl.Secret}, nil
+			}),
+		idpCommand("create-group --pool P --name GROUP", "Create a group", cobra.NoArgs,
+			func(c *cobra.Command) {
+				c.Flags().String("pool", "", "pool id")
+				c.Flags().String("name", "", "group name")
+				c.Flags().Int32("precedence", -1, "precedence (lower wins)")
+				_ = c.MarkFlagRequired("pool")
+				_ = c.MarkFlagRequired("name")
+			},
+			func(ctx context.Context, p *idp.IdP, c *cobra.Command, _ []string) (any, error) {
+				in := idp.GroupInput{Name: str(c, "name")}
+				if prec, _ := c.Flags().GetInt32("precedence"); prec >= 0 {
+					in.Precedence = &prec
+				}
+				g, err := p.CreateGroup(ctx, str(c, "pool"), in)
+				if err != nil {
+					return nil, err
+				}
+				return g, nil
+			}),
+		idpCommand("create-user --pool P --username U --password W [--attr k=v]...", "Create a confirmed user with a permanent password", cobra.NoArgs,
+			func(c *cobra.Command) {
+				c.Flags().String("pool", "", "pool id")
+				c.Flags().String("username", "", "user name")
+				c.Flags().String("password", "", "permanent password")
+				c.Flags().StringArray("attr", nil, "attribute name=value (email, custom:costCenter, ...)")
+				for _, f := range []string{"pool", "username", "password"} {
+					_ = c.MarkFlagRequired(f)
+				}
+			},
+			func(ctx context.Context, p *idp.IdP, c *cobra.Command, _ []string) (any, error) {
+				attrs := map[string]string{}
+				list, _ := c.Flags().GetStringArray("attr")
+				for _, kv := range list {
+					k, v, ok := strings.Cut(kv, "=")
+					if !ok || k == "" {
+						return nil, fmt.Errorf("--attr %q: want name=value", kv)
+					}
+					attrs[k] = v
+				}
+				u, err := p.CreateUser(ctx, str(c, "pool"), str(c, "username"), str(c, "password"), attrs)
+				if err != nil {
+					return nil, err
+				}
+				return map[string]string{"username": u.Username, "sub": u.Sub}, nil
+			}),
+		idpCommand("add-user-to-group --pool P --username U --group G", "Add a user to a group", cobra.NoArgs,
+			func(c *cobra.Command) {
+				c.Flags().String("pool", "", "pool id")
+				c.Flags().String("username", "", "user name")
+				c.Flags().String("group", "", "group name")
+				for _, f := range []string{"pool", "username", "group"} {
+					_ = c.MarkFlagRequired(f)
+				}
+			},
+			func(ctx context.Context, p *idp.IdP, c *cobra.Command, _ []string) (any, error) {
+				return nil, p.AddUserToGroup(ctx, str(c, "pool"), str(c, "username"), str(c, "group"))
+			}),
+		idpCommand("create-resource-server --pool P --identifier ID --scope NAME...", "Create a resource server with custom scopes (ID/NAME)", cobra.NoArgs,
+			func(c *cobra.Command) {
+				c.Flags().String("pool", "", "pool id")
+				c.Flags().String("identifier", "", "resource server identifier, e.g. petstore")
+				c.Flags().StringSlice("scope", nil, "scope names, e.g. api")
+				_ = c.MarkFlagRequired("pool")
+				_ = c.MarkFlagRequired("identifier")
+			},
+			func(ctx context.Context, p *idp.IdP, c *cobra.Command, _ []string) (any, error) {
+				var scopes []idp.ScopeInfo
+				for _, s := range strs(c, "scope") {
+					scopes = append(scopes, idp.ScopeInfo{Name: s, Description: s})
+				}
+				return p.CreateResourceServer(ctx, str(c, "pool"), str(c, "identifier"), str(c, "identifier"), scopes)
+			}),
+		idpCommand("token --pool P --client C --user U", "Issue tokens for a user (for scripts and tests)", cobra.NoArgs,
+			func(c *cobra.Command) {
+				c.Flags().String("pool", "", "pool id")
+				c.Flags().String("client", "", "client id")
+				c.Flags().String("user", "", "user name")
+				for _, f := range []string{"pool", "client", "user"} {
+					_ = c.MarkFlagRequired(f)
+				}
+			},
+			func(ctx context.Context, p *idp.IdP, c *cobra.Command, _ []string) (any, error) {
+				t, err := p.IssueTokens(ctx, str(c, "pool"), str(c, "client"), str(c, "user"))
+				if err != nil {
+					return nil, err
+				}
+				return map[string]any{"AccessToken": t.AccessToken, "IdToken": t.IDToken, "RefreshToken": t.RefreshToken, "ExpiresIn": t.ExpiresIn, "TokenType": t.TokenType}, nil
+			}),
+		idpCommand("rotate-keys --pool P", "Start signing with a new key; the previous key stays published until its tokens expire", cobra.NoArgs,
+			func(c *cobra.Command) { c.Flags().String("pool", "", "pool id"); _ = c.MarkFlagRequired("pool") },
+			func(ctx context.Context, p *idp.IdP, c *cobra.Command, _ []string) (any, error) {
+				kid, err := p.RotateKeys(ctx, str(c, "pool"))
+				if err != nil {
+					return nil, err
+				}
+				return map[string]string{"kid": kid}, nil
+			}),
+	)
+	return root
+}
