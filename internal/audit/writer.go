@@ -137,7 +137,7 @@ type Writer struct {
 
 	mu          sync.Mutex
 	seq         uint64
-	prevHash    string
+	prevHash    []byte // hex of the last record's hash; empty before a linked start
 	queue       [][]byte
 	spare       [][]byte
 	queueBytes  int
@@ -183,7 +183,7 @@ func start(cfg config, s sink, prevHash string) *Writer {
 	w := &Writer{
 		cfg:      cfg,
 		sink:     s,
-		prevHash: prevHash,
+		prevHash: []byte(prevHash),
 		space:    make(chan struct{}),
 		wake:     make(chan struct{}, 1),
 		closing:  make(chan struct{}),
@@ -331,7 +331,7 @@ func (w *Writer) appendLocked(pre []byte) {
 	line = strconv.AppendUint(line, w.seq, 10)
 	line = append(line, ',')
 	line = append(line, pre[1:len(pre)-1]...)
-	if w.prevHash != "" {
+	if len(w.prevHash) > 0 {
 		line = append(line, `,"prevHash":"`...)
 		line = append(line, w.prevHash...)
 		line = append(line, '"')
@@ -341,7 +341,7 @@ func (w *Writer) appendLocked(pre []byte) {
 	line = line[:len(line)-1]
 	line = append(line, `,"hash":"`...)
 	line = hex.AppendEncode(line, sum[:])
-	w.prevHash = string(line[len(line)-64:])
+	w.prevHash = append(w.prevHash[:0], line[len(line)-64:]...)
 	line = append(line, "\"}\n"...)
 	w.queue = append(w.queue, line)
 	w.queueBytes += len(line)

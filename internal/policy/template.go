@@ -15,13 +15,22 @@ const (
 	SlotResource  = "?resource"
 )
 
-// Placeholders used to parse a template with cedar-go, which has no slots.
-// Each has exactly as many characters as the slot it replaces, so positions
-// in cedar-go's errors are positions in the template text as written.
-var (
-	placeholderPrincipal = types.NewEntityUID("S", "princ") // S::"princ" = 10 chars
-	placeholderResource  = types.NewEntityUID("S", "reso")  // S::"reso"  =  9 chars
-)
+// placeholder returns the entity used to parse a template with cedar-go,
+// which has no slots. Its literal has exactly as many characters as the slot
+// it replaces, so positions in cedar-go's errors are positions in the
+// template text as written. A slot glued to a preceding identifier
+// ("in?principal") is replaced by a space and a literal one character
+// shorter.
+func placeholder(slot string, glued bool) types.EntityUID {
+	id := "princ" // S::"princ" has 10 characters, like ?principal
+	if slot == SlotResource {
+		id = "reso" // S::"reso" has 9, like ?resource
+	}
+	if glued {
+		id = id[:len(id)-1]
+	}
+	return types.NewEntityUID("S", types.String(id))
+}
 
 // Template is a parsed policy template: a Cedar policy whose principal
 // and/or resource scope names a slot (?principal, ?resource) instead of an
@@ -48,8 +57,13 @@ func (t *Template) HasPrincipal() bool { return t.hasPrincipal }
 // one of HasPrincipal and HasResource is true.
 func (t *Template) HasResource() bool { return t.hasResource }
 
-// span is a byte range of the statement.
-type span struct{ off, end int }
+// span is the byte range of a slot in the statement. glued reports that the
+// byte before it belongs to an identifier, so a substitute must start with a
+// space or it would lex as part of that identifier.
+type span struct {
+	off, end int
+	glued    bool
+}
 
 // ParseTemplate parses a policy template. Slots may appear only in the
 // policy scope, as "principal == ?principal", "principal in ?principal" or
@@ -85,21 +99,23 @@ func ParseTemplate(statement string) (*Template, error) {
 			return nil, tokError(tok, "template slot %s may only appear in the policy scope as %s == %s, %s in %s or %s is T in %s",
 				tok.text, variable, tok.text, variable, tok.text, variable, tok.text)
 		}
-		*has, *sp = true, span{tok.off, tok.end}
+		glued := tok.off > 0 && isIdentRune(rune(statement[tok.off-1]), false)
+		*has, *sp = true, span{tok.off, tok.end, glued}
 	}
 	if !t.hasPrincipal && !t.hasResource {
 		return nil, &SyntaxError{Msg: "template has no slot; a template needs ?principal or ?resource in its scope (use a static policy otherwise)"}
 	}
 
-	p, err := parseOne(t.substitute(placeholderPrincipal.String(), placeholderResource.String()))
+	pPlace, rPlace := placeholder(SlotPrincipal, t.principalSpan.glued), placeholder(SlotResource, t.resourceSpan.glued)
+	p, err := parseOne(t.substitute(pPlace.String(), rPlace.String()))
 	if err != nil {
 		return nil, err
 	}
 	t.shape = policyAST(p)
 	// The token checks above already pin the slots to the scope; this
 	// confirms that cedar-go read them there too.
-	if t.hasPrincipal && !scopeIs(t.shape.Principal, placeholderPrincipal) ||
-		t.hasResource && !scopeIs(t.shape.Resource, placeholderResource) {
+	if t.hasPrincipal && !scopeIs(t.shape.Principal, pPlace) ||
+		t.hasResource && !scopeIs(t.shape.Resource, rPlace) {
 		return nil, &SyntaxError{Msg: "template slots are not in the policy scope"}
 	}
 	return t, nil
@@ -183,10 +199,13 @@ func (t *Template) substitute(principal, resource string) string {
 		rs[0], rs[1] = rs[1], rs[0]
 	}
 	var b strings.Builder
-	b.Grow(len(t.statement) + len(principal) + len(resource))
+	b.Grow(len(t.statement) + len(principal) + len(resource) + 2)
 	last := 0
 	for _, r := range rs {
 		b.WriteString(t.statement[last:r.off])
+		if r.glued {
+			b.WriteByte(' ')
+		}
 		b.WriteString(r.text)
 		last = r.end
 	}

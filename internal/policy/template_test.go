@@ -35,6 +35,7 @@ func TestTemplateLinkHeadForms(t *testing.T) {
 		{"slot text in line comment", "permit(principal == ?principal, action, resource) // ?principal ?resource\n;", true, false, user, nil, `principal ==`},
 		{"slot text in block comment", "/* ?resource */ permit(principal == ?principal, action, resource) /* \"?principal */;", true, false, user, nil, `principal ==`},
 		{"escaped quote before slot text", `permit(principal == ?principal, action, resource) when { context.s == "\"?principal\\" };`, true, false, user, nil, `principal ==`},
+		{"slots glued to keywords", "permit(principal in?principal, action, resource is R in?resource);", true, true, grp, app, `resource is R in PetStore::Application::"PetStore"`},
 		{"annotations", `@id("t1") @advice("?principal") permit(principal == ?principal, action, resource);`, true, false, user, nil, `@advice("?principal")`},
 	}
 	for _, tt := range tests {
@@ -93,6 +94,7 @@ func TestParseTemplateErrors(t *testing.T) {
 		{"two policies", "permit(principal == ?principal, action, resource);\npermit(principal, action, resource);", 2, 1, "exactly one"},
 		{"lone question mark", `permit(principal == ?, action, resource);`, 1, 21, "unknown template slot ?;"},
 		{"missing semicolon", `permit(principal in ?principal, action, resource)`, 1, 50, `expected ";"`},
+		{"glued slot keeps columns", `permit(principal in?principal, action, resource) when { 1 + };`, 1, 62, `at ";"`},
 		{"NUL byte", "permit(principal in ?principal, action,\n resource) when { \"a\x00\" };", 2, 21, "NUL"},
 		{"invalid UTF-8", "permit(principal in ?principal, action, resource) // \xff", 1, 54, "UTF-8"},
 	}

@@ -161,7 +161,7 @@ func (s *Schema) anyEntityType() types.EntityType {
 	all := slices.Collect(maps.Keys(s.resolved.Entities))
 	all = append(all, slices.Collect(maps.Keys(s.resolved.Enums))...)
 	if len(all) == 0 {
-		return placeholderPrincipal.Type
+		return "S"
 	}
 	return slices.Min(all)
 }

@@ -1,0 +1,299 @@
+#!/usr/bin/env bash
+# bench/run.sh: HTTP load benchmarks of a real `gatehouse serve` on 127.0.0.1 (see bench/README.md).
+#
+#   Part 1: the AVP IsAuthorized API over HTTP, against /healthz on the same listener.
+#   Part 2: gateway overhead: upstream alone, a bare httputil.ReverseProxy, and gateway routes
+#           with the none, jwt, cedar (cache on and off) and iam authorizers; skipped with a
+#           message while `gatehouse serve` does not serve the gateway.
+#
+# Everything it starts is stopped on exit (trap EXIT; servers also run under `timeout`, so
+# nothing outlives BENCH_MAX_LIFETIME even if this script is killed with SIGKILL). Every load
+# run is bounded in time. Raw outputs go to bench/results/<UTC time>/ (git-ignored).
+#
+# Settings (environment):
+#   GATEHOUSE_BIN        use this gatehouse binary instead of building one
+#   BENCH_PARTS          which parts to run: "1 2" (default), "1" or "2"
+#   BENCH_ROUNDS         interleaved rounds per measurement (default 2; the best round is kept)
+#   BENCH_DURATION       wrk duration of part 1 runs (default 10s)
+#   BENCH_GW_DURATION    wrk and rateload duration of part 2 runs (default 5s)
+#   BENCH_CONNECTIONS    wrk connections (default 32; wrk always uses 2 threads)
+#   BENCH_BASE_PORT      first of 6 consecutive ports on 127.0.0.1 (default 19180)
+#   BENCH_MAX_LIFETIME   seconds after which any server this script started is killed (default 420)
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+PARTS=${BENCH_PARTS:-1 2}
+ROUNDS=${BENCH_ROUNDS:-2}
+DUR=${BENCH_DURATION:-10s}
+GW_DUR=${BENCH_GW_DURATION:-5s}
+CONNS=${BENCH_CONNECTIONS:-32}
+BASE_PORT=${BENCH_BASE_PORT:-19180}
+MAX_LIFETIME=${BENCH_MAX_LIFETIME:-420}
+
+ADMIN_PORT=$BASE_PORT
+GW_PORT=$((BASE_PORT + 1))
+IDP_PORT=$((BASE_PORT + 2))
+UP_PORT=$((BASE_PORT + 4))
+BARE_PORT=$((BASE_PORT + 5))
+ADMIN=http://127.0.0.1:$ADMIN_PORT
+
+STAMP=$(date -u +%Y%m%dT%H%M%SZ)
+RESULTS=$ROOT/bench/results/$STAMP
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/gatehouse-bench.XXXXXX")
+PIDS=()
+
+cleanup() {
+	local rc=$? pid i alive
+	trap - EXIT INT TERM HUP
+	for pid in "${PIDS[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
+	for i in $(seq 50); do
+		alive=0
+		for pid in "${PIDS[@]}"; do kill -0 "$pid" 2>/dev/null && alive=1; done
+		[ "$alive" = 0 ] && break
+		sleep 0.1
+	done
+	for pid in "${PIDS[@]}"; do kill -KILL "$pid" 2>/dev/null || true; done
+	wait 2>/dev/null || true
+	rm -rf "$WORK"
+	exit "$rc"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM HUP
+
+log() { printf '[%s] %s\n' "$(date -u +%H:%M:%S)" "$*" >&2; }
+die() { log "error: $*"; exit 1; }
+
+mkdir -p "$RESULTS"
+log "results in $RESULTS"
+
+for tool in wrk curl timeout awk; do
+	command -v "$tool" >/dev/null || die "$tool is not installed (.ci/run installs wrk; apt-get install wrk)"
+done
+for p in "$ADMIN_PORT" "$GW_PORT" "$IDP_PORT" "$UP_PORT" "$BARE_PORT"; do
+	if (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
+		die "port $p on 127.0.0.1 is in use; set BENCH_BASE_PORT"
+	fi
+done
+
+# --- build ---------------------------------------------------------------------------------
+mkdir -p "$WORK/bin"
+if [ -n "${GATEHOUSE_BIN:-}" ]; then
+	cp "$GATEHOUSE_BIN" "$WORK/bin/gatehouse"
+else
+	log "building gatehouse"
+	(cd "$ROOT" && go build -o "$WORK/bin/gatehouse" ./cmd/gatehouse)
+fi
+log "building bench tools"
+(cd "$ROOT" && go build -o "$WORK/bin/" ./bench/cmd/signreq ./bench/cmd/upstream ./bench/cmd/bareproxy ./bench/cmd/rateload ./bench/cmd/gwsetup)
+GH=$WORK/bin/gatehouse
+
+# --- helpers -------------------------------------------------------------------------------
+
+# start NAME CMD...: runs CMD in the background under timeout, logging to results/NAME.log.
+start() {
+	local name=$1
+	shift
+	timeout -k 5 "$MAX_LIFETIME" "$@" >"$RESULTS/$name.log" 2>&1 &
+	PIDS+=("$!")
+	eval "PID_$name=$!"
+}
+
+# wait_http URL PIDVAR: waits up to 20 s for URL to answer, failing early if the process died.
+wait_http() {
+	local url=$1 pid=$2 i
+	for i in $(seq 200); do
+		curl -fsS -o /dev/null --max-time 1 "$url" 2>/dev/null && return 0
+		kill -0 "$pid" 2>/dev/null || die "process for $url exited; see its log in $RESULTS"
+		sleep 0.1
+	done
+	die "$url did not answer within 20 s"
+}
+
+# to_ms VALUE: wrk latency ("812.00us", "1.23ms", "1.02s", "1.5m") in milliseconds.
+to_ms() {
+	awk -v v="$1" 'BEGIN {
+		n = v + 0; u = v; sub(/^[0-9.]+/, "", u)
+		if (u == "us") n /= 1000; else if (u == "s") n *= 1000; else if (u == "m") n *= 60000
+		printf "%.3f", n }'
+}
+
+RAW=$RESULTS/raw.tsv
+printf 'part\tname\tround\trps\tp50_ms\tp99_ms\tnon2xx\terrors\n' >"$RAW"
+
+# run_wrk PART NAME ROUND DURATION URL [wrk args...]: one wrk run, appended to raw.tsv.
+run_wrk() {
+	local part=$1 name=$2 round=$3 dur=$4 url=$5 out
+	shift 5
+	out=$RESULTS/wrk-$name-r$round.txt
+	log "wrk $name (round $round, $dur, $CONNS connections)"
+	timeout -k 5 60 wrk -t2 -c"$CONNS" -d"$dur" --latency "$@" "$url" >"$out" 2>&1 || die "wrk $name failed: $(tail -3 "$out")"
+	local rps p50 p99 non2xx errs
+	rps=$(awk '/^Requests\/sec:/ {print $2}' "$out")
+	p50=$(to_ms "$(awk '$1 == "50%" {print $2}' "$out")")
+	p99=$(to_ms "$(awk '$1 == "99%" {print $2}' "$out")")
+	non2xx=$(awk '/Non-2xx or 3xx responses:/ {print $NF}' "$out")
+	errs=$(awk '/Socket errors:/ {gsub(/,/, ""); print $4 + $6 + $8 + $10}' "$out")
+	[ -n "$rps" ] || die "wrk $name: no result in $out"
+	printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$part" "$name" "$round" "$rps" "$p50" "$p99" "${non2xx:-0}" "${errs:-0}" >>"$RAW"
+}
+
+# best PART NAME: the round with the highest requests/s, as "rps p50 p99 non2xx errors".
+best() {
+	awk -F'\t' -v part="$1" -v name="$2" '$1 == part && $2 == name && $4 + 0 > best + 0 {
+		best = $4; line = $4 " " $5 " " $6 " " $7 " " $8 } END { print line }' "$RAW"
+}
+
+SUMMARY=$RESULTS/summary.txt
+: >"$SUMMARY"
+say() { printf '%s\n' "$*" | tee -a "$SUMMARY"; }
+
+# --- the node ------------------------------------------------------------------------------
+export GATEHOUSE_ACCESS_KEY_ID="AKIDBENCH$(od -An -N6 -tx1 /dev/urandom | tr -d ' \n' | tr a-f A-F)"
+export GATEHOUSE_SECRET_ACCESS_KEY="$(od -An -N24 -tx1 /dev/urandom | tr -d ' \n')"
+export GATEHOUSE_LOG_LEVEL=warn
+log "starting gatehouse serve on a fresh SQLite file"
+start gatehouse "$GH" serve --db "$WORK/gatehouse.db" --admin-listen "127.0.0.1:$ADMIN_PORT" \
+	--listen "127.0.0.1:$GW_PORT" --idp-listen "127.0.0.1:$IDP_PORT" --forward-auth-listen off
+wait_http "$ADMIN/healthz" "$PID_gatehouse"
+
+say "gatehouse bench/run.sh  $(date -u '+%Y-%m-%d %H:%M:%S UTC')  $(cd "$ROOT" && git rev-parse --short HEAD 2>/dev/null || echo '?')$(cd "$ROOT" && [ -n "$(git status --porcelain 2>/dev/null | head -1)" ] && echo '+dirty')"
+say "machine: $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg) at start; rounds=$ROUNDS (best round kept)"
+say ""
+
+# --- part 1: IsAuthorized over HTTP --------------------------------------------------------
+part1() {
+	log "part 1: applying bench/testdata/petstore"
+	"$GH" apply "$ROOT/bench/testdata/petstore" --endpoint "$ADMIN" >"$RESULTS/apply-petstore.log" 2>&1 ||
+		die "apply petstore: $(tail -5 "$RESULTS/apply-petstore.log")"
+	local round
+	for round in $(seq "$ROUNDS"); do
+		run_wrk 1 healthz "$round" "$DUR" "$ADMIN/healthz"
+		# Signed per round: a SigV4 signature is valid for 15 minutes.
+		"$WORK/bin/signreq" -endpoint "$ADMIN" -target VerifiedPermissions.IsAuthorized \
+			-body "@$ROOT/bench/testdata/isauthorized.json" -check -expect '"decision":"ALLOW"' \
+			>"$WORK/isauthorized.lua" 2>>"$RESULTS/signreq.log" || die "IsAuthorized check failed: $(tail -2 "$RESULTS/signreq.log")"
+		run_wrk 1 isauthorized "$round" "$DUR" "$ADMIN/" -s "$WORK/isauthorized.lua"
+	done
+	local h a
+	read -r -a h <<<"$(best 1 healthz)"
+	read -r -a a <<<"$(best 1 isauthorized)"
+	say "Part 1: AVP IsAuthorized over HTTP (wrk -t2 -c$CONNS -d$DUR --latency, admin listener, SigV4 request replayed)"
+	say "$(printf '%-34s %10s %9s %9s %7s %7s' 'run' 'req/s' 'p50 ms' 'p99 ms' 'non2xx' 'errors')"
+	say "$(printf '%-34s %10s %9s %9s %7s %7s' 'GET /healthz (HTTP stack baseline)' "${h[@]}")"
+	say "$(printf '%-34s %10s %9s %9s %7s %7s' 'POST / IsAuthorized (ALLOW)' "${a[@]}")"
+	say "$(awk -v a="${a[0]}" -v h="${h[0]}" 'BEGIN { printf "IsAuthorized / healthz req/s = %.2f;  IsAuthorized = %.0fx AVP'"'"'s default quota of 200 req/s per store", a / h, a / 200 }')"
+	say ""
+}
+
+# --- part 2: gateway overhead --------------------------------------------------------------
+# gateway_ready explains on stdout why part 2 cannot run, or prints nothing.
+gateway_ready() {
+	if ! (exec 3<>"/dev/tcp/127.0.0.1/$GW_PORT") 2>/dev/null; then
+		echo "gatehouse serve does not listen on --listen (127.0.0.1:$GW_PORT): the gateway is not wired into serve yet"
+		return
+	fi
+	if ! curl -fsS -o /dev/null --max-time 2 "http://127.0.0.1:$IDP_PORT/"; then
+		if ! (exec 3<>"/dev/tcp/127.0.0.1/$IDP_PORT") 2>/dev/null; then
+			echo "gatehouse serve does not listen on --idp-listen (127.0.0.1:$IDP_PORT): the built-in IdP is not wired into serve yet"
+			return
+		fi
+	fi
+}
+
+# load_api loads bench/testdata/gateway/api.yaml (placeholders filled) and the iam group policy.
+load_api() {
+	local def=$WORK/api.yaml
+	sed -e "s#\${UPSTREAM}#http://127.0.0.1:$UP_PORT#g" -e "s#\${POOL_ARN}#$POOL_ARN#g" \
+		-e "s#\${CLIENT_ID}#$CLIENT_ID#g" "$ROOT/bench/testdata/gateway/api.yaml" >"$def"
+	# TODO(part 2): use the management operation / apply layout for APIs once it exists.
+	die "loading an API definition into a running node is not implemented in bench/run.sh yet"
+}
+
+part2() {
+	local why
+	why=$(gateway_ready)
+	if [ -n "$why" ]; then
+		say "Part 2: gateway overhead: SKIPPED: $why."
+		return
+	fi
+	log "part 2: starting upstream and bare proxy"
+	start upstream "$WORK/bin/upstream" -listen "127.0.0.1:$UP_PORT"
+	start bareproxy "$WORK/bin/bareproxy" -listen "127.0.0.1:$BARE_PORT" -upstream "http://127.0.0.1:$UP_PORT"
+	wait_http "http://127.0.0.1:$UP_PORT/" "$PID_upstream"
+	wait_http "http://127.0.0.1:$BARE_PORT/" "$PID_bareproxy"
+
+	log "part 2: creating a user pool, client, group and user in the built-in IdP"
+	"$WORK/bin/gwsetup" -idp "http://127.0.0.1:$IDP_PORT" >"$WORK/ids.sh" 2>"$RESULTS/gwsetup.log" ||
+		die "gwsetup: $(tail -3 "$RESULTS/gwsetup.log")"
+	# shellcheck disable=SC1091
+	. "$WORK/ids.sh"
+	log "part 2: applying bench/testdata/gateway/store (pool $POOL_ID)"
+	POOL_ID=$POOL_ID POOL_ARN=$POOL_ARN CLIENT_ID=$CLIENT_ID \
+		"$GH" apply "$ROOT/bench/testdata/gateway/store" --endpoint "$ADMIN" >"$RESULTS/apply-gateway.log" 2>&1 ||
+		die "apply gateway store: $(tail -5 "$RESULTS/apply-gateway.log")"
+	load_api
+
+	local gw=http://127.0.0.1:$GW_PORT/bench
+	local names=(upstream bareproxy gw-none gw-jwt gw-cedar gw-cedar-nocache gw-iam)
+	local -A url=(
+		[upstream]=http://127.0.0.1:$UP_PORT/pets
+		[bareproxy]=http://127.0.0.1:$BARE_PORT/pets
+		[gw-none]=$gw/none/pets
+		[gw-jwt]=$gw/jwt/pets
+		[gw-cedar]=$gw/cedar/pets
+		[gw-cedar-nocache]=$gw/cedar-nocache/pets
+		[gw-iam]=$gw/iam/pets
+	)
+	local auth="Authorization: Bearer $ACCESS_TOKEN" n code round
+	for n in "${names[@]}"; do
+		code=$(curl -sS -o "$RESULTS/check-$n.txt" -w '%{http_code}' --max-time 5 -H "$auth" "${url[$n]}") || code=000
+		[ "$code" = 200 ] || die "$n: GET ${url[$n]} answered $code, want 200: $(head -c 300 "$RESULTS/check-$n.txt")"
+	done
+	for round in $(seq "$ROUNDS"); do
+		for n in "${names[@]}"; do
+			run_wrk 2 "$n" "$round" "$GW_DUR" "${url[$n]}" -H "$auth"
+		done
+	done
+
+	# Half load: half of the cedar route's best req/s, sent at a constant rate to every target.
+	local -a c
+	read -r -a c <<<"$(best 2 gw-cedar)"
+	local rate
+	rate=$(awk -v r="${c[0]}" 'BEGIN { printf "%d", r / 2 }')
+	local -A half
+	for n in upstream bareproxy gw-none gw-jwt gw-cedar gw-cedar-nocache gw-iam; do
+		log "rateload $n at $rate req/s for $GW_DUR"
+		timeout -k 5 60 "$WORK/bin/rateload" -url "${url[$n]}" -rate "$rate" -d "$GW_DUR" -c "$CONNS" -H "$auth" \
+			>"$RESULTS/rateload-$n.txt" 2>&1 || die "rateload $n failed: $(tail -3 "$RESULTS/rateload-$n.txt")"
+		half[$n]=$(awk '/^RESULT/ { for (i = 2; i <= NF; i++) { split($i, kv, "="); v[kv[1]] = kv[2] }
+			print v["rps"], v["p50_ms"], v["p99_ms"], v["non2xx"] + v["errors"] }' "$RESULTS/rateload-$n.txt")
+	done
+
+	local -a b r h
+	read -r -a b <<<"$(best 2 bareproxy)"
+	read -r -a h <<<"${half[bareproxy]}"
+	say "Part 2: gateway overhead (same access token on every request; upstream = bench/cmd/upstream)"
+	say "max load: wrk -t2 -c$CONNS -d$GW_DUR --latency; ratio = req/s / bare proxy req/s"
+	say "half load: bench/cmd/rateload at a constant $rate req/s (half the cedar route's max), -c $CONNS, $GW_DUR, latency from scheduled start"
+	say "$(printf '%-22s %9s %8s %8s %7s %7s | %9s %8s %8s %10s %6s' 'target' 'req/s' 'p50 ms' 'p99 ms' 'ratio' 'bad' 'half r/s' 'p50 ms' 'p99 ms' '+p99 ms' 'bad')"
+	for n in "${names[@]}"; do
+		read -r -a r <<<"$(best 2 "$n")"
+		local -a hh
+		read -r -a hh <<<"${half[$n]}"
+		say "$(awk -v n="$n" -v rps="${r[0]}" -v p50="${r[1]}" -v p99="${r[2]}" -v bad="$((r[3] + r[4]))" -v base="${b[0]}" \
+			-v hr="${hh[0]}" -v h50="${hh[1]}" -v h99="${hh[2]}" -v hbad="${hh[3]}" -v hb99="${h[2]}" \
+			'BEGIN { printf "%-22s %9.0f %8.3f %8.3f %6.1f%% %7d | %9.0f %8.3f %8.3f %+10.3f %6d", n, rps, p50, p99, 100 * rps / base, bad, hr, h50, h99, h99 - hb99, hbad }')"
+	done
+	say "+p99 ms = half-load p99 minus the bare proxy's half-load p99. Goals: gw-cedar ratio >= 85%, +p99 <= 1 ms."
+	say ""
+}
+
+for part in $PARTS; do
+	case $part in
+	1) part1 ;;
+	2) part2 ;;
+	*) die "BENCH_PARTS: unknown part $part" ;;
+	esac
+done
+log "done; summary in $SUMMARY"

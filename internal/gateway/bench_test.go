@@ -1,0 +1,151 @@
+package gateway_test
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
+	"testing"
+	"time"
+
+	"github.com/gatehouse-dev/gatehouse/internal/store/storetest"
+)
+
+// Benchmarks run the handlers in process (httptest recorder) against a trivial upstream on
+// loopback. BenchmarkBareReverseProxy is the baseline: the same upstream through a plain
+// httputil.ReverseProxy with the same transport settings.
+//
+//	go test -run XXX -bench . -benchmem ./internal/gateway/
+
+func trivialUpstream(b *testing.B) *httptest.Server {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write([]byte(`{"ok":true}`))
+	}))
+	b.Cleanup(srv.Close)
+	return srv
+}
+
+type benchEnv struct {
+	*petStore
+	emp string
+}
+
+func newBenchEnv(b *testing.B, cedarTTL string) *benchEnv {
+	p := newPetStore(b, storetest.Open(b, "sqlite"))
+	up := trivialUpstream(b)
+	p.putAPI(b, fmt.Sprintf(`
+name: Bench
+basePath: /b
+upstream: %s
+authorizers:
+  cognito:
+    type: jwt
+    identitySources:
+      - configuration: {cognitoUserPoolConfiguration: {userPoolArn: "%s", clientIds: [petclient]}}
+  avp: {type: cedar, policyStoreId: %s, cacheTtl: %s}
+  groups:
+    type: iam
+    identitySources:
+      - configuration: {cognitoUserPoolConfiguration: {userPoolArn: "%s", clientIds: [petclient]}}
+routes:
+  - {route: "GET /none", authorizer: none}
+  - {route: "GET /jwt", authorizer: cognito, scopes: [petstore/api]}
+  - {route: "POST /cedar", authorizer: avp, action: "post /pets"}
+  - {route: "GET /iam/{x+}", authorizer: groups}
+`, up.URL, poolARN(petPool), p.storeID, cedarTTL, poolARN(petPool)))
+	if _, err := p.apis.PutGroupPolicy(context.Background(), "Bench", "employees",
+		[]byte(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"execute-api:Invoke","Resource":"arn:aws:execute-api:*:*:*/*/GET/iam/*"}]}`)); err != nil {
+		b.Fatal(err)
+	}
+	return &benchEnv{petStore: p, emp: p.idp.access(b, employee)}
+}
+
+func run(b *testing.B, h http.Handler, method, path, token string) {
+	b.Helper()
+	serve := func() int {
+		req := httptest.NewRequest(method, path, nil)
+		req.RemoteAddr = "127.0.0.1:5555"
+		if token != "" {
+			req.Header.Set("Authorization", "Bearer "+token)
+		}
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, req)
+		return w.Code
+	}
+	if code := serve(); code != 200 {
+		b.Fatalf("%s %s: %d", method, path, code)
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for b.Loop() {
+		if code := serve(); code != 200 {
+			b.Fatalf("%s %s: %d", method, path, code)
+		}
+	}
+}
+
+func BenchmarkBareReverseProxy(b *testing.B) {
+	up := trivialUpstream(b)
+	target, _ := url.Parse(up.URL)
+	rp := &httputil.ReverseProxy{
+		Rewrite: func(pr *httputil.ProxyRequest) { pr.SetURL(target); pr.SetXForwarded() },
+		Transport: &http.Transport{DialContext: (&net.Dialer{Timeout: 10 * time.Second}).DialContext,
+			MaxIdleConns: 1024, MaxIdleConnsPerHost: 256, IdleConnTimeout: 90 * time.Second},
+	}
+	run(b, rp, "GET", "/none", "")
+}
+
+func BenchmarkGatewayNoneRoute(b *testing.B) {
+	e := newBenchEnv(b, "300s")
+	run(b, e.gw.Handler(), "GET", "/b/none", "")
+}
+
+func BenchmarkGatewayJWTRoute(b *testing.B) {
+	e := newBenchEnv(b, "300s")
+	run(b, e.gw.Handler(), "GET", "/b/jwt", e.p().access(b, customer))
+}
+
+func BenchmarkGatewayCedarRoute(b *testing.B) {
+	e := newBenchEnv(b, "300s")
+	run(b, e.gw.Handler(), "POST", "/b/cedar", e.emp)
+}
+
+func BenchmarkGatewayCedarRouteNoCache(b *testing.B) {
+	e := newBenchEnv(b, "0s")
+	run(b, e.gw.Handler(), "POST", "/b/cedar", e.emp)
+}
+
+func BenchmarkGatewayIAMRoute(b *testing.B) {
+	e := newBenchEnv(b, "300s")
+	run(b, e.gw.Handler(), "GET", "/b/iam/pets/1", e.emp)
+}
+
+// BenchmarkForwardAuthCedar is the decision alone, as nginx's auth_request asks for it.
+func BenchmarkForwardAuthCedar(b *testing.B) {
+	e := newBenchEnv(b, "300s")
+	h := e.gw.ForwardAuthHandler()
+	serve := func() int {
+		req := httptest.NewRequest("GET", "/apis/Bench", nil)
+		req.Header.Set("Authorization", "Bearer "+e.emp)
+		req.Header.Set("X-Original-Method", "POST")
+		req.Header.Set("X-Original-URI", "/b/cedar")
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, req)
+		return w.Code
+	}
+	if serve() != 200 {
+		b.Fatal("forward-auth denied")
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		if serve() != 200 {
+			b.Fatal("forward-auth denied")
+		}
+	}
+}
+
+func (e *benchEnv) p() *fakeCognito { return e.idp }
