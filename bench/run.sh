@@ -85,7 +85,7 @@ else
 	(cd "$ROOT" && go build -o "$WORK/bin/gatehouse" ./cmd/gatehouse)
 fi
 log "building bench tools"
-(cd "$ROOT" && go build -o "$WORK/bin/" ./bench/cmd/signreq ./bench/cmd/upstream ./bench/cmd/bareproxy ./bench/cmd/rateload ./bench/cmd/gwsetup)
+(cd "$ROOT" && go build -o "$WORK/bin/" ./bench/cmd/signreq ./bench/cmd/upstream ./bench/cmd/bareproxy ./bench/cmd/rateload ./bench/cmd/gwsetup ./bench/cmd/putapi)
 GH=$WORK/bin/gatehouse
 
 # --- helpers -------------------------------------------------------------------------------
@@ -160,6 +160,32 @@ wait_http "$ADMIN/healthz" "$PID_gatehouse"
 say "gatehouse bench/run.sh  $(date -u '+%Y-%m-%d %H:%M:%S UTC')  $(cd "$ROOT" && git rev-parse --short HEAD 2>/dev/null || echo '?')$(cd "$ROOT" && [ -n "$(git status --porcelain 2>/dev/null | head -1)" ] && echo '+dirty')"
 say "machine: $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg) at start; rounds=$ROUNDS (best round kept)"
 say ""
+
+# --- identities (built-in IdP) -------------------------------------------------------------
+# idp_ready explains on stdout why the built-in IdP cannot be used, or prints nothing.
+idp_ready() {
+	if ! (exec 3<>"/dev/tcp/127.0.0.1/$IDP_PORT") 2>/dev/null; then
+		echo "gatehouse serve does not listen on --idp-listen (127.0.0.1:$IDP_PORT): the built-in IdP is not wired into serve"
+	fi
+}
+
+# setup_identity (once): a user pool, client, group "employees" and user alice in the built-in
+# IdP, her tokens (POOL_ID, POOL_ARN, CLIENT_ID, ACCESS_TOKEN, ID_TOKEN), and the policy store
+# bench-gateway (bench/testdata/gateway/store) trusting that pool.
+IDENTITY_DONE=
+setup_identity() {
+	[ -n "$IDENTITY_DONE" ] && return
+	log "creating a user pool, client, group and user in the built-in IdP"
+	"$WORK/bin/gwsetup" -idp "http://127.0.0.1:$IDP_PORT" >"$WORK/ids.sh" 2>"$RESULTS/gwsetup.log" ||
+		die "gwsetup: $(tail -3 "$RESULTS/gwsetup.log")"
+	# shellcheck disable=SC1091
+	. "$WORK/ids.sh"
+	log "applying bench/testdata/gateway/store (pool $POOL_ID)"
+	POOL_ID=$POOL_ID POOL_ARN=$POOL_ARN CLIENT_ID=$CLIENT_ID \
+		"$GH" apply "$ROOT/bench/testdata/gateway/store" --endpoint "$ADMIN" >"$RESULTS/apply-gateway.log" 2>&1 ||
+		die "apply gateway store: $(tail -5 "$RESULTS/apply-gateway.log")"
+	IDENTITY_DONE=1
+}
 
 # --- part 1: IsAuthorized over HTTP --------------------------------------------------------
 part1() {

@@ -14,6 +14,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/gatehouse-dev/gatehouse/internal/apidef"
 	"github.com/gatehouse-dev/gatehouse/internal/authz"
 	"github.com/gatehouse-dev/gatehouse/internal/avpapi"
 	"github.com/gatehouse-dev/gatehouse/internal/config"
@@ -38,6 +39,7 @@ type Node struct {
 	Decider     *authz.Decider
 	Metrics     *metrics.Metrics
 	IdP         *idp.IdP
+	APIs        *apidef.Service
 	Credentials Credentials
 
 	group   *server.Group
@@ -130,6 +132,7 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger) (*Node, er
 	n.Decider = authz.New(n.Snapshots, n.Identity)
 	n.Metrics = metrics.New(n.Identity, n.Snapshots)
 	n.IdP = NewIdP(st, cfg, logger, n.Verifier().Lookup)
+	n.APIs = apidef.NewService(st)
 	return n, nil
 }
 
@@ -173,7 +176,7 @@ func (n *Node) Verifier(services ...string) *sigv4.Verifier {
 
 // AdminHandler serves the management API, health and (later) metrics.
 func (n *Node) AdminHandler() http.Handler {
-	api := avpapi.New(n.Policies, n.Decider, avpapi.WithLogger(n.Logger))
+	api := avpapi.New(n.Policies, n.Decider, avpapi.WithLogger(n.Logger), avpapi.WithGatehouseOps(avpapi.APIOps(n.APIs)))
 	mux := http.NewServeMux()
 	mux.Handle("POST /{$}", api.Handler(n.Verifier("verifiedpermissions", "gatehouse")))
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {

@@ -13,7 +13,10 @@
 //	links.yaml              template-linked policies: [{name, template, principal, resource}]
 //	entities.json           entities in Cedar's JSON entity format
 //	identity-sources.yaml   [{principalEntityType, configuration}] in AVP's shape
+//	apis/*.yaml             gateway API definitions (internal/apidef), matched by name
+//	iam/<api>/<group>.json  IAM policy documents of groups, for iam authorizers
 //
+// A directory without a policy store (only APIs and group policies) omits policyStoreId.
 // Every text file may use ${NAME} placeholders, replaced by the variables given to Apply (the
 // command passes the environment); an undefined variable is an error naming the file.
 package apply
@@ -34,7 +37,9 @@ import (
 	"github.com/cedar-policy/cedar-go/types"
 	"sigs.k8s.io/yaml"
 
+	"github.com/gatehouse-dev/gatehouse/internal/apidef"
 	"github.com/gatehouse-dev/gatehouse/internal/avpapi"
+	"github.com/gatehouse-dev/gatehouse/internal/iam"
 	"github.com/gatehouse-dev/gatehouse/internal/mgmtclient"
 	"github.com/gatehouse-dev/gatehouse/internal/policy"
 )
@@ -75,6 +80,13 @@ type Dir struct {
 	Links           []Link
 	Entities        json.RawMessage // nil when the directory has none
 	IdentitySources []IdentitySourceSpec
+	APIs            []NamedText // Name is the API name from the definition
+	GroupPolicies   []GroupPolicyFile
+}
+
+// GroupPolicyFile is one iam/<api>/<group>.json.
+type GroupPolicyFile struct {
+	API, Group, Document, File string
 }
 
 // NamedText is a named Cedar statement and where it came from.
@@ -127,9 +139,6 @@ func Load(dir string, vars func(string) (string, bool)) (*Dir, error) {
 		if err := yaml.UnmarshalStrict([]byte(s), &d.Manifest); err != nil {
 			return nil, fmt.Errorf("%s: %w", filepath.Join(dir, "gatehouse.yaml"), err)
 		}
-	}
-	if d.Manifest.PolicyStoreID == "" {
-		return nil, fmt.Errorf("%s: policyStoreId is required (the store is created with that id if missing)", filepath.Join(dir, "gatehouse.yaml"))
 	}
 	for _, name := range []string{"schema.cedarschema", "schema.json"} {
 		s, ok, err := readText(filepath.Join(dir, name), vars)
@@ -186,6 +195,39 @@ func Load(dir string, vars func(string) (string, bool)) (*Dir, error) {
 		if err := yaml.UnmarshalStrict([]byte(s), &d.IdentitySources); err != nil {
 			return nil, fmt.Errorf("%s: %w", filepath.Join(dir, "identity-sources.yaml"), err)
 		}
+	}
+	apiFiles, _ := filepath.Glob(filepath.Join(dir, "apis", "*.yaml"))
+	sort.Strings(apiFiles)
+	for _, f := range apiFiles {
+		s, _, err := readText(f, vars)
+		if err != nil {
+			return nil, err
+		}
+		def, err := apidef.Parse([]byte(s))
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", f, err)
+		}
+		if err := def.Validate(); err != nil {
+			return nil, fmt.Errorf("%s: %w", f, err)
+		}
+		d.APIs = append(d.APIs, NamedText{Name: def.Name, Text: s, File: f})
+	}
+	gpFiles, _ := filepath.Glob(filepath.Join(dir, "iam", "*", "*.json"))
+	sort.Strings(gpFiles)
+	for _, f := range gpFiles {
+		s, _, err := readText(f, vars)
+		if err != nil {
+			return nil, err
+		}
+		if _, err := iam.Parse([]byte(s)); err != nil {
+			return nil, fmt.Errorf("%s: %w", f, err)
+		}
+		d.GroupPolicies = append(d.GroupPolicies, GroupPolicyFile{API: filepath.Base(filepath.Dir(f)),
+			Group: strings.TrimSuffix(filepath.Base(f), ".json"), Document: s, File: f})
+	}
+	hasStoreContent := d.Schema != "" || len(d.Policies) > 0 || len(d.Templates) > 0 || len(d.Links) > 0 || d.Entities != nil || len(d.IdentitySources) > 0
+	if d.Manifest.PolicyStoreID == "" && hasStoreContent {
+		return nil, fmt.Errorf("%s: policyStoreId is required when the directory has a schema, policies, entities or identity sources (the store is created with that id if missing)", filepath.Join(dir, "gatehouse.yaml"))
 	}
 	return d, nil
 }
@@ -270,11 +312,23 @@ func (r *Report) Print(w io.Writer) {
 // Apply makes the server match d.
 func Apply(ctx context.Context, c Caller, d *Dir) (*Report, error) {
 	r := &Report{}
+	if d.Manifest.PolicyStoreID != "" {
+		if err := applyStore(ctx, c, d, r); err != nil {
+			return r, err
+		}
+	}
+	if err := applyAPIs(ctx, c, d, r); err != nil {
+		return r, err
+	}
+	return r, nil
+}
+
+func applyStore(ctx context.Context, c Caller, d *Dir, r *Report) error {
 	id := d.Manifest.PolicyStoreID
 	var ps avpapi.PutPolicyStoreOutput
 	if err := c.Call(ctx, "Gatehouse.PutPolicyStore", avpapi.PutPolicyStoreInput{PolicyStoreID: id, Description: d.Manifest.Description,
 		ValidationSettings: &avpapi.ValidationSettings{Mode: d.Manifest.ValidationMode}}, &ps); err != nil {
-		return r, err
+		return err
 	}
 	if ps.Created {
 		r.changed("policy store %s: created (%s)", id, d.Manifest.ValidationMode)
@@ -282,25 +336,89 @@ func Apply(ctx context.Context, c Caller, d *Dir) (*Report, error) {
 		r.Unchanged++
 	}
 	if err := applySchema(ctx, c, d, r); err != nil {
-		return r, err
+		return err
 	}
 	templateIDs, err := applyTemplates(ctx, c, d, r)
 	if err != nil {
-		return r, err
+		return err
 	}
 	if err := applyPolicies(ctx, c, d, templateIDs, r); err != nil {
-		return r, err
+		return err
 	}
 	if err := deleteStaleTemplates(ctx, c, d, templateIDs, r); err != nil {
-		return r, err
+		return err
 	}
 	if err := applyIdentitySources(ctx, c, d, r); err != nil {
-		return r, err
+		return err
 	}
-	if err := applyEntities(ctx, c, d, r); err != nil {
-		return r, err
+	return applyEntities(ctx, c, d, r)
+}
+
+// applyAPIs writes the directory's APIs (others are left alone: a directory owns the APIs it
+// names) and makes each named API's group policies match iam/<api>/.
+func applyAPIs(ctx context.Context, c Caller, d *Dir, r *Report) error {
+	for _, a := range d.APIs {
+		var out avpapi.APIOutput
+		if err := c.Call(ctx, "Gatehouse.PutApi", avpapi.PutAPIInput{Definition: a.Text}, &out); err != nil {
+			return fmt.Errorf("%s: %w", a.File, err)
+		}
+		if out.Changed {
+			r.changed("api %s: written (id %s)", a.Name, out.ID)
+		} else {
+			r.Unchanged++
+		}
 	}
-	return r, nil
+	byAPI := map[string][]GroupPolicyFile{}
+	for _, gp := range d.GroupPolicies {
+		byAPI[gp.API] = append(byAPI[gp.API], gp)
+	}
+	apis := make([]string, 0, len(byAPI))
+	for k := range byAPI {
+		apis = append(apis, k)
+	}
+	sort.Strings(apis)
+	for _, api := range apis {
+		var cur avpapi.ListGroupPoliciesOutput
+		if err := c.Call(ctx, "Gatehouse.ListGroupPolicies", avpapi.APIRef{API: api}, &cur); err != nil {
+			return fmt.Errorf("iam/%s: %w", api, err)
+		}
+		have := map[string]string{}
+		for _, gp := range cur.GroupPolicies {
+			have[gp.Group] = gp.PolicyDocument
+		}
+		want := map[string]bool{}
+		for _, gp := range byAPI[api] {
+			want[gp.Group] = true
+			if old, ok := have[gp.Group]; ok && jsonEqual(old, gp.Document) {
+				r.Unchanged++
+				continue
+			}
+			if err := c.Call(ctx, "Gatehouse.PutGroupPolicy", avpapi.GroupPolicyInput{API: api, Group: gp.Group, PolicyDocument: gp.Document}, nil); err != nil {
+				return fmt.Errorf("%s: %w", gp.File, err)
+			}
+			r.changed("group policy %s/%s: written", api, gp.Group)
+		}
+		for g := range have {
+			if want[g] {
+				continue
+			}
+			if err := c.Call(ctx, "Gatehouse.DeleteGroupPolicy", avpapi.GroupPolicyRef{API: api, Group: g}, nil); err != nil {
+				return err
+			}
+			r.changed("group policy %s/%s: deleted (not in the directory)", api, g)
+		}
+	}
+	return nil
+}
+
+func jsonEqual(a, b string) bool {
+	var x, y any
+	if json.Unmarshal([]byte(a), &x) != nil || json.Unmarshal([]byte(b), &y) != nil {
+		return a == b
+	}
+	xb, _ := json.Marshal(x)
+	yb, _ := json.Marshal(y)
+	return string(xb) == string(yb)
 }
 
 func applySchema(ctx context.Context, c Caller, d *Dir, r *Report) error {

@@ -226,7 +226,9 @@ type env struct {
 	idp     *fakeCognito
 	up      *recorder
 	logs    *syncBuffer
-	options []gateway.Option
+	// cognitoURL is the issuer base of every Cognito pool (the fake issuer unless a test
+	// points it at the built-in IdP before creating identity sources).
+	cognitoURL string
 }
 
 type syncBuffer struct {
@@ -249,7 +251,8 @@ func (s *syncBuffer) String() string {
 func newEnv(t testing.TB, st store.Store, opts ...gateway.Option) *env {
 	t.Helper()
 	e := &env{st: st, idp: newFakeCognito(t), up: newUpstream(t), logs: &syncBuffer{}}
-	endpoint := func(context.Context, string) string { return e.idp.srv.URL }
+	e.cognitoURL = e.idp.srv.URL
+	endpoint := func(context.Context, string) string { return e.cognitoURL }
 	e.ps = policystore.New(st, policystore.WithCognitoEndpoint(endpoint))
 	logger := slog.New(slog.NewJSONHandler(e.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	if os.Getenv("GATEHOUSE_TEST_LOG") != "" {

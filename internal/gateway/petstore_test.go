@@ -40,14 +40,21 @@ type petStore struct {
 	employeePolicy string
 }
 
-func employeesPolicy() string {
-	return fmt.Sprintf(`permit (principal in PetStore::UserGroup::"%s|employees", action in [PetStore::Action::"post /pets"], resource);`, petPool)
+func employeesPolicy() string { return employeesPolicyFor(petPool) }
+
+func employeesPolicyFor(pool string) string {
+	return fmt.Sprintf(`permit (principal in PetStore::UserGroup::"%s|employees", action in [PetStore::Action::"post /pets"], resource);`, pool)
 }
 
 func newPetStore(t testing.TB, st store.Store) *petStore {
 	t.Helper()
+	return newPetStoreIn(t, newEnv(t, st), petPool, "petclient")
+}
+
+// newPetStoreIn sets article 000's store and API up for a pool and app client.
+func newPetStoreIn(t testing.TB, e *env, pool, client string) *petStore {
+	t.Helper()
 	ctx := context.Background()
-	e := newEnv(t, st)
 	ps, err := e.ps.CreatePolicyStore(ctx, policystore.CreateStoreInput{ValidationMode: policystore.ModeStrict})
 	if err != nil {
 		t.Fatal(err)
@@ -57,29 +64,33 @@ func newPetStore(t testing.TB, st store.Store) *petStore {
 	}
 	_, err = e.ps.CreateIdentitySource(ctx, ps.ID, policystore.IdentitySourceInput{
 		Configuration: identity.Configuration{CognitoUserPoolConfiguration: &identity.CognitoUserPoolConfiguration{
-			UserPoolARN: poolARN(petPool), ClientIDs: []string{"petclient"},
+			UserPoolARN: poolARN(pool), ClientIDs: []string{client},
 			GroupConfiguration: &identity.CognitoGroupConfiguration{GroupEntityType: "PetStore::UserGroup"}}},
 		PrincipalEntityType: "PetStore::User"})
 	if err != nil {
 		t.Fatal(err)
 	}
 	p := &petStore{env: e, storeID: ps.ID}
-	pol, err := e.ps.CreatePolicy(ctx, ps.ID, policystore.CreatePolicyInput{Static: &policystore.StaticDefinition{Statement: employeesPolicy()}})
+	pol, err := e.ps.CreatePolicy(ctx, ps.ID, policystore.CreatePolicyInput{Static: &policystore.StaticDefinition{Statement: employeesPolicyFor(pool)}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	p.employeePolicy = pol.ID
 	owners := fmt.Sprintf(`permit (principal in PetStore::UserGroup::"%s|owners", action in [PetStore::Action::"post /pets",
   PetStore::Action::"delete /admin/{proxy+}", PetStore::Action::"get /admin/{proxy+}", PetStore::Action::"patch /admin/{proxy+}",
-  PetStore::Action::"post /admin/{proxy+}", PetStore::Action::"put /admin/{proxy+}"], resource);`, petPool)
+  PetStore::Action::"post /admin/{proxy+}", PetStore::Action::"put /admin/{proxy+}"], resource);`, pool)
 	if _, err := e.ps.CreatePolicy(ctx, ps.ID, policystore.CreatePolicyInput{Static: &policystore.StaticDefinition{Statement: owners}}); err != nil {
 		t.Fatal(err)
 	}
-	e.putAPI(t, petStoreAPI(ps.ID, e.up.srv.URL, "GET /pets"))
+	e.putAPI(t, petStoreAPIFor(ps.ID, e.up.srv.URL, "GET /pets", pool, client))
 	return p
 }
 
 func petStoreAPI(storeID, upstream, petsRoute string) string {
+	return petStoreAPIFor(storeID, upstream, petsRoute, petPool, "petclient")
+}
+
+func petStoreAPIFor(storeID, upstream, petsRoute, pool, client string) string {
 	return fmt.Sprintf(`
 name: PetStore
 stage: demo
@@ -88,7 +99,7 @@ authorizers:
   cognito:
     type: jwt
     identitySources:
-      - configuration: {cognitoUserPoolConfiguration: {userPoolArn: "%s", clientIds: [petclient]}}
+      - configuration: {cognitoUserPoolConfiguration: {userPoolArn: "%s", clientIds: [%s]}}
     cacheTtl: 300s
   avp:
     type: cedar
@@ -102,7 +113,7 @@ routes:
   - {route: "POST /pets", authorizer: avp}
   - {route: "ANY /admin/{proxy+}", authorizer: avp, mock: {status: 200, body: '{"Message": "User authorized for $context.path"}'}}
 identityHeaders: {claims: [username, scope]}
-`, upstream, poolARN(petPool), storeID, petsRoute)
+`, upstream, poolARN(pool), client, storeID, petsRoute)
 }
 
 func testPetStore(t *testing.T, st store.Store) {

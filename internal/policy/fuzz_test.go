@@ -71,6 +71,7 @@ func FuzzLink(f *testing.F) {
 		"permit(principal, action, resource == ?resource) // ?principal\n;",
 		`permit(principal, action, resource) when { ?principal };`,
 		`permit(principal == ?principalX, action, resource);`,
+		`permit(principal in?principal, action, resource is R in?resource);`,
 	}
 	addFileSeeds(f, "templates/*.cedar", func(s string) { templates = append(templates, s) })
 	ids := []string{"", `a"b`, `\`, "x\ny", "*", "é😀", "\x00", "\xff", `"); permit(principal, action, resource); //`}
