@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"strings"
 	"time"
 
@@ -18,6 +19,7 @@ import (
 	"github.com/gatehouse-dev/gatehouse/internal/authz"
 	"github.com/gatehouse-dev/gatehouse/internal/avpapi"
 	"github.com/gatehouse-dev/gatehouse/internal/config"
+	"github.com/gatehouse-dev/gatehouse/internal/gateway"
 	"github.com/gatehouse-dev/gatehouse/internal/identity"
 	"github.com/gatehouse-dev/gatehouse/internal/idp"
 	"github.com/gatehouse-dev/gatehouse/internal/metrics"
@@ -40,6 +42,7 @@ type Node struct {
 	Metrics     *metrics.Metrics
 	IdP         *idp.IdP
 	APIs        *apidef.Service
+	Gateway     *gateway.Gateway
 	Credentials Credentials
 
 	group   *server.Group
@@ -133,6 +136,17 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger) (*Node, er
 	n.Metrics = metrics.New(n.Identity, n.Snapshots)
 	n.IdP = NewIdP(st, cfg, logger, n.Verifier().Lookup)
 	n.APIs = apidef.NewService(st)
+	var trusted []netip.Prefix
+	for _, c := range cfg.TrustedProxies {
+		p, err := netip.ParsePrefix(c)
+		if err != nil {
+			n.Close()
+			return nil, fmt.Errorf("trustedProxies: %w", err)
+		}
+		trusted = append(trusted, p)
+	}
+	n.Gateway = gateway.New(gateway.Deps{Store: st, Snapshots: n.Snapshots, Decider: n.Decider, Tokens: n.Identity, Logger: logger,
+		Region: cfg.Region, Account: cfg.AccountID, TrustedProxies: trusted, CognitoEndpoint: n.localPoolEndpoint})
 	return n, nil
 }
 
@@ -190,8 +204,21 @@ func (n *Node) AdminHandler() http.Handler {
 
 // Listen binds the node's listeners.
 func (n *Node) Listen() error {
+	gw := server.Listener{Name: "gateway", Addr: n.Config.Listen, Handler: n.Gateway.Handler()}
+	if n.Config.TLSCertFile != "" {
+		tlsCfg, closeTLS, err := server.ReloadingTLS(n.Config.TLSCertFile, n.Config.TLSKeyFile, n.Logger)
+		if err != nil {
+			return err
+		}
+		n.closers = append(n.closers, closeTLS)
+		gw.TLS = tlsCfg
+	}
 	ls := []server.Listener{
+		gw,
 		{Name: "admin", Addr: n.Config.AdminListen, Handler: n.AdminHandler()},
+	}
+	if config.Enabled(n.Config.ForwardAuthListen) {
+		ls = append(ls, server.Listener{Name: "forward-auth", Addr: n.Config.ForwardAuthListen, Handler: n.Gateway.ForwardAuthHandler()})
 	}
 	if config.Enabled(n.Config.IdPListen) {
 		ls = append(ls, server.Listener{Name: "idp", Addr: n.Config.IdPListen, Handler: n.IdP.Handler()})

@@ -62,13 +62,14 @@ func crashLoop(t *testing.T, dsn string) {
 	}
 
 	attempted := map[string]string{} // name → statement, every call ever sent
-	acked := map[string]bool{}
+	acked := map[string]bool{}       // every call answered 200
 	for round := range rounds {
 		// Writers run until the first failed call, which is expected only after the kill.
 		var (
-			mu     sync.Mutex
-			killed atomic.Bool
-			wg     sync.WaitGroup
+			mu         sync.Mutex
+			killed     atomic.Bool
+			wg         sync.WaitGroup
+			roundAcked []string
 		)
 		for w := range writers {
 			wg.Go(func() {
@@ -86,11 +87,13 @@ func crashLoop(t *testing.T, dsn string) {
 					}
 					mu.Lock()
 					acked[name] = true
+					roundAcked = append(roundAcked, name)
 					mu.Unlock()
 				}
 			})
 		}
-		time.Sleep(time.Duration(100+rand.IntN(400)) * time.Millisecond)
+		killAfter := time.Duration(100+rand.IntN(400)) * time.Millisecond
+		time.Sleep(killAfter)
 		killed.Store(true)
 		n.kill()
 		wg.Wait()
@@ -99,7 +102,7 @@ func crashLoop(t *testing.T, dsn string) {
 		}
 
 		n = startNode(t, "node", dsn)
-		present := checkPolicies(t, n.client, db, storeID, attempted, acked)
+		present := checkPolicies(t, n.client, db, storeID, attempted, acked, roundAcked)
 		newRev, err := db.Revision(ctx, storeID)
 		if err != nil {
 			t.Fatal(err)
@@ -111,8 +114,8 @@ func crashLoop(t *testing.T, dsn string) {
 		if newRev != int64(1+present) {
 			t.Errorf("round %d: revision %d with %d policies present, want 1 + %d", round, newRev, present, present)
 		}
-		t.Logf("round %d: %d attempted, %d acknowledged, %d present, revision %d → %d",
-			round, len(attempted), len(acked), present, rev, newRev)
+		t.Logf("round %d (killed after %v): %d acknowledged this round; in all %d attempted, %d acknowledged, %d present; revision %d → %d",
+			round, killAfter, len(roundAcked), len(attempted), len(acked), present, rev, newRev)
 		rev = newRev
 	}
 	if len(acked) == 0 {
@@ -121,9 +124,9 @@ func crashLoop(t *testing.T, dsn string) {
 }
 
 // checkPolicies lists the store through the API and directly, and checks every policy is one
-// that was attempted, complete, and that every acknowledged one is there. It returns how many
-// policies the store holds.
-func checkPolicies(t *testing.T, c *mgmtclient.Client, db *sqldb.DB, storeID string, attempted map[string]string, acked map[string]bool) int {
+// that was attempted, complete, and that every acknowledged one is there; lookups are also
+// read back by name. It returns how many policies the store holds.
+func checkPolicies(t *testing.T, c *mgmtclient.Client, db *sqldb.DB, storeID string, attempted map[string]string, acked map[string]bool, lookups []string) int {
 	t.Helper()
 	ctx := context.Background()
 	listed := map[string]avpapi.PolicyItem{}
@@ -197,8 +200,9 @@ func checkPolicies(t *testing.T, c *mgmtclient.Client, db *sqldb.DB, storeID str
 	for name := range acked {
 		if !names[name] {
 			t.Errorf("acknowledged policy %s is missing after the restart", name)
-			continue
 		}
+	}
+	for _, name := range lookups {
 		var out avpapi.GetPolicyOutput
 		err := c.Call(ctx, "VerifiedPermissions.GetPolicy", avpapi.GetPolicyInput{PolicyStoreID: storeID, PolicyID: name}, &out)
 		if err != nil {

@@ -88,7 +88,11 @@ func (g *Gateway) compile(ctx context.Context, as *apidef.State) (*state, error)
 		d := &as.APIs[i]
 		a, err := g.compileAPI(ctx, d, as.GroupPolicies[d.ID], upstreams)
 		if err != nil {
-			return nil, fmt.Errorf("api %s: %w", d.Name, err)
+			// Fail closed for this API only: its requests find no route. Keeping the whole
+			// previous state instead would keep serving routes and authorizers that other
+			// APIs' changes have since revoked.
+			g.log.Error("stored API does not compile; its routes are disabled", "api", d.Name, "revision", as.Revision, "err", err)
+			continue
 		}
 		s.apis = append(s.apis, a)
 		s.byName[a.name] = a

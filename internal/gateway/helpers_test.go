@@ -248,7 +248,8 @@ func (s *syncBuffer) String() string {
 	return s.b.String()
 }
 
-func newEnv(t testing.TB, st store.Store, opts ...gateway.Option) *env {
+// newEnv assembles a gateway over st; edits adjust its dependencies and options.
+func newEnv(t testing.TB, st store.Store, edits ...func(*gateway.Deps, *[]gateway.Option)) *env {
 	t.Helper()
 	e := &env{st: st, idp: newFakeCognito(t), up: newUpstream(t), logs: &syncBuffer{}}
 	e.cognitoURL = e.idp.srv.URL
@@ -262,9 +263,13 @@ func newEnv(t testing.TB, st store.Store, opts ...gateway.Option) *env {
 	e.apis = apidef.NewService(st)
 	e.tokens = identity.New()
 	t.Cleanup(e.tokens.Close)
-	e.gw = gateway.New(gateway.Deps{Store: st, Snapshots: e.snaps, Tokens: e.tokens, Logger: logger,
-		Region: "us-east-1", Account: "123456789012",
-		CognitoEndpoint: endpoint}, opts...)
+	deps := gateway.Deps{Store: st, Snapshots: e.snaps, Tokens: e.tokens, Logger: logger,
+		Region: "us-east-1", Account: "123456789012", CognitoEndpoint: endpoint}
+	var opts []gateway.Option
+	for _, edit := range edits {
+		edit(&deps, &opts)
+	}
+	e.gw = gateway.New(deps, opts...)
 	e.srv = httptest.NewServer(e.gw.Handler())
 	t.Cleanup(e.srv.Close)
 	return e

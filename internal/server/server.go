@@ -49,8 +49,8 @@ func Bind(logger *slog.Logger, ls []Listener) (*Group, error) {
 			ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
 		}
 		if l.TLS != nil {
+			// ServeTLS (not a tls.Listener) so net/http sets up HTTP/2.
 			srv.TLSConfig = l.TLS
-			ln = tls.NewListener(ln, l.TLS)
 		}
 		g.servers = append(g.servers, srv)
 		g.lns = append(g.lns, ln)
@@ -85,7 +85,13 @@ func (g *Group) Serve(ctx context.Context, drain time.Duration) error {
 		go func() {
 			defer wg.Done()
 			g.logger.Info("listening", "listener", g.names[i], "addr", g.lns[i].Addr().String())
-			if err := srv.Serve(g.lns[i]); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			var err error
+			if srv.TLSConfig != nil {
+				err = srv.ServeTLS(g.lns[i], "", "")
+			} else {
+				err = srv.Serve(g.lns[i])
+			}
+			if err != nil && !errors.Is(err, http.ErrServerClosed) {
 				errc <- fmt.Errorf("%s listener: %w", g.names[i], err)
 			}
 		}()

@@ -1,0 +1,210 @@
+package clustertest
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptrace"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
+
+	"github.com/gatehouse-dev/gatehouse/internal/avpapi"
+	"github.com/gatehouse-dev/gatehouse/internal/store/storetest"
+)
+
+// signedRequest builds a SigV4-signed management request whose body is read from body, so a
+// test can send it as slowly as it likes; payload is the whole body, needed for the signature.
+func signedRequest(t *testing.T, endpoint, target string, payload []byte, body io.Reader) *http.Request {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodPost, endpoint+"/", body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.ContentLength = int64(len(payload))
+	req.Header.Set("Content-Type", "application/x-amz-json-1.0")
+	req.Header.Set("X-Amz-Target", target)
+	sum := sha256.Sum256(payload)
+	creds := aws.Credentials{AccessKeyID: keyID, SecretAccessKey: secret}
+	if err := v4.NewSigner().SignHTTP(context.Background(), creds, req, hex.EncodeToString(sum[:]), "verifiedpermissions", "us-east-1", time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	return req
+}
+
+// outcome classifies one request sent around the shutdown.
+type outcome int
+
+const (
+	answered outcome = iota // 200 with a decision
+	refused                 // the connection was refused: the listener was closed
+	broken                  // anything else: reset, EOF, a non-200 status
+)
+
+// TestGracefulShutdown sends SIGTERM to a node while a slow request is in flight and clients
+// keep deciding: the slow request completes, every other request is either answered or
+// refused at connect, and the process exits 0 after draining.
+func TestGracefulShutdown(t *testing.T) {
+	const shutdownTimeout = 5 * time.Second
+	ctx := context.Background()
+	n := startNode(t, "node", storetest.DSN(t, "sqlite"), fmt.Sprintf("GATEHOUSE_SHUTDOWN_TIMEOUT=%v", shutdownTimeout))
+	storeID := createStore(t, n.client)
+	if _, err := createPolicy(ctx, n.client, storeID, "", permitAlice); err != nil {
+		t.Fatal(err)
+	}
+	endpoint := "http://" + n.admin
+
+	// The slow request: its headers go out at once, its body only after SIGTERM.
+	payload, _ := json.Marshal(aliceViewsD1(storeID))
+	pr, pw := io.Pipe()
+	slowReq := signedRequest(t, endpoint, "VerifiedPermissions.IsAuthorized", payload, pr)
+	headersOut := make(chan struct{})
+	slowReq = slowReq.WithContext(httptrace.WithClientTrace(ctx, &httptrace.ClientTrace{
+		WroteHeaders: func() { close(headersOut) },
+	}))
+	type result struct {
+		status int
+		body   string
+		err    error
+	}
+	slowDone := make(chan result, 1)
+	go func() {
+		hc := &http.Client{Transport: &http.Transport{DisableKeepAlives: true}}
+		resp, err := hc.Do(slowReq)
+		if err != nil {
+			slowDone <- result{err: err}
+			return
+		}
+		defer resp.Body.Close()
+		b, err := io.ReadAll(resp.Body)
+		slowDone <- result{status: resp.StatusCode, body: string(b), err: err}
+	}()
+	<-headersOut
+	if _, err := pw.Write(payload[:len(payload)/2]); err != nil {
+		t.Fatal(err)
+	}
+
+	// The steady stream: a fresh connection per request, so a request is either refused at
+	// connect or sent to a server that accepted it.
+	var (
+		stop   atomic.Bool
+		wg     sync.WaitGroup
+		mu     sync.Mutex
+		counts = map[outcome]int{}
+		fails  []string
+	)
+	termSent := make(chan struct{})
+	var answeredAfterTerm atomic.Int64
+	for range 4 {
+		wg.Go(func() {
+			hc := &http.Client{Transport: &http.Transport{DisableKeepAlives: true}, Timeout: 2 * shutdownTimeout}
+			for !stop.Load() {
+				o, detail := decideOnce(t, hc, endpoint, payload)
+				mu.Lock()
+				counts[o]++
+				if o == broken {
+					fails = append(fails, detail)
+				}
+				mu.Unlock()
+				select {
+				case <-termSent:
+					if o == answered {
+						answeredAfterTerm.Add(1)
+					}
+				default:
+				}
+				time.Sleep(2 * time.Millisecond)
+			}
+		})
+	}
+	waitCount := func(o outcome, atLeast int) {
+		t.Helper()
+		deadline := time.Now().Add(10 * time.Second)
+		for time.Now().Before(deadline) {
+			mu.Lock()
+			c := counts[o]
+			mu.Unlock()
+			if c >= atLeast {
+				return
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+		t.Fatalf("fewer than %d requests ended %v", atLeast, o)
+	}
+	waitCount(answered, 50)
+
+	termAt := time.Now()
+	if err := n.signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	close(termSent)
+	// The listener closes at once; the slow request holds the drain open meanwhile.
+	waitCount(refused, 20)
+	if !n.running() {
+		t.Fatal("the node exited while a request was still in flight")
+	}
+	if _, err := pw.Write(payload[len(payload)/2:]); err != nil {
+		t.Fatalf("finish the slow request's body: %v", err)
+	}
+	pw.Close()
+	r := <-slowDone
+	if r.err != nil || r.status != http.StatusOK {
+		t.Fatalf("in-flight request across SIGTERM: HTTP %d %s, %v", r.status, r.body, r.err)
+	}
+	var out avpapi.IsAuthorizedOutput
+	if err := json.Unmarshal([]byte(r.body), &out); err != nil || out.Decision != avpapi.DecisionAllow {
+		t.Fatalf("in-flight request across SIGTERM decided %s (%v), want ALLOW", r.body, err)
+	}
+
+	code, err := n.exitCode(shutdownTimeout + 5*time.Second)
+	if err != nil || code != 0 {
+		t.Fatalf("exit after SIGTERM: code %d, %v", code, err)
+	}
+	exitedAfter := time.Since(termAt)
+	stop.Store(true)
+	wg.Wait()
+
+	mu.Lock()
+	defer mu.Unlock()
+	t.Logf("exited 0 %v after SIGTERM; stream: %d answered (%d after SIGTERM), %d refused, %d broken",
+		exitedAfter.Round(time.Millisecond), counts[answered], answeredAfterTerm.Load(), counts[refused], counts[broken])
+	if exitedAfter > shutdownTimeout+2*time.Second {
+		t.Errorf("took %v to exit, more than the %v drain", exitedAfter, shutdownTimeout)
+	}
+	if len(fails) > 0 {
+		t.Errorf("%d requests neither answered nor refused at connect, e.g. %s", len(fails), fails[0])
+	}
+}
+
+// decideOnce sends one IsAuthorized request on a new connection and classifies the outcome.
+func decideOnce(t *testing.T, hc *http.Client, endpoint string, payload []byte) (outcome, string) {
+	req := signedRequest(t, endpoint, "VerifiedPermissions.IsAuthorized", payload, bytes.NewReader(payload))
+	var connected atomic.Bool
+	req = req.WithContext(httptrace.WithClientTrace(context.Background(), &httptrace.ClientTrace{
+		ConnectDone: func(_, _ string, err error) { connected.Store(err == nil) },
+	}))
+	resp, err := hc.Do(req)
+	if err != nil {
+		if !connected.Load() && errors.Is(err, syscall.ECONNREFUSED) {
+			return refused, ""
+		}
+		return broken, fmt.Sprintf("connected=%v: %v", connected.Load(), err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil || resp.StatusCode != http.StatusOK {
+		return broken, fmt.Sprintf("HTTP %d %.200s %v", resp.StatusCode, b, err)
+	}
+	return answered, ""
+}
