@@ -87,7 +87,7 @@ else
 	(cd "$ROOT" && go build -o "$WORK/bin/gatehouse" ./cmd/gatehouse)
 fi
 log "building bench tools"
-(cd "$ROOT" && go build -o "$WORK/bin/" ./bench/cmd/signreq ./bench/cmd/upstream ./bench/cmd/bareproxy ./bench/cmd/rateload ./bench/cmd/gwsetup ./bench/cmd/putapi)
+(cd "$ROOT" && go build -o "$WORK/bin/" ./bench/cmd/signreq ./bench/cmd/upstream ./bench/cmd/bareproxy ./bench/cmd/rateload ./bench/cmd/gwsetup)
 GH=$WORK/bin/gatehouse
 
 # --- helpers -------------------------------------------------------------------------------
@@ -173,8 +173,9 @@ idp_ready() {
 }
 
 # setup_identity (once): a user pool, client, group "employees" and user alice in the built-in
-# IdP, her tokens (POOL_ID, POOL_ARN, CLIENT_ID, ACCESS_TOKEN, ID_TOKEN), and the policy store
-# bench-gateway (bench/testdata/gateway/store) trusting that pool.
+# IdP, her tokens (POOL_ID, POOL_ARN, CLIENT_ID, ACCESS_TOKEN, ID_TOKEN), and
+# bench/testdata/gateway/store applied: the policy store bench-gateway trusting that pool, the
+# API "bench" (apis/bench.yaml, proxying to the upstream port) and its iam group policy.
 IDENTITY_DONE=
 setup_identity() {
 	[ -n "$IDENTITY_DONE" ] && return
@@ -184,7 +185,7 @@ setup_identity() {
 	# shellcheck disable=SC1091
 	. "$WORK/ids.sh"
 	log "applying bench/testdata/gateway/store (pool $POOL_ID)"
-	POOL_ID=$POOL_ID POOL_ARN=$POOL_ARN CLIENT_ID=$CLIENT_ID \
+	POOL_ID=$POOL_ID POOL_ARN=$POOL_ARN CLIENT_ID=$CLIENT_ID UPSTREAM=http://127.0.0.1:$UP_PORT \
 		"$GH" apply "$ROOT/bench/testdata/gateway/store" --endpoint "$ADMIN" >"$RESULTS/apply-gateway.log" 2>&1 ||
 		die "apply gateway store: $(tail -5 "$RESULTS/apply-gateway.log")"
 	IDENTITY_DONE=1
@@ -259,11 +260,6 @@ part2() {
 	wait_http "http://127.0.0.1:$UP_PORT/" "${PID[upstream]}"
 	wait_http "http://127.0.0.1:$BARE_PORT/" "${PID[bareproxy]}"
 	setup_identity
-	log "part 2: loading bench/testdata/gateway/api.yaml"
-	UPSTREAM=http://127.0.0.1:$UP_PORT POOL_ARN=$POOL_ARN CLIENT_ID=$CLIENT_ID \
-		"$WORK/bin/putapi" -endpoint "$ADMIN" -definition "$ROOT/bench/testdata/gateway/api.yaml" \
-		-group-policy "employees=$ROOT/bench/testdata/gateway/iam-employees.json" >"$RESULTS/putapi.log" 2>&1 ||
-		die "putapi: $(tail -3 "$RESULTS/putapi.log")"
 
 	local gw=http://127.0.0.1:$GW_PORT/bench
 	local names=(upstream bareproxy gw-none gw-jwt gw-cedar gw-cedar-nocache gw-iam)

@@ -164,7 +164,11 @@ func TestValidate(t *testing.T) {
 		{"negative body limit", func(d *apidef.Definition) { n := int64(-1); d.Routes[0].MaxBodyBytes = &n }, "routes[0].maxBodyBytes"},
 		{"cedar without store", func(d *apidef.Definition) { a := d.Authorizers["avp"]; a.PolicyStoreID = ""; d.Authorizers["avp"] = a }, "authorizers.avp.policyStoreId"},
 		{"unknown type", func(d *apidef.Definition) { a := d.Authorizers["avp"]; a.Type = "lambda"; d.Authorizers["avp"] = a }, "authorizers.avp.type"},
-		{"jwt without sources", func(d *apidef.Definition) { a := d.Authorizers["cognito"]; a.IdentitySources = nil; d.Authorizers["cognito"] = a }, "authorizers.cognito.identitySources"},
+		{"jwt without sources", func(d *apidef.Definition) {
+			a := d.Authorizers["cognito"]
+			a.IdentitySources = nil
+			d.Authorizers["cognito"] = a
+		}, "authorizers.cognito.identitySources"},
 		{"bad pool arn", func(d *apidef.Definition) {
 			a := d.Authorizers["cognito"]
 			a.IdentitySources[0].Configuration.CognitoUserPoolConfiguration.UserPoolARN = "arn:nope"
@@ -175,7 +179,11 @@ func TestValidate(t *testing.T) {
 			a.CacheTTL = &apidef.Duration{Duration: 2 * time.Hour}
 			d.Authorizers["cognito"] = a
 		}, "authorizers.cognito.cacheTtl"},
-		{"bad token type", func(d *apidef.Definition) { a := d.Authorizers["avp"]; a.TokenType = "idToken"; d.Authorizers["avp"] = a }, "authorizers.avp.tokenType"},
+		{"bad token type", func(d *apidef.Definition) {
+			a := d.Authorizers["avp"]
+			a.TokenType = "idToken"
+			d.Authorizers["avp"] = a
+		}, "authorizers.avp.tokenType"},
 		{"hierarchy on iam", func(d *apidef.Definition) {
 			a := d.Authorizers["groups"]
 			a.RoleHierarchy = []string{"a"}

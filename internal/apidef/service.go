@@ -108,13 +108,13 @@ func (s *Service) Put(ctx context.Context, d Definition) (Definition, error) {
 	}
 	var out Definition
 	err := s.st.Update(ctx, func(tx store.Tx) error {
-		id := ""
-		prev, err := getAPI(ctx, tx, d.Name)
+		id, create := "", false
+		prev, err := tx.GetByName(ctx, Scope, KindAPI, d.Name)
 		switch {
-		case err == nil && prev.Name == d.Name:
+		case err == nil:
 			id = prev.ID
-		case err == nil || errors.Is(err, store.ErrNotFound):
-			id = newID()
+		case errors.Is(err, store.ErrNotFound):
+			id, create = newID(), true
 		default:
 			return err
 		}
@@ -153,7 +153,11 @@ func (s *Service) Put(ctx context.Context, d Definition) (Definition, error) {
 		if err != nil {
 			return err
 		}
-		if err := tx.Put(ctx, store.Object{Scope: Scope, Kind: KindAPI, ID: id, Name: d.Name, Data: data}); err != nil {
+		write := tx.Put
+		if create {
+			write = tx.Create // never overwrite another API on an id collision
+		}
+		if err := write(ctx, store.Object{Scope: Scope, Kind: KindAPI, ID: id, Name: d.Name, Data: data}); err != nil {
 			if errors.Is(err, store.ErrConflict) {
 				return &policystore.ConflictError{Message: fmt.Sprintf("an API named %s already exists", d.Name), ResourceType: ResourceAPI, ResourceID: d.Name}
 			}

@@ -18,6 +18,7 @@ import (
 	"github.com/gatehouse-dev/gatehouse/internal/apidef"
 	"github.com/gatehouse-dev/gatehouse/internal/authz"
 	"github.com/gatehouse-dev/gatehouse/internal/avpapi"
+	"github.com/gatehouse-dev/gatehouse/internal/awsjson"
 	"github.com/gatehouse-dev/gatehouse/internal/config"
 	"github.com/gatehouse-dev/gatehouse/internal/gateway"
 	"github.com/gatehouse-dev/gatehouse/internal/identity"
@@ -190,7 +191,16 @@ func (n *Node) Verifier(services ...string) *sigv4.Verifier {
 
 // AdminHandler serves the management API, health and (later) metrics.
 func (n *Node) AdminHandler() http.Handler {
-	api := avpapi.New(n.Policies, n.Decider, avpapi.WithLogger(n.Logger), avpapi.WithGatehouseOps(avpapi.APIOps(n.APIs)))
+	ops := avpapi.APIOps(n.APIs)
+	ops["FlushAuthorizerCache"] = func(ctx context.Context, body []byte) (any, error) {
+		var in avpapi.APIRef
+		if err := awsjson.Decode(body, &in); err != nil {
+			return nil, err
+		}
+		n.Gateway.FlushCache(in.API)
+		return struct{}{}, nil
+	}
+	api := avpapi.New(n.Policies, n.Decider, avpapi.WithLogger(n.Logger), avpapi.WithGatehouseOps(ops))
 	mux := http.NewServeMux()
 	mux.Handle("POST /{$}", api.Handler(n.Verifier("verifiedpermissions", "gatehouse")))
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {

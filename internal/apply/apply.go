@@ -53,7 +53,28 @@ type Caller interface {
 type Manifest struct {
 	PolicyStoreID  string `json:"policyStoreId"`
 	Description    string `json:"description,omitempty"`
-	ValidationMode string `json:"validationMode,omitempty"`
+	ValidationMode Mode   `json:"validationMode,omitempty"`
+}
+
+// Mode is a validation mode. YAML reads a bare OFF as the boolean false, so false is taken
+// as OFF; true is refused rather than guessed.
+type Mode string
+
+// UnmarshalJSON accepts "OFF", "STRICT" and false.
+func (m *Mode) UnmarshalJSON(b []byte) error {
+	switch string(b) {
+	case "false":
+		*m = "OFF"
+		return nil
+	case "true":
+		return fmt.Errorf(`validationMode must be "OFF" or "STRICT"`)
+	}
+	var s string
+	if err := json.Unmarshal(b, &s); err != nil {
+		return fmt.Errorf(`validationMode must be "OFF" or "STRICT"`)
+	}
+	*m = Mode(s)
+	return nil
 }
 
 // Link is one entry of links.yaml.
@@ -327,7 +348,7 @@ func applyStore(ctx context.Context, c Caller, d *Dir, r *Report) error {
 	id := d.Manifest.PolicyStoreID
 	var ps avpapi.PutPolicyStoreOutput
 	if err := c.Call(ctx, "Gatehouse.PutPolicyStore", avpapi.PutPolicyStoreInput{PolicyStoreID: id, Description: d.Manifest.Description,
-		ValidationSettings: &avpapi.ValidationSettings{Mode: d.Manifest.ValidationMode}}, &ps); err != nil {
+		ValidationSettings: &avpapi.ValidationSettings{Mode: string(d.Manifest.ValidationMode)}}, &ps); err != nil {
 		return err
 	}
 	if ps.Created {

@@ -216,16 +216,16 @@ func (r *recorder) count() int {
 // ---- the assembled gateway ----
 
 type env struct {
-	st      store.Store
-	ps      *policystore.Service
-	snaps   *policystore.Snapshots
-	apis    *apidef.Service
-	tokens  *identity.Registry
-	gw      *gateway.Gateway
-	srv     *httptest.Server
-	idp     *fakeCognito
-	up      *recorder
-	logs    *syncBuffer
+	st     store.Store
+	ps     *policystore.Service
+	snaps  *policystore.Snapshots
+	apis   *apidef.Service
+	tokens *identity.Registry
+	gw     *gateway.Gateway
+	srv    *httptest.Server
+	idp    *fakeCognito
+	up     *recorder
+	logs   *syncBuffer
 	// cognitoURL is the issuer base of every Cognito pool (the fake issuer unless a test
 	// points it at the built-in IdP before creating identity sources).
 	cognitoURL string
@@ -255,7 +255,7 @@ func newEnv(t testing.TB, st store.Store, edits ...func(*gateway.Deps, *[]gatewa
 	e.cognitoURL = e.idp.srv.URL
 	endpoint := func(context.Context, string) string { return e.cognitoURL }
 	e.ps = policystore.New(st, policystore.WithCognitoEndpoint(endpoint))
-	logger := slog.New(slog.NewJSONHandler(e.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	logger := slog.New(slog.NewJSONHandler(e.logs, nil))
 	if os.Getenv("GATEHOUSE_TEST_LOG") != "" {
 		logger = slog.New(slog.NewTextHandler(os.Stderr, nil))
 	}

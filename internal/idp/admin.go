@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"regexp"
 	"slices"
 	"strings"
 	"time"
@@ -66,9 +67,27 @@ func (p *IdP) ListPools(ctx context.Context) ([]*Pool, error) {
 
 // DeletePool deletes a pool and everything it owns.
 func (p *IdP) DeletePool(ctx context.Context, poolID string) error {
+	defer func() {
+		p.clientMu.Lock()
+		for id, pool := range p.clientIx {
+			if pool == poolID {
+				delete(p.clientIx, id)
+			}
+		}
+		p.clientMu.Unlock()
+	}()
 	return p.st.Update(ctx, func(tx store.Tx) error {
 		if _, err := p.getPool(ctx, tx, poolID); err != nil {
 			return err
+		}
+		clients, err := listAll[Client](ctx, tx, poolID, kindClient)
+		if err != nil {
+			return err
+		}
+		for _, c := range clients {
+			if err := tx.Delete(ctx, indexScope, kindClientIndex, c.ID); err != nil && !errors.Is(err, store.ErrNotFound) {
+				return err
+			}
 		}
 		if err := tx.DeleteScope(ctx, poolID); err != nil {
 			return err
@@ -180,12 +199,23 @@ func (p *IdP) CreateClient(ctx context.Context, poolID string, in ClientInput) (
 		if err := p.checkScopesExist(ctx, tx, poolID, c.AllowedOAuthScopes); err != nil {
 			return err
 		}
+		if err := putJSON(ctx, tx, true, indexScope, kindClientIndex, c.ID, "", "", clientIndex{PoolID: poolID}); err != nil {
+			return err
+		}
 		return putJSON(ctx, tx, true, poolID, kindClient, c.ID, "", "", c)
 	})
 	if err != nil {
 		return nil, fmt.Errorf("create client: %w", err)
 	}
 	return c, nil
+}
+
+// ListClients returns the pool's app clients ordered by id.
+func (p *IdP) ListClients(ctx context.Context, poolID string) ([]*Client, error) {
+	if _, err := p.getPool(ctx, p.st, poolID); err != nil {
+		return nil, err
+	}
+	return listAll[Client](ctx, p.st, poolID, kindClient)
 }
 
 // GetClient returns an app client.
@@ -515,15 +545,7 @@ func validateAttributes(attrs map[string]string) error {
 	return nil
 }
 
-func validRegion(r string) bool {
-	if r == "" || len(r) > 32 {
-		return false
-	}
-	for i := 0; i < len(r); i++ {
-		c := r[i]
-		if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-') {
-			return false
-		}
-	}
-	return true
-}
+// regionRE is the AWS region shape; identity sources recognise pool ids as <region>_<id>.
+var regionRE = regexp.MustCompile(`^[a-z]{2}(-[a-z]+)+-\d$`)
+
+func validRegion(r string) bool { return regionRE.MatchString(r) }

@@ -70,10 +70,15 @@ var errNewPassword = errors.New("new password required")
 func (p *IdP) checkPassword(ctx context.Context, pool *Pool, client *Client, username, password string) (*User, error) {
 	ip := clientIP(ctx)
 	now := p.now()
+	denied := func(reason string) {
+		p.log.Info("sign-in denied", "pool", pool.ID, "client", client.ID, "username", username, "ip", ip, "reason", reason)
+	}
 	switch p.throttle.locked(now, pool.ID, username, ip) {
 	case "user":
+		denied("user_locked_out")
 		return nil, errf(CodeNotAuthorized, "Password attempts exceeded")
 	case "ip":
+		denied("ip_locked_out")
 		return nil, errf(CodeTooManyRequests, "Too many failed sign-in attempts from this address; try again later.")
 	}
 	if username == "" {
@@ -88,6 +93,7 @@ func (p *IdP) checkPassword(ctx context.Context, pool *Pool, client *Client, use
 		// Spend the same time as a real check so timing does not reveal which users exist.
 		_, _ = p.verifyPassword(ctx, p.dummyHash(), password)
 		p.throttle.fail(now, pool.ID, username, ip)
+		denied("unknown_user")
 		if client.PreventUserExistenceErrors {
 			return nil, errBadCredentials
 		}
@@ -97,7 +103,9 @@ func (p *IdP) checkPassword(ctx context.Context, pool *Pool, client *Client, use
 		return nil, err
 	}
 	ok := false
-	if u.PasswordHash != "" {
+	if u.PasswordHash == "" {
+		_, _ = p.verifyPassword(ctx, p.dummyHash(), password) // same timing as a real check
+	} else {
 		ok, err = p.verifyPassword(ctx, u.PasswordHash, password)
 		if err != nil && ctx.Err() != nil {
 			return nil, err
@@ -108,10 +116,12 @@ func (p *IdP) checkPassword(ctx context.Context, pool *Pool, client *Client, use
 	}
 	if !ok {
 		p.throttle.fail(now, pool.ID, username, ip)
+		denied("bad_password")
 		return nil, errBadCredentials
 	}
 	p.throttle.succeed(now, pool.ID, username)
 	if !u.Enabled {
+		denied("user_disabled")
 		return nil, errf(CodeNotAuthorized, "User is disabled.")
 	}
 	if u.Status == userStatusNew {

@@ -427,6 +427,21 @@ func TestPreTokenHook(t *testing.T) {
 	if src := lastEvent.Load().(map[string]any)["triggerSource"]; src != "TokenGeneration_RefreshTokens" {
 		t.Fatalf("refresh trigger %v", src)
 	}
+	// The Cognito API takes the webhook URL where Cognito takes a Lambda ARN.
+	lc := &types.LambdaConfigType{PreTokenGenerationConfig: &types.PreTokenGenerationVersionConfigType{
+		LambdaArn: aws.String(hook.URL), LambdaVersion: types.PreTokenGenerationLambdaVersionTypeV20}}
+	created, err := e.api.CreateUserPool(ctx, &cip.CreateUserPoolInput{PoolName: aws.String("hooked"), LambdaConfig: lc})
+	if err != nil {
+		t.Fatal(err)
+	}
+	desc, err := e.api.DescribeUserPool(ctx, &cip.DescribeUserPoolInput{UserPoolId: created.UserPool.Id})
+	if err != nil || aws.ToString(desc.UserPool.LambdaConfig.PreTokenGenerationConfig.LambdaArn) != hook.URL {
+		t.Fatalf("describe: %v", err)
+	}
+	lc.PreTokenGenerationConfig.LambdaArn = aws.String("arn:aws:lambda:us-east-1:123456789012:function:pretoken")
+	_, err = e.api.CreateUserPool(ctx, &cip.CreateUserPoolInput{PoolName: aws.String("arn"), LambdaConfig: lc})
+	apiErr(t, err, "InvalidParameterException", "")
+
 	for m, code := range map[string]string{"500": idp.CodeUnexpectedLambda, "slow": idp.CodeUnexpectedLambda, "immutable": idp.CodeInvalidLambdaResp} {
 		mode.Store(m)
 		_, err := signIn()

@@ -224,9 +224,20 @@ func (p *IdP) getUser(ctx context.Context, r store.Reader, poolID, username stri
 	return u, err
 }
 
+// Client ids are global in Cognito (InitiateAuth names only the client), so an index in its
+// own scope maps each client id to its pool: one read per lookup, whatever the number of pools.
+const (
+	indexScope                 = "_idp"
+	kindClientIndex store.Kind = "idp_client_index"
+)
+
+type clientIndex struct {
+	PoolID string `json:"poolId"`
+}
+
 // poolOfClient finds the pool that owns clientID.
 func (p *IdP) poolOfClient(ctx context.Context, clientID string) (string, error) {
-	if clientID == "" {
+	if clientID == "" || len(clientID) > 128 {
 		return "", errf(CodeResourceNotFound, "User pool client %s does not exist.", clientID)
 	}
 	p.clientMu.Lock()
@@ -235,24 +246,20 @@ func (p *IdP) poolOfClient(ctx context.Context, clientID string) (string, error)
 	if ok {
 		return poolID, nil
 	}
-	pools, err := listAll[Pool](ctx, p.st, "", kindPool)
+	ix, err := getJSON[clientIndex](ctx, p.st, indexScope, kindClientIndex, clientID)
+	if errors.Is(err, store.ErrNotFound) {
+		return "", errf(CodeResourceNotFound, "User pool client %s does not exist.", clientID)
+	}
 	if err != nil {
-		return "", err
+		return "", fmt.Errorf("find client: %w", err)
 	}
-	for _, pool := range pools {
-		if _, err := p.st.Get(ctx, pool.ID, kindClient, clientID); err == nil {
-			p.clientMu.Lock()
-			if len(p.clientIx) > 100_000 {
-				clear(p.clientIx)
-			}
-			p.clientIx[clientID] = pool.ID
-			p.clientMu.Unlock()
-			return pool.ID, nil
-		} else if !errors.Is(err, store.ErrNotFound) {
-			return "", fmt.Errorf("find client: %w", err)
-		}
+	p.clientMu.Lock()
+	if len(p.clientIx) > 100_000 {
+		clear(p.clientIx)
 	}
-	return "", errf(CodeResourceNotFound, "User pool client %s does not exist.", clientID)
+	p.clientIx[clientID] = ix.PoolID
+	p.clientMu.Unlock()
+	return ix.PoolID, nil
 }
 
 const alnum = "abcdefghijklmnopqrstuvwxyz0123456789"

@@ -260,6 +260,20 @@ func TestCognitoSDK(t *testing.T) {
 			}
 		})
 
+		t.Run("deleted pool", func(t *testing.T) {
+			other := must[*cip.CreateUserPoolOutput](t)(api.CreateUserPool(ctx, &cip.CreateUserPoolInput{PoolName: aws.String("scratch")})).UserPool
+			c := must[*cip.CreateUserPoolClientOutput](t)(api.CreateUserPoolClient(ctx, &cip.CreateUserPoolClientInput{
+				UserPoolId: other.Id, ClientName: aws.String("c"),
+				ExplicitAuthFlows: []types.ExplicitAuthFlowsType{types.ExplicitAuthFlowsTypeAllowUserPasswordAuth}})).UserPoolClient
+			_, err := auth(aws.ToString(c.ClientId), map[string]string{"USERNAME": "alice", "PASSWORD": password})
+			apiErr(t, err, "UserNotFoundException", "")
+			must[*cip.DeleteUserPoolOutput](t)(api.DeleteUserPool(ctx, &cip.DeleteUserPoolInput{UserPoolId: other.Id}))
+			_, err = auth(aws.ToString(c.ClientId), map[string]string{"USERNAME": "alice", "PASSWORD": password})
+			apiErr(t, err, "ResourceNotFoundException", "")
+			_, err = api.DescribeUserPool(ctx, &cip.DescribeUserPoolInput{UserPoolId: other.Id})
+			apiErr(t, err, "ResourceNotFoundException", "")
+		})
+
 		t.Run("user pool clients describe", func(t *testing.T) {
 			d := must[*cip.DescribeUserPoolClientOutput](t)(api.DescribeUserPoolClient(ctx, &cip.DescribeUserPoolClientInput{
 				UserPoolId: aws.String(poolID), ClientId: aws.String(secID)})).UserPoolClient

@@ -8,10 +8,10 @@ import (
 	"github.com/gatehouse-dev/gatehouse/internal/apidef"
 )
 
-// TestBenchAPIDefinitionValid keeps bench/testdata/gateway/api.yaml in step with the apidef
+// TestBenchAPIDefinitionValid keeps bench/testdata/gateway/store/apis/bench.yaml in step with the apidef
 // format: with its placeholders filled as run.sh fills them, it must parse and validate.
 func TestBenchAPIDefinitionValid(t *testing.T) {
-	raw, err := os.ReadFile("../../testdata/gateway/api.yaml")
+	raw, err := os.ReadFile("../../testdata/gateway/store/apis/bench.yaml")
 	if err != nil {
 		t.Fatal(err)
 	}
