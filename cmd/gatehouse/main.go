@@ -46,6 +46,8 @@ func newRootCommand() *cobra.Command {
 		newAuthorizeCommand(),
 		newApplyCommand(),
 		newIdPCommand(),
+		newInitCommand(), newAccessMatrixCommand(),
+		newDemoCommand(),
 	)
 	return root
 }

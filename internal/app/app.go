@@ -62,6 +62,9 @@ type Credentials struct {
 // user gets a working, random secret without reading docs first.
 const credentialsKind store.Kind = "management_credentials"
 
+// RandomString returns n characters drawn uniformly enough from alphabet with crypto/rand.
+func RandomString(alphabet string, n int) string { return randomString(alphabet, n) }
+
 func randomString(alphabet string, n int) string {
 	b := make([]byte, n)
 	_, _ = rand.Read(b)

@@ -59,10 +59,13 @@ func gatehouseBinary(t *testing.T) string {
 			return
 		}
 		binPath = filepath.Join(binDir, "gatehouse")
+		start := time.Now()
 		cmd := exec.Command(goTool, "build", "-o", binPath, "github.com/gatehouse-dev/gatehouse/cmd/gatehouse")
 		if out, err := cmd.CombinedOutput(); err != nil {
 			buildErr = fmt.Errorf("go build cmd/gatehouse: %v\n%s", err, out)
+			return
 		}
+		t.Logf("built cmd/gatehouse in %v", time.Since(start).Round(time.Millisecond))
 	})
 	if buildErr != nil {
 		t.Fatal(buildErr)
@@ -124,6 +127,15 @@ type node struct {
 // is ready. extraEnv entries ("K=V") override the defaults. The process is killed when the
 // test ends if it is still running.
 func startNode(t *testing.T, name, db string, extraEnv ...string) *node {
+	t.Helper()
+	n := startNodeUnready(t, name, db, extraEnv...)
+	n.waitReady(t, "ready", 30*time.Second)
+	return n
+}
+
+// startNodeUnready is startNode without waiting for readiness: it returns once the admin
+// listener is up.
+func startNodeUnready(t *testing.T, name, db string, extraEnv ...string) *node {
 	t.Helper()
 	bin := gatehouseBinary(t)
 	env := []string{}
@@ -193,15 +205,12 @@ func startNode(t *testing.T, name, db string, extraEnv ...string) *node {
 	select {
 	case n.admin = <-addr:
 	case <-n.exited:
-		n.dumpLogs()
-		t.Fatalf("%s exited before listening: %v", name, n.waitErr)
+		t.Fatalf("%s exited before listening (%v); last log line: %s", name, n.waitErr, n.lastLog())
 	case <-time.After(30 * time.Second):
-		n.dumpLogs()
 		t.Fatalf("%s did not report its admin listener", name)
 	}
 	n.client = &mgmtclient.Client{Endpoint: "http://" + n.admin, AccessKeyID: keyID, SecretAccessKey: secret,
 		HTTP: &http.Client{Timeout: 10 * time.Second}}
-	n.waitReady(t, "ready", 30*time.Second)
 	return n
 }
 
@@ -213,6 +222,15 @@ func (n *node) dumpLogs() {
 		lines = lines[len(lines)-60:]
 	}
 	n.t.Logf("--- last log lines of %s ---\n%s", n.name, strings.Join(lines, "\n"))
+}
+
+func (n *node) lastLog() string {
+	n.logMu.Lock()
+	defer n.logMu.Unlock()
+	if len(n.logs) == 0 {
+		return ""
+	}
+	return n.logs[len(n.logs)-1]
 }
 
 // logContains reports whether any log line contains s.

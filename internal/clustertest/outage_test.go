@@ -89,3 +89,67 @@ func TestNodesSurviveStoreOutage(t *testing.T) {
 		t.Logf("%s enforced the change made during the outage %v after the database came back", n.name, d.Round(time.Millisecond))
 	}
 }
+
+// TestStaleSnapshotExpires cuts a node off PostgreSQL for longer than its maxStaleness: it
+// turns not ready and stops allowing with the snapshot it can no longer check, then recovers.
+func TestStaleSnapshotExpires(t *testing.T) {
+	dsn := postgresDSN(t)
+	ctx := context.Background()
+	proxy, err := NewProxy(dbHost(t, dsn))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { proxy.Close() })
+	n := startNode(t, "node", viaHost(t, dsn, proxy.Addr()), "GATEHOUSE_MAX_STALENESS=1s")
+	storeID := createStore(t, n.client)
+	if _, err := createPolicy(ctx, n.client, storeID, "", permitAlice); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := decide(ctx, n, storeID); err != nil || got != avpapi.DecisionAllow {
+		t.Fatalf("before the outage: %s, %v", got, err)
+	}
+
+	proxy.Cut()
+	n.waitReady(t, "not_ready", 10*time.Second)
+	got, err := decide(ctx, n, storeID)
+	if err == nil && got == avpapi.DecisionAllow {
+		t.Errorf("a node cut off the store for longer than maxStaleness still allows with its old snapshot")
+	}
+
+	proxy.Resume()
+	n.waitReady(t, "ready", 10*time.Second)
+	if _, err := waitDecision(ctx, n, storeID, avpapi.DecisionAllow, time.Now(), 5*time.Second); err != nil {
+		t.Fatalf("after the outage: %v", err)
+	}
+}
+
+// TestNodeStartsWithoutStore starts a node whose database is unreachable: it runs, is not
+// ready and decides nothing (fails closed) until the database answers, then serves.
+func TestNodeStartsWithoutStore(t *testing.T) {
+	dsn := postgresDSN(t)
+	ctx := context.Background()
+	seed := startNode(t, "seed", dsn) // creates the schema and a store
+	storeID := createStore(t, seed.client)
+	if _, err := createPolicy(ctx, seed.client, storeID, "", permitAlice); err != nil {
+		t.Fatal(err)
+	}
+
+	proxy, err := NewProxy(dbHost(t, dsn))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { proxy.Close() })
+	proxy.Cut()
+	n := startNodeUnready(t, "cold", viaHost(t, dsn, proxy.Addr()))
+	if r, code, err := n.readyz(); err != nil || code != http.StatusServiceUnavailable || r.Status != "not_ready" {
+		t.Fatalf("/readyz without a store: HTTP %d %+v %v; want 503 not_ready", code, r, err)
+	}
+	if got, err := decide(ctx, n, storeID); err == nil && got == avpapi.DecisionAllow {
+		t.Fatal("a node that never reached its store allowed a request")
+	}
+	proxy.Resume()
+	n.waitReady(t, "ready", 10*time.Second)
+	if _, err := waitDecision(ctx, n, storeID, avpapi.DecisionAllow, time.Now(), 5*time.Second); err != nil {
+		t.Fatal(err)
+	}
+}

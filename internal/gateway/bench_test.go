@@ -3,14 +3,17 @@ package gateway_test
 import (
 	"context"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/http/httputil"
 	"net/url"
+	"strings"
 	"testing"
 	"time"
 
+	"github.com/gatehouse-dev/gatehouse/internal/gateway"
 	"github.com/gatehouse-dev/gatehouse/internal/store/storetest"
 )
 
@@ -34,8 +37,8 @@ type benchEnv struct {
 	emp string
 }
 
-func newBenchEnv(b *testing.B, cedarTTL string) *benchEnv {
-	p := newPetStore(b, storetest.Open(b, "sqlite"))
+func newBenchEnv(b *testing.B, cedarTTL string, edits ...func(*gateway.Deps, *[]gateway.Option)) *benchEnv {
+	p := newPetStoreIn(b, newEnv(b, storetest.Open(b, "sqlite"), edits...), petPool, "petclient")
 	up := trivialUpstream(b)
 	p.putAPI(b, fmt.Sprintf(`
 name: Bench
@@ -149,3 +152,53 @@ func BenchmarkForwardAuthCedar(b *testing.B) {
 }
 
 func (e *benchEnv) p() *fakeCognito { return e.idp }
+
+// memTransport answers in memory, so the In-memory benchmarks measure the proxy and the
+// gateway without loopback networking noise.
+type memTransport struct{}
+
+func (memTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	if r.Body != nil {
+		_, _ = io.Copy(io.Discard, r.Body)
+		r.Body.Close()
+	}
+	return &http.Response{StatusCode: 200, Proto: "HTTP/1.1", ProtoMajor: 1, ProtoMinor: 1,
+		Header: http.Header{"Content-Type": {"application/json"}}, ContentLength: 11,
+		Body: io.NopCloser(strings.NewReader(`{"ok":true}`)), Request: r}, nil
+}
+
+func inMemory(_ *gateway.Deps, o *[]gateway.Option) { *o = append(*o, gateway.WithTransport(memTransport{})) }
+
+func BenchmarkInMemoryBareReverseProxy(b *testing.B) {
+	target, _ := url.Parse("http://upstream.invalid")
+	rp := &httputil.ReverseProxy{
+		Rewrite:   func(pr *httputil.ProxyRequest) { pr.SetURL(target); pr.SetXForwarded() },
+		Transport: memTransport{},
+	}
+	run(b, rp, "GET", "/none", "")
+}
+
+func BenchmarkInMemoryGatewayNone(b *testing.B) {
+	e := newBenchEnv(b, "300s", inMemory)
+	run(b, e.gw.Handler(), "GET", "/b/none", "")
+}
+
+func BenchmarkInMemoryGatewayJWT(b *testing.B) {
+	e := newBenchEnv(b, "300s", inMemory)
+	run(b, e.gw.Handler(), "GET", "/b/jwt", e.p().access(b, customer))
+}
+
+func BenchmarkInMemoryGatewayCedar(b *testing.B) {
+	e := newBenchEnv(b, "300s", inMemory)
+	run(b, e.gw.Handler(), "POST", "/b/cedar", e.emp)
+}
+
+func BenchmarkInMemoryGatewayCedarNoCache(b *testing.B) {
+	e := newBenchEnv(b, "0s", inMemory)
+	run(b, e.gw.Handler(), "POST", "/b/cedar", e.emp)
+}
+
+func BenchmarkInMemoryGatewayIAM(b *testing.B) {
+	e := newBenchEnv(b, "300s", inMemory)
+	run(b, e.gw.Handler(), "GET", "/b/iam/pets/1", e.emp)
+}

@@ -1,23 +1,3 @@
-// Package gateway is the data plane: it routes requests to API routes, runs their authorizers
-// and proxies allowed requests upstream.
-//
-// Invariants:
-//   - The request path is canonicalized once (router.Canonicalize); the route, the authorizer
-//     and the upstream all see that one string, and the upstream receives exactly it (under the
-//     upstream's base path). A path Canonicalize refuses is answered 400
-//     {"message":"Invalid request path"} (403 on the forward-auth endpoint, which nginx passes
-//     through) without routing: no route can be reached by a path the gateway cannot read
-//     unambiguously.
-//   - Compiled gateway state (routes, authorizers, IAM group policies of every API) is an
-//     immutable snapshot at one revision of the "gateway" store scope, swapped atomically. A
-//     committed change marks it stale and the next request rebuilds it; a failed rebuild keeps
-//     the last good state.
-//   - Decision caches are keyed by every input of the decision, including rev("gateway") and,
-//     for cedar, the policy store snapshot's revision: a change is enforced on the very next
-//     request. The TTL only bounds memory, and no entry outlives its token.
-//   - Every response carries X-Gatehouse-Decision-Id. Upstreams receive X-Gatehouse-* identity
-//     headers only from the gateway: every inbound header whose name starts with X-Gatehouse-
-//     (case-insensitively, '_' read as '-') is deleted before they are set.
 package gateway
 
 import (

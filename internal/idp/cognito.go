@@ -242,7 +242,11 @@ func hookFromLambda(lc *lambdaConfig) (*Hook, error) {
 	if lc == nil {
 		return nil, nil
 	}
-	u := lc.PreTokenGeneration
+	if lc.PreTokenGeneration != "" {
+		// The legacy field selects V1 events, which Gatehouse does not send.
+		return nil, errf(CodeInvalidParameter, "Use PreTokenGenerationConfig with LambdaVersion V2_0; V1 pre token generation events are not supported.")
+	}
+	u := ""
 	if c := lc.PreTokenGenerationConfig; c != nil {
 		if c.LambdaVersion != "" && c.LambdaVersion != "V2_0" {
 			return nil, errf(CodeInvalidParameter, "Only LambdaVersion V2_0 is supported.")

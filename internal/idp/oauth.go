@@ -101,8 +101,11 @@ func (p *IdP) writeOAuthError(w http.ResponseWriter, err error) {
 	case errors.As(err, &oe):
 	case errors.As(err, &ie):
 		switch ie.Code {
-		case CodeNotAuthorized, CodeUserNotFound:
+		case CodeNotAuthorized:
 			oe = oerr(http.StatusBadRequest, "invalid_grant", ie.Message)
+		case CodeUserNotFound:
+			// The OAuth endpoints never reveal which users exist.
+			oe = oerr(http.StatusBadRequest, "invalid_grant", errBadCredentials.Message)
 		case CodeTooManyRequests:
 			oe = oerr(http.StatusTooManyRequests, "invalid_request", ie.Message)
 		case CodeResourceNotFound:
@@ -715,7 +718,11 @@ func (p *IdP) serveRevoke(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if err := p.revokeRefresh(r.Context(), pool.ID, c.ID, tok); err != nil {
-		p.writeOAuthError(w, oerr(http.StatusBadRequest, "unsupported_token_type", "The token was not issued to this client."))
+		var ie *Error
+		if errors.As(err, &ie) {
+			err = oerr(http.StatusBadRequest, "unsupported_token_type", "The token was not issued to this client.")
+		}
+		p.writeOAuthError(w, err)
 		return
 	}
 	w.Header().Set("Cache-Control", "no-store")

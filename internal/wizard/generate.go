@@ -86,10 +86,15 @@ type Options struct {
 	// KnownGroups, when not nil, are the groups that exist in the identity source; assigning
 	// any other group is an error.
 	KnownGroups []string `json:"-"`
-	// DropMissing drops assigned or listed operations the document no longer has, with a note,
-	// instead of failing: re-running init on a changed document with the remembered answers.
-	DropMissing bool `json:"-"`
+	// DropMissing says which lists may name operations the document no longer has: those are
+	// dropped with a note instead of failing. init sets it for answers remembered from an
+	// earlier run, so a changed document does not invalidate them; answers given now stay
+	// strict.
+	DropMissing Lenience `json:"-"`
 }
+
+// Lenience selects the lists of Options whose stale entries are dropped.
+type Lenience struct{ Allow, Public, Authenticated bool }
 
 // Result is everything init writes.
 type Result struct {
@@ -196,11 +201,12 @@ func Generate(doc *openapi3.T, opts Options) (*Result, error) {
 	for _, l := range []struct {
 		flag, kind string
 		refs       []string
-	}{{"public", apidef.AuthorizerNone, o.Public}, {"authenticated", apidef.TypeJWT, o.Authenticated}} {
+		lenient    bool
+	}{{"public", apidef.AuthorizerNone, o.Public, o.DropMissing.Public}, {"authenticated", apidef.TypeJWT, o.Authenticated, o.DropMissing.Authenticated}} {
 		for _, ref := range l.refs {
 			op, err := idx.route(ref)
 			if err != nil {
-				if o.DropMissing {
+				if l.lenient {
 					r.Notes = append(r.Notes, fmt.Sprintf("%s route %q dropped: %v", l.flag, ref, err))
 					continue
 				}
@@ -245,7 +251,7 @@ func Generate(doc *openapi3.T, opts Options) (*Result, error) {
 		for _, ref := range a.Operations {
 			acts, op, err := idx.actions(ref)
 			if err != nil {
-				if o.DropMissing {
+				if o.DropMissing.Allow {
 					r.Notes = append(r.Notes, fmt.Sprintf("group %q: operation %q dropped: %v", a.Group, ref, err))
 					continue
 				}
@@ -344,7 +350,7 @@ func Generate(doc *openapi3.T, opts Options) (*Result, error) {
 			return nil, fmt.Errorf("%s would contain \"${\", which apply reads as a variable; rename the path or title", name)
 		}
 	}
-	o.KnownGroups, o.DropMissing = nil, false
+	o.KnownGroups, o.DropMissing = nil, Lenience{}
 	r.Options = o
 	return r, nil
 }

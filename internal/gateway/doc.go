@@ -1,0 +1,66 @@
+// Package gateway is the data plane: it routes requests to API routes, runs their authorizers
+// and proxies allowed requests upstream.
+//
+// Invariants:
+//   - The request path is canonicalized once (router.Canonicalize on the escaped path); the
+//     API (longest base path), the route, the authorizer and the upstream all see that one
+//     string, and the upstream receives exactly it under the upstream URL's own path. A path
+//     Canonicalize refuses is answered 400 {"message":"Invalid request path"} (403 on the
+//     forward-auth endpoint, which nginx passes through) before any routing: nothing can be
+//     reached through a path the gateway cannot read one way only.
+//   - Compiled state (routes, authorizers, IAM group policies of every API) is an immutable
+//     snapshot at one revision of the "gateway" store scope, swapped atomically. A commit marks
+//     it stale and the next request rebuilds it (singleflight). If the store cannot be read
+//     the last good state is served; an API whose stored definition does not compile is
+//     disabled alone (its paths find no route), so other APIs' changes are never held back.
+//   - Decision caches (one per authorizer, otter) are keyed by every input of the decision:
+//     authorizer, token, the revision of the gateway state and, for cedar, the policy store
+//     snapshot revision plus method, canonical path, query and client address. A policy,
+//     entity, route or group-policy change is enforced on the very next request; the TTL
+//     (cacheTtl, default 300 s, 0 = off) only bounds memory, and no entry outlives its
+//     token's exp. jwt and iam cache the validated identity and re-check scopes, groups and
+//     the IAM evaluation (which reads the client address and the clock) on every request.
+//   - Every response carries X-Gatehouse-Decision-Id (a UUIDv7), allowed or not; an
+//     upstream's own value is dropped. Upstreams receive X-Gatehouse-Principal (the Cedar
+//     entity id, "<poolId>|<sub>" for Cognito), X-Gatehouse-Groups (comma-joined group
+//     names), X-Gatehouse-Claim-<Name> for the API's identityHeaders.claims and the decision
+//     id, set in ReverseProxy.Rewrite after hop-by-hop and Connection-listed headers are gone
+//     and after every inbound header whose name starts with X-Gatehouse- (case-insensitively,
+//     '_' read as '-') is deleted.
+//   - X-Forwarded-*, Forwarded, X-Real-Ip, X-Original-* and X-Rewrite-Url from clients are
+//     dropped unless the peer is in Deps.TrustedProxies; X-HTTP-Method-Override,
+//     X-HTTP-Method and X-Method-Override are always dropped. HEAD is authorized as GET.
+//
+// Authorizers and their answers (API Gateway's, SPEC §3.4):
+//   - none: allowed.
+//   - jwt: the Authorization header ("Bearer " optional). Missing → 401 {"message":
+//     "Unauthorized"}; invalid → 401 Unauthorized; expired → 401 {"message":"The incoming
+//     token has expired"} (gateway response EXPIRED_TOKEN). Cognito's rule: a route without
+//     scopes takes an ID token, a route with scopes an access token whose scope claim holds
+//     any of them (else 401); tokenType forces one kind. Route groups are any-of, widened by
+//     the authorizer's roleHierarchy (highest first: a higher role passes a lower role's
+//     route); a group mismatch is 403 {"Message":"User is not authorized to access this
+//     resource"}.
+//   - cedar: the token (tokenType, default accessToken) resolved against the policy store's
+//     identity sources by authz.ResolveTokens; action <NS>::Action::"<lowercase method>
+//     <route path as written>"; resource <NS>::Application::"<NS>" (the API name when there
+//     is no namespace) or the route's template with {param} replaced by the decoded
+//     parameter; context {pathParameters, queryStringParameters (last value of each key),
+//     sourceIp (ipaddr)}. Missing token → 401; invalid token, deny or evaluation error → 403
+//     {"Message":"User is not authorized to access this resource with an explicit deny"};
+//     policy store unavailable → 500 {"message": null}.
+//   - iam: an access token (tokenType) from the authorizer's identity sources; its groups
+//     select the API's group policies, evaluated by iam.Evaluate on MethodARN(region,
+//     account, apiId, stage, VERB, path under the base path) with aws:SourceIp and
+//     aws:SecureTransport. Missing → 401; invalid token, no group, no policy, implicit deny
+//     → 403 implicit body; explicit deny → 403 explicit body.
+//
+// Gateway responses (per API, apidef.GatewayResponse) have a status and a body template with
+// $context.path (stage included), $context.resourcePath, $context.httpMethod, $context.stage,
+// $context.apiId, $context.requestId (the decision id), $context.authorizer.principalId,
+// $context.identity.sourceIp, $context.error.message, $context.error.messageString (quoted)
+// and $context.error.responseType. Values are inserted JSON-escaped, since principal ids and
+// claims come from tokens. DEFAULT_4XX and DEFAULT_5XX apply to types not customized. Mock
+// integrations use the same templates. Upstream failures are INTEGRATION_FAILURE (502) and
+// INTEGRATION_TIMEOUT (504); a body over the route's maxBodyBytes is REQUEST_TOO_LARGE (413).
+package gateway
