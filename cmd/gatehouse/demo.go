@@ -111,7 +111,11 @@ func runDemo(cmd *cobra.Command, _ []string) error {
 		return err
 	}
 	stop()
-	return <-done
+	if err := <-done; err != nil {
+		return err
+	}
+	fmt.Fprintln(out, "Stopped.")
+	return nil
 }
 
 func randomToken(n int) string {

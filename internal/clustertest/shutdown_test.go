@@ -64,13 +64,6 @@ func (o outcome) String() string {
 	return [...]string{"answered", "refused", "reset", "dropped", "broken"}[o]
 }
 
-// serverDropsUnreadConns records a known bug: http.Server.Shutdown closes without an answer a
-// connection it accepted but had not read a request from yet (net/http conn.serve returns when
-// shuttingDown() after reading), so a request arriving a moment after SIGTERM on an accepted
-// connection gets EOF. internal/server must stop accepting and let those requests be read
-// before calling Shutdown. Set to false once fixed.
-const serverDropsUnreadConns = true
-
 // TestGracefulShutdown sends SIGTERM to a node while a slow request is in flight and clients
 // keep deciding: the slow request completes, every other request is either answered or
 // refused at connect, and the process exits 0 after draining.

@@ -82,6 +82,7 @@ type Gateway struct {
 	cacheSize     int
 
 	decider *authz.Decider
+	buffers *bufferPool // shared by every upstream's proxy, across state rebuilds
 
 	cur      atomic.Pointer[state]
 	wanted   atomic.Int64 // newest rev("gateway") heard of
@@ -97,6 +98,7 @@ func New(deps Deps, opts ...Option) *Gateway {
 	for _, o := range opts {
 		o(g)
 	}
+	g.buffers = newBufferPool()
 	g.log = deps.Logger
 	if g.log == nil {
 		g.log = slog.New(slog.DiscardHandler)

@@ -9,6 +9,7 @@ import (
 	"net/http/httputil"
 	"net/url"
 	"strings"
+	"sync"
 )
 
 // upstream is one upstream URL and its reverse proxy.
@@ -39,9 +40,20 @@ func (g *Gateway) newUpstream(target *url.URL) *upstream {
 		},
 		ErrorHandler: g.proxyError,
 		ErrorLog:     slog.NewLogLogger(g.log.Handler(), slog.LevelWarn),
+		BufferPool:   g.buffers,
 	}
 	return u
 }
+
+// bufferPool recycles ReverseProxy's 32 KiB copy buffers across requests.
+type bufferPool struct{ p sync.Pool }
+
+func newBufferPool() *bufferPool {
+	return &bufferPool{p: sync.Pool{New: func() any { b := make([]byte, 32<<10); return &b }}}
+}
+
+func (bp *bufferPool) Get() []byte  { return *bp.p.Get().(*[]byte) }
+func (bp *bufferPool) Put(b []byte) { bp.p.Put(&b) }
 
 // forwardedHeader reports client-supplied headers that claim facts about the original request
 // (address, scheme, host, path, method). They are dropped unless the peer is a trusted proxy:

@@ -224,6 +224,7 @@ authorizers:
   avp: {type: cedar, policyStoreId: %s, tokenType: identityToken}
 routes:
   - {route: "GET /appointment/{id}", authorizer: avp, resource: 'Appointment::"{id}"'}
+identityHeaders: {claims: ["custom:Role", "cognito:username"]}
 `, e.up.srv.URL, ps.ID))
 	return &clinic{env: e, storeID: ps.ID}
 }
@@ -256,6 +257,13 @@ func TestTwoIdentityProviders(t *testing.T) {
 				t.Fatalf("upstream path %s", got.Path)
 			}
 		}
+	}
+	c.do(t, "GET", "/dev/appointment/PI-T123", tok["Dave"]).want(t, "Dave again", 200, "")
+	got := c.up.last(t)
+	if h := got.Headers; len(h["X-Gatehouse-Claim-Custom-Role"]) != 1 || h["X-Gatehouse-Claim-Custom-Role"][0] != "Client" ||
+		h["X-Gatehouse-Claim-Cognito-Username"][0] != "Dave" || h["X-Gatehouse-Principal"][0] != externalPool+"|dave-sub" ||
+		h["X-Gatehouse-Groups"][0] != "AllClients" {
+		t.Fatalf("identity headers %v", h)
 	}
 	// The issuer comes from the token: a client header naming the other pool changes nothing,
 	// and an access token is not an ID token.

@@ -196,12 +196,32 @@ type Challenge struct {
 
 // InitiateAuth runs USER_PASSWORD_AUTH or REFRESH_TOKEN_AUTH for a client of any pool.
 func (p *IdP) InitiateAuth(ctx context.Context, in InitiateAuthInput) (*Tokens, *Challenge, error) {
+	return p.initiateAuth(ctx, "", in)
+}
+
+// AdminInitiateAuth runs ADMIN_USER_PASSWORD_AUTH (alias ADMIN_NO_SRP_AUTH) or
+// REFRESH_TOKEN_AUTH for a client of poolID. Callers are trusted (SigV4-signed).
+func (p *IdP) AdminInitiateAuth(ctx context.Context, poolID string, in InitiateAuthInput) (*Tokens, *Challenge, error) {
+	if poolID == "" {
+		return nil, nil, errf(CodeInvalidParameter, "1 validation error detected: Value null at 'userPoolId' failed to satisfy constraint: Member must not be null")
+	}
+	return p.initiateAuth(ctx, poolID, in)
+}
+
+// initiateAuth serves both APIs; adminPool is "" for the public InitiateAuth.
+func (p *IdP) initiateAuth(ctx context.Context, adminPool string, in InitiateAuthInput) (*Tokens, *Challenge, error) {
 	if in.ClientID == "" {
 		return nil, nil, errf(CodeInvalidParameter, "1 validation error detected: Value null at 'clientId' failed to satisfy constraint: Member must not be null")
 	}
 	poolID, err := p.poolOfClient(ctx, in.ClientID)
 	if err != nil {
 		return nil, nil, err
+	}
+	if adminPool != "" && adminPool != poolID {
+		if _, err := p.getPool(ctx, p.st, adminPool); err != nil {
+			return nil, nil, err
+		}
+		return nil, nil, errf(CodeResourceNotFound, "User pool client %s does not exist.", in.ClientID)
 	}
 	pool, err := p.getPool(ctx, p.st, poolID)
 	if err != nil {
@@ -212,10 +232,22 @@ func (p *IdP) InitiateAuth(ctx context.Context, in InitiateAuthInput) (*Tokens, 
 		return nil, nil, err
 	}
 	ap := in.AuthParameters
-	switch in.AuthFlow {
-	case "USER_PASSWORD_AUTH":
-		if !client.allowsFlow(FlowUserPassword) {
-			return nil, nil, errf(CodeInvalidParameter, "USER_PASSWORD_AUTH flow not enabled for this client")
+	flow := in.AuthFlow
+	switch {
+	case adminPool == "" && strings.HasPrefix(flow, "ADMIN_"),
+		adminPool != "" && (flow == "USER_PASSWORD_AUTH" || flow == "USER_SRP_AUTH"):
+		return nil, nil, errf(CodeInvalidParameter, "Invalid AuthFlow %s for this API.", flow)
+	case flow == "ADMIN_NO_SRP_AUTH":
+		flow = "ADMIN_USER_PASSWORD_AUTH"
+	}
+	switch flow {
+	case "USER_PASSWORD_AUTH", "ADMIN_USER_PASSWORD_AUTH":
+		need := FlowUserPassword
+		if adminPool != "" {
+			need = FlowAdminUserPwd
+		}
+		if !client.allowsFlow(need) {
+			return nil, nil, errf(CodeInvalidParameter, "%s flow not enabled for this client", flow)
 		}
 		if err := checkSecretHash(client, ap["SECRET_HASH"], ap["USERNAME"]); err != nil {
 			return nil, nil, err
@@ -243,7 +275,7 @@ func (p *IdP) InitiateAuth(ctx context.Context, in InitiateAuthInput) (*Tokens, 
 			return checkSecretHash(client, ap["SECRET_HASH"], names...)
 		})
 		return t, nil, err
-	case "USER_SRP_AUTH", "CUSTOM_AUTH", "ADMIN_USER_PASSWORD_AUTH", "ADMIN_NO_SRP_AUTH", "USER_AUTH":
+	case "USER_SRP_AUTH", "CUSTOM_AUTH", "USER_AUTH":
 		return nil, nil, errf(CodeInvalidParameter, "%s is not supported by Gatehouse; use USER_PASSWORD_AUTH.", in.AuthFlow)
 	case "":
 		return nil, nil, errf(CodeInvalidParameter, "1 validation error detected: Value null at 'authFlow' failed to satisfy constraint: Member must not be null")

@@ -33,6 +33,7 @@ func (p *IdP) cognitoAPI() *awsjson.Service {
 	ops := map[string]awsjson.Op{
 		"InitiateAuth":              op(p.opInitiateAuth),
 		"RespondToAuthChallenge":    op(p.opRespondToAuthChallenge),
+		"AdminInitiateAuth":         op(p.opAdminInitiateAuth),
 		"RevokeToken":               op(p.opRevokeToken),
 		"GetUser":                   op(p.opGetUser),
 		"CreateUserPool":            op(p.opCreateUserPool),
@@ -152,6 +153,20 @@ func toAuthOutput(t *Tokens, ch *Challenge) *authOutput {
 
 func (p *IdP) opInitiateAuth(ctx context.Context, in *InitiateAuthInput) (*authOutput, error) {
 	t, ch, err := p.InitiateAuth(ctx, *in)
+	if err != nil {
+		return nil, err
+	}
+	return toAuthOutput(t, ch), nil
+}
+
+type adminInitiateAuthInput struct {
+	UserPoolID string `json:"UserPoolId"`
+	InitiateAuthInput
+	ContextData map[string]any `json:"ContextData,omitempty"`
+}
+
+func (p *IdP) opAdminInitiateAuth(ctx context.Context, in *adminInitiateAuthInput) (*authOutput, error) {
+	t, ch, err := p.AdminInitiateAuth(ctx, in.UserPoolID, in.InitiateAuthInput)
 	if err != nil {
 		return nil, err
 	}

@@ -492,7 +492,7 @@ func TestKeyRotation(t *testing.T) {
 
 func TestThrottling(t *testing.T) {
 	ctx := context.Background()
-	e := newEnv(t, storetest.Open(t, "sqlite"), idp.WithThrottle(idp.Throttle{MaxFailures: 3, MaxFailuresPerIP: 10, Window: time.Minute, Lockout: 15 * time.Minute}))
+	e := newEnv(t, storetest.Open(t, "sqlite"), idp.WithThrottle(idp.Throttle{MaxFailures: 3, MaxFailuresPerIP: 10, Window: time.Minute, Lockout: 15 * time.Minute, CountLoopback: true}))
 	pool := must[*idpPool](t)(createPool(ctx, e))
 	try := func(user, pw string) error {
 		_, _, err := e.idp.InitiateAuth(ctx, idp.InitiateAuthInput{AuthFlow: "USER_PASSWORD_AUTH", ClientID: pool.clientID,

@@ -178,6 +178,25 @@ func TestCognitoSDK(t *testing.T) {
 			apiErr(t, err, "NotAuthorizedException", "Invalid Refresh Token")
 		})
 
+		t.Run("admin initiate auth", func(t *testing.T) {
+			adminClient := must[*cip.CreateUserPoolClientOutput](t)(api.CreateUserPoolClient(ctx, &cip.CreateUserPoolClientInput{
+				UserPoolId: aws.String(poolID), ClientName: aws.String("admin-script"),
+				ExplicitAuthFlows: []types.ExplicitAuthFlowsType{types.ExplicitAuthFlowsTypeAllowAdminUserPasswordAuth},
+			})).UserPoolClient
+			out := must[*cip.AdminInitiateAuthOutput](t)(api.AdminInitiateAuth(ctx, &cip.AdminInitiateAuthInput{
+				UserPoolId: aws.String(poolID), ClientId: adminClient.ClientId, AuthFlow: types.AuthFlowTypeAdminUserPasswordAuth,
+				AuthParameters: map[string]string{"USERNAME": "alice", "PASSWORD": password}}))
+			if at := e.verify(t, poolID, aws.ToString(out.AuthenticationResult.AccessToken)); at["username"] != "alice" {
+				t.Fatalf("claims %v", at)
+			}
+			_, err := api.AdminInitiateAuth(ctx, &cip.AdminInitiateAuthInput{
+				UserPoolId: aws.String(poolID), ClientId: aws.String(pubID), AuthFlow: types.AuthFlowTypeAdminUserPasswordAuth,
+				AuthParameters: map[string]string{"USERNAME": "alice", "PASSWORD": password}})
+			apiErr(t, err, "InvalidParameterException", "ADMIN_USER_PASSWORD_AUTH flow not enabled for this client")
+			_, err = auth(aws.ToString(adminClient.ClientId), map[string]string{"USERNAME": "alice", "PASSWORD": password})
+			apiErr(t, err, "InvalidParameterException", "USER_PASSWORD_AUTH flow not enabled for this client")
+		})
+
 		t.Run("documented errors", func(t *testing.T) {
 			_, err := auth(pubID, map[string]string{"USERNAME": "alice", "PASSWORD": "Wrong-pass1!"})
 			apiErr(t, err, "NotAuthorizedException", "Incorrect username or password.")

@@ -1,6 +1,7 @@
 package idp
 
 import (
+	"net/netip"
 	"sync"
 	"time"
 )
@@ -15,6 +16,10 @@ type Throttle struct {
 	Lockout          time.Duration
 	// MaxTracked bounds the memory used for counters; the oldest entries are dropped first.
 	MaxTracked int
+	// CountLoopback applies the per-IP limit to loopback peers too. Off by default: on the
+	// loopback address the peer is a local reverse proxy (every user shares its address, so one
+	// attacker could lock everybody out) or the developer.
+	CountLoopback bool
 }
 
 // DefaultThrottle: 5 failures per user or 20 per IP within 15 minutes lock out for 15 minutes.
@@ -33,6 +38,17 @@ type throttleEntry struct {
 	failures    int
 	first       time.Time
 	lockedUntil time.Time
+}
+
+// ipCounted reports whether the per-IP limit applies to ip.
+func (t *throttler) ipCounted(ip string) bool {
+	if ip == "" || t.cfg.MaxFailuresPerIP <= 0 {
+		return false
+	}
+	if a, err := netip.ParseAddr(ip); err == nil && a.IsLoopback() && !t.cfg.CountLoopback {
+		return false
+	}
+	return true
 }
 
 func newThrottler(t Throttle) *throttler {
@@ -58,7 +74,7 @@ func (t *throttler) locked(now time.Time, poolID, username, ip string) string {
 	if e := t.entries[userKey(poolID, username)]; e != nil && now.Before(e.lockedUntil) {
 		return "user"
 	}
-	if ip != "" {
+	if t.ipCounted(ip) {
 		if e := t.entries[ipKey(ip)]; e != nil && now.Before(e.lockedUntil) {
 			return "ip"
 		}
@@ -72,7 +88,7 @@ func (t *throttler) fail(now time.Time, poolID, username, ip string) {
 	if t.cfg.MaxFailures > 0 {
 		t.bump(now, userKey(poolID, username), t.cfg.MaxFailures)
 	}
-	if t.cfg.MaxFailuresPerIP > 0 && ip != "" {
+	if t.ipCounted(ip) {
 		t.bump(now, ipKey(ip), t.cfg.MaxFailuresPerIP)
 	}
 }

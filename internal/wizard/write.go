@@ -26,6 +26,10 @@ const StateFile = ".gatehouse-init.json"
 
 const stateVersion = 1
 
+// editedMarker stands in the state file for the hash of a generated file the user edited: init
+// never writes it again, and says so on every run.
+const editedMarker = "edited"
+
 type state struct {
 	Version int               `json:"version"`
 	Files   map[string]string `json:"files"` // slash path → sha256 of the content init wrote
@@ -164,6 +168,7 @@ func (r *Result) WriteDir(dir string) (*Report, error) {
 			next[p] = hash(data)
 			rep.Files = append(rep.Files, FileChange{p, Updated})
 		case st.Files[p] != "":
+			next[p] = editedMarker
 			rep.Files = append(rep.Files, FileChange{p, KeptEdited})
 		default:
 			rep.Files = append(rep.Files, FileChange{p, KeptForeign})
@@ -219,7 +224,8 @@ func (r *Result) WriteDir(dir string) (*Report, error) {
 		return nil, err
 	}
 	for i := range stale {
-		_, stale[i].Generated = next[filepath.ToSlash(mustRel(dir, stale[i].File))]
+		h, ok := next[filepath.ToSlash(mustRel(dir, stale[i].File))]
+		stale[i].Generated = ok && h != editedMarker
 	}
 	rep.Stale = stale
 	rep.Notes = append(rep.Notes, notes...)
