@@ -29,17 +29,8 @@ func TestInitApplyPassesScenario(t *testing.T) {
 	t.Setenv("GATEHOUSE_ACCESS_KEY_ID", "AKIDINITTEST0001")
 	t.Setenv("GATEHOUSE_SECRET_ACCESS_KEY", "init-test-secret-0123456789abcdef")
 	cfg := config.Defaults()
-	if err := cfg.LoadEnv(func(k string) (string, bool) {
-		switch k {
-		case "GATEHOUSE_ACCESS_KEY_ID":
-			return "AKIDINITTEST0001", true
-		case "GATEHOUSE_SECRET_ACCESS_KEY":
-			return "init-test-secret-0123456789abcdef", true
-		}
-		return "", false
-	}); err != nil {
-		t.Fatal(err)
-	}
+	// The node and the CLI (which reads the variables) share the management credentials.
+	cfg.AccessKeyID, cfg.SecretAccessKey = "AKIDINITTEST0001", "init-test-secret-0123456789abcdef"
 	cfg.DB = filepath.Join(tmp, "g.db")
 	cfg.Listen, cfg.AdminListen, cfg.IdPListen, cfg.ForwardAuthListen = freePort(t), freePort(t), freePort(t), "off"
 	cfg.IdPIssuerBase = "http://" + cfg.IdPListen

@@ -55,7 +55,7 @@ func TestReadmeFirstCommand(t *testing.T) {
 	tmp := t.TempDir()
 	// Free ports instead of the defaults, so the test does not depend on 8080 being free; the
 	// temporary directory gets the fresh SQLite file.
-	cmd.Env = append(os.Environ(), "TMPDIR="+tmp,
+	cmd.Env = append(os.Environ(), "TMPDIR="+tmp, "GATEHOUSE_LOG_LEVEL=warn",
 		"GATEHOUSE_LISTEN="+freePort(t), "GATEHOUSE_ADMIN_LISTEN="+freePort(t), "GATEHOUSE_IDP_LISTEN="+freePort(t), "GATEHOUSE_FORWARD_AUTH_LISTEN=off")
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {

@@ -202,7 +202,8 @@ func decideOnce(t *testing.T, hc *http.Client, endpoint string, payload []byte) 
 	resp, err := hc.Do(req)
 	if err != nil {
 		switch {
-		case !connected.Load() && errors.Is(err, syscall.ECONNREFUSED):
+		case !connected.Load() && (errors.Is(err, syscall.ECONNREFUSED) || errors.Is(err, syscall.ECONNRESET)):
+			// Reset during the handshake: the listener closed between SYN and accept.
 			return refused, ""
 		case connected.Load() && errors.Is(err, syscall.ECONNRESET):
 			return reset, err.Error()

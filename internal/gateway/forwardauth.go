@@ -21,9 +21,20 @@ import (
 // and 403 into an error; a policy store outage is 500 like the proxy, which also denies.
 //
 // This listener must only be reachable by the proxy in front of it (loopback or a private
-// socket): the proxy overwrites X-Original-* and X-Forwarded-* with what it received, and
-// those values are believed, including X-Real-Ip / X-Forwarded-For for the client address and
-// X-Forwarded-Proto for aws:SecureTransport.
+// socket), and that proxy must overwrite the headers it believes: X-Original-* or
+// X-Forwarded-Method/-Uri, and X-Real-Ip (else the right-most X-Forwarded-For entry) for the
+// client address of IAM conditions and Cedar's context.sourceIp, X-Forwarded-Proto for
+// aws:SecureTransport. nginx passes client headers to the auth subrequest unchanged, so its
+// auth location needs:
+//
+//	proxy_pass_request_body off;
+//	proxy_set_header Content-Length "";
+//	proxy_set_header X-Original-URI $request_uri;
+//	proxy_set_header X-Original-Method $request_method;
+//	proxy_set_header X-Real-IP $remote_addr;
+//	proxy_set_header X-Forwarded-Proto $scheme;
+//
+// Traefik and Caddy set their X-Forwarded-* headers themselves.
 func (g *Gateway) ForwardAuthHandler() http.Handler { return http.HandlerFunc(g.serveForwardAuth) }
 
 func (g *Gateway) serveForwardAuth(w http.ResponseWriter, r *http.Request) {
@@ -87,7 +98,7 @@ func (g *Gateway) serveForwardAuth(w http.ResponseWriter, r *http.Request) {
 		missing("no_route")
 		return
 	}
-	q := &reqInfo{header: r.Header, full: canon, sub: sub, rawQuery: rawQuery, api: a, match: m,
+	q := &reqInfo{header: r.Header, sub: sub, rawQuery: rawQuery, api: a, match: m,
 		route: m.Route.Value.(*route), decisionID: id, rev: st.rev, trusted: true}
 	q.clientIP = forwardedClient(r)
 	q.secure = r.TLS != nil || strings.EqualFold(r.Header.Get("X-Forwarded-Proto"), "https")

@@ -8,6 +8,7 @@ import (
 	"github.com/cedar-policy/cedar-go/types"
 
 	"github.com/gatehouse-dev/gatehouse/internal/policystore"
+	"github.com/gatehouse-dev/gatehouse/internal/store/sqldb"
 	"github.com/gatehouse-dev/gatehouse/internal/store/storetest"
 )
 
@@ -110,4 +111,45 @@ func TestFlushCache(t *testing.T) {
 	p.gw.FlushCache("PetStore")
 	p.gw.FlushCache("")
 	p.do(t, "POST", "/demo/pets", emp).want(t, "after flush", 200, "")
+}
+
+// Two nodes on one database: a change written through node A reaches node B through Refresh
+// (what a multi-node poller calls when notifications may be missed).
+func TestRefreshSeesAnotherNodesChange(t *testing.T) {
+	for _, backend := range storetest.Backends(t) {
+		t.Run(backend, func(t *testing.T) {
+			ctx := context.Background()
+			dsn := storetest.DSN(t, backend)
+			stA, err := sqldb.Open(ctx, dsn)
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { stA.Close() })
+			stB, err := sqldb.Open(ctx, dsn)
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { stB.Close() })
+			a := newEnv(t, stA)
+			b := newEnv(t, stB)
+			api := `
+name: Shared
+basePath: /
+upstream: ` + a.up.srv.URL + `
+routes:
+  - {route: "GET %s", authorizer: none}
+`
+			a.putAPI(t, fmt.Sprintf(api, "/one"))
+			if err := b.gw.Refresh(ctx); err != nil {
+				t.Fatal(err)
+			}
+			b.do(t, "GET", "/one", "").want(t, "node B serves A's route", 200, "")
+			a.putAPI(t, fmt.Sprintf(api, "/two"))
+			if err := b.gw.Refresh(ctx); err != nil {
+				t.Fatal(err)
+			}
+			b.do(t, "GET", "/one", "").want(t, "node B after refresh: old route gone", 403, bodyMissingToken)
+			b.do(t, "GET", "/two", "").want(t, "node B after refresh: new route", 200, "")
+		})
+	}
 }

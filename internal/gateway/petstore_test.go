@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/google/uuid"
+
 	"github.com/gatehouse-dev/gatehouse/internal/identity"
 	"github.com/gatehouse-dev/gatehouse/internal/policystore"
 	"github.com/gatehouse-dev/gatehouse/internal/store"
@@ -127,7 +129,8 @@ func testPetStore(t *testing.T, st store.Store) {
 	p.do(t, "GET", "/demo/pets", cust).want(t, "GET /demo/pets customer", 200, `[{"id":1,"type":"dog"},{"id":2,"type":"cat"}]`)
 	p.do(t, "POST", "/demo/pets", cust).want(t, "POST /demo/pets customer", 403, bodyExplicitDeny)
 	before := p.up.count()
-	p.do(t, "POST", "/demo/pets", emp).want(t, "POST /demo/pets employee", 200, "")
+	empRes := p.do(t, "POST", "/demo/pets", emp)
+	empRes.want(t, "POST /demo/pets employee", 200, "")
 	if p.up.count() != before+1 {
 		t.Fatal("POST /demo/pets employee did not reach the upstream")
 	}
@@ -143,6 +146,14 @@ func testPetStore(t *testing.T, st store.Store) {
 	}
 	if v := got.Headers["X-Gatehouse-Claim-Username"]; len(v) != 1 || v[0] != "eve" {
 		t.Fatalf("claim header %v", v)
+	}
+	// The upstream and the client see the same decision id, a UUIDv7.
+	id := empRes.header.Get("X-Gatehouse-Decision-Id")
+	if v := got.Headers["X-Gatehouse-Decision-Id"]; len(v) != 1 || v[0] != id {
+		t.Fatalf("decision id upstream %v, client %s", v, id)
+	}
+	if u, err := uuid.Parse(id); err != nil || u.Version() != 7 {
+		t.Fatalf("decision id %q is not a UUIDv7: %v", id, err)
 	}
 	p.do(t, "GET", "/demo/admin/curltest1", emp).want(t, "GET /demo/admin/curltest1 employee", 403, bodyExplicitDeny)
 	p.do(t, "GET", "/demo/admin/curltest1", own).want(t, "GET /demo/admin/curltest1 owner", 200, `{"Message": "User authorized for /demo/admin/curltest1"}`)

@@ -29,7 +29,6 @@ var methodOverrideHeaders = []string{"X-Http-Method-Override", "X-Http-Method", 
 // reqInfo is one request as the authorizers see it.
 type reqInfo struct {
 	header     http.Header
-	full       string // canonical path, base path included
 	sub        string // canonical path under the API's base path
 	rawQuery   string
 	clientIP   netip.Addr
@@ -100,7 +99,7 @@ func (g *Gateway) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	for _, h := range methodOverrideHeaders {
 		r.Header.Del(h)
 	}
-	q := &reqInfo{header: r.Header, full: canon, sub: sub, rawQuery: r.URL.RawQuery, api: a, match: m,
+	q := &reqInfo{header: r.Header, sub: sub, rawQuery: r.URL.RawQuery, api: a, match: m,
 		route: m.Route.Value.(*route), decisionID: id, rev: st.rev}
 	q.clientIP, q.trusted = g.clientIP(r.RemoteAddr, r.Header)
 	q.secure = r.TLS != nil || (q.trusted && strings.EqualFold(r.Header.Get("X-Forwarded-Proto"), "https"))

@@ -135,6 +135,12 @@ func TestCognitoSDK(t *testing.T) {
 				id["email_verified"] != true || id["custom:team"] != "blue" || id["origin_jti"] != at["origin_jti"] || id["event_id"] != at["event_id"] {
 				t.Fatalf("id claims %v", id)
 			}
+			me := must[*cip.GetUserOutput](t)(api.GetUser(ctx, &cip.GetUserInput{AccessToken: r.AccessToken}))
+			if aws.ToString(me.Username) != "alice" || len(me.UserAttributes) < 3 {
+				t.Fatalf("GetUser %+v", me)
+			}
+			_, err := api.GetUser(ctx, &cip.GetUserInput{AccessToken: r.IdToken})
+			apiErr(t, err, "NotAuthorizedException", "Invalid Access Token")
 			again := must[*cip.InitiateAuthOutput](t)(auth(pubID, map[string]string{"USERNAME": "alice", "PASSWORD": password}))
 			if at2 := e.verify(t, poolID, aws.ToString(again.AuthenticationResult.AccessToken)); at2["jti"] == at["jti"] || at2["event_id"] == at["event_id"] {
 				t.Fatal("jti/event_id reused across issues")
@@ -151,7 +157,7 @@ func TestCognitoSDK(t *testing.T) {
 			}
 			// Revoked refresh tokens stop working.
 			must[*cip.RevokeTokenOutput](t)(api.RevokeToken(ctx, &cip.RevokeTokenInput{ClientId: aws.String(pubID), Token: r.RefreshToken}))
-			_, err := api.InitiateAuth(ctx, &cip.InitiateAuthInput{AuthFlow: types.AuthFlowTypeRefreshTokenAuth,
+			_, err = api.InitiateAuth(ctx, &cip.InitiateAuthInput{AuthFlow: types.AuthFlowTypeRefreshTokenAuth,
 				ClientId: aws.String(pubID), AuthParameters: map[string]string{"REFRESH_TOKEN": aws.ToString(r.RefreshToken)}})
 			apiErr(t, err, "NotAuthorizedException", "")
 		})

@@ -40,7 +40,14 @@ var AnyMethods = []string{"delete", "get", "patch", "post", "put"}
 // Parse reads an OpenAPI 3 or Swagger 2 document, JSON or YAML, and validates it. A Swagger 2
 // document is converted to OpenAPI 3. External $refs are not followed: a document names only
 // itself.
-func Parse(ctx context.Context, data []byte) (*openapi3.T, error) {
+func Parse(ctx context.Context, data []byte) (doc *openapi3.T, err error) {
+	// kin-openapi is not hardened against every malformed document (nil path items panic in
+	// the Swagger 2 converter); a bad document must be an error, never a crash.
+	defer func() {
+		if v := recover(); v != nil {
+			doc, err = nil, fmt.Errorf("openapi document: malformed (%v)", v)
+		}
+	}()
 	if len(data) > MaxDocumentBytes {
 		return nil, fmt.Errorf("openapi document is larger than %d bytes", MaxDocumentBytes)
 	}
@@ -56,7 +63,6 @@ func Parse(ctx context.Context, data []byte) (*openapi3.T, error) {
 		return nil, fmt.Errorf("openapi document: want an object: %w", err)
 	}
 	loader := openapi3.NewLoader()
-	var doc *openapi3.T
 	switch {
 	case probe.OpenAPI != nil && probe.Swagger != nil:
 		return nil, errors.New("openapi document: has both openapi and swagger version keys")
@@ -67,6 +73,11 @@ func Parse(ctx context.Context, data []byte) (*openapi3.T, error) {
 		var d2 openapi2.T
 		if err := json.Unmarshal(js, &d2); err != nil {
 			return nil, fmt.Errorf("swagger 2 document: %w", err)
+		}
+		for p, item := range d2.Paths {
+			if item == nil {
+				return nil, fmt.Errorf("swagger 2 document: paths.%s: empty path item", p)
+			}
 		}
 		if doc, err = openapi2conv.ToV3WithLoader(&d2, loader, nil); err != nil {
 			return nil, fmt.Errorf("convert swagger 2 document: %w", err)
