@@ -74,11 +74,17 @@ func loadConfig(cmd *cobra.Command) (config.Config, error) {
 }
 
 func newLogger(w io.Writer, c config.Config) *slog.Logger {
-	var lvl slog.Level
+	l, _ := newLeveledLogger(w, c)
+	return l
+}
+
+// newLeveledLogger returns a logger whose level can be changed later (SIGHUP reload).
+func newLeveledLogger(w io.Writer, c config.Config) (*slog.Logger, *slog.LevelVar) {
+	lvl := new(slog.LevelVar)
 	_ = lvl.UnmarshalText([]byte(c.LogLevel))
 	opts := &slog.HandlerOptions{Level: lvl}
 	if c.LogFormat == "json" {
-		return slog.New(slog.NewJSONHandler(w, opts))
+		return slog.New(slog.NewJSONHandler(w, opts)), lvl
 	}
-	return slog.New(slog.NewTextHandler(w, opts))
+	return slog.New(slog.NewTextHandler(w, opts)), lvl
 }

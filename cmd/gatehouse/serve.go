@@ -1,7 +1,15 @@
 package main
 
 import (
+	"context"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+
 	"github.com/spf13/cobra"
+
+	"github.com/gatehouse-dev/gatehouse/internal/config"
 
 	"github.com/gatehouse-dev/gatehouse/internal/app"
 )
@@ -17,7 +25,7 @@ func newServeCommand() *cobra.Command {
 				return err
 			}
 			ctx := cmd.Context()
-			logger := newLogger(cmd.ErrOrStderr(), cfg)
+			logger, level := newLeveledLogger(cmd.ErrOrStderr(), cfg)
 			node, err := app.New(ctx, cfg, logger)
 			if err != nil {
 				return err
@@ -31,9 +39,45 @@ func newServeCommand() *cobra.Command {
 				return err
 			}
 			logger.Info("gatehouse started", "version", versionString(), "db", node.Store.Backend())
+			go reloadOnHUP(ctx, cmd, cfg, level, logger)
 			return node.Serve(ctx)
 		},
 	}
 	addSettingFlags(cmd)
 	return cmd
+}
+
+// reloadOnHUP re-reads the settings on SIGHUP. The log level changes in place; settings that
+// need new sockets or another database are reported as needing a restart, never half-applied.
+// (TLS certificates are re-read on their own when the files change.)
+func reloadOnHUP(ctx context.Context, cmd *cobra.Command, running config.Config, level *slog.LevelVar, logger *slog.Logger) {
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-hup:
+		}
+		next, err := loadConfig(cmd)
+		if err != nil {
+			logger.Error("settings not reloaded", "err", err)
+			continue
+		}
+		if err := level.UnmarshalText([]byte(next.LogLevel)); err == nil {
+			running.LogLevel = next.LogLevel
+		}
+		restart := []string{}
+		if next.Listen != running.Listen || next.AdminListen != running.AdminListen || next.IdPListen != running.IdPListen || next.ForwardAuthListen != running.ForwardAuthListen {
+			restart = append(restart, "listeners")
+		}
+		if next.DB != running.DB {
+			restart = append(restart, "db")
+		}
+		if next.AccessKeyID != running.AccessKeyID || next.SecretAccessKey != running.SecretAccessKey {
+			restart = append(restart, "credentials")
+		}
+		logger.Info("settings reloaded", "logLevel", next.LogLevel, "needRestart", restart)
+	}
 }

@@ -260,6 +260,7 @@ func (n *Node) Serve(ctx context.Context) error {
 		}
 	}
 	go n.Store.Watch(ctx, time.Duration(n.Config.PollInterval))
+	go n.sweep(ctx)
 	return n.group.Serve(ctx, time.Duration(n.Config.ShutdownTimeout))
 }
 
@@ -328,4 +329,22 @@ func (n *Node) ready(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(code)
 	_ = json.NewEncoder(w).Encode(doc)
+}
+
+// sweep deletes the IdP's expired codes, sessions and refresh tokens every few minutes.
+func (n *Node) sweep(ctx context.Context) {
+	t := time.NewTicker(5 * time.Minute)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if removed, err := n.IdP.Sweep(ctx); err != nil {
+				n.Logger.Warn("idp sweep failed", "err", err)
+			} else if removed > 0 {
+				n.Logger.Debug("idp sweep", "removed", removed)
+			}
+		}
+	}
 }

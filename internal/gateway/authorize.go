@@ -12,6 +12,7 @@ import (
 	"github.com/cedar-policy/cedar-go"
 	"github.com/cedar-policy/cedar-go/types"
 
+	"github.com/gatehouse-dev/gatehouse/internal/audit"
 	"github.com/gatehouse-dev/gatehouse/internal/authz"
 	"github.com/gatehouse-dev/gatehouse/internal/iam"
 	"github.com/gatehouse-dev/gatehouse/internal/identity"
@@ -59,6 +60,9 @@ func (g *Gateway) authorize(ctx context.Context, q *reqInfo) outcome {
 	raw, ts := bearer(q.header)
 	if ts == tokenMissing {
 		return deny(respUnauthorized, msgUnauthorized, "missing_token")
+	}
+	if g.deps.OnDecision != nil && raw != "" {
+		q.tokenHash = audit.TokenHash(raw)
 	}
 	switch a.kind {
 	case kindJWT:
@@ -149,11 +153,12 @@ func (e *entry) denied(resp, message, reason string) outcome {
 	return outcome{resp: resp, message: message, reason: reason, principal: e.principal, groups: e.groups}
 }
 
-func (g *Gateway) lookup(a *authorizer, key [32]byte) *entry {
+func (g *Gateway) lookup(q *reqInfo, a *authorizer, key [32]byte) *entry {
 	if a.cache == nil {
 		return nil
 	}
 	if e, ok := a.cache.GetIfPresent(key); ok && e.exp.After(g.now()) {
+		q.cached = true
 		return e
 	}
 	return nil
@@ -178,7 +183,7 @@ func (g *Gateway) authorizeJWT(ctx context.Context, q *reqInfo, a *authorizer, r
 		}
 	}
 	key := newKeyer().str("jwt").str(a.key).num(int64(use)).str(raw).num(q.rev).sum()
-	e := g.lookup(a, key)
+	e := g.lookup(q, a, key)
 	if e == nil {
 		tok, src, err := g.deps.Tokens.Validate(ctx, raw, use, a.sources)
 		if err != nil {
@@ -222,7 +227,7 @@ func (g *Gateway) authorizeJWT(ctx context.Context, q *reqInfo, a *authorizer, r
 // time since conditions read the client address and the clock.
 func (g *Gateway) authorizeIAM(ctx context.Context, q *reqInfo, a *authorizer, raw string) outcome {
 	key := newKeyer().str("iam").str(a.key).num(int64(a.tokenUse)).str(raw).num(q.rev).sum()
-	e := g.lookup(a, key)
+	e := g.lookup(q, a, key)
 	if e == nil {
 		tok, src, err := g.deps.Tokens.Validate(ctx, raw, a.tokenUse, a.sources)
 		if err != nil {
@@ -263,10 +268,11 @@ func (g *Gateway) authorizeCedar(ctx context.Context, q *reqInfo, a *authorizer,
 		g.log.ErrorContext(ctx, "policy store unavailable", "policyStoreId", a.storeID, "err", err)
 		return deny(respAuthorizerFail, "", "policy_store_unavailable")
 	}
+	q.storeID, q.storeRev = a.storeID, snap.Revision
 	method := q.match.Method
 	key := newKeyer().str("cedar").str(a.key).str(raw).str(method).str(q.sub).str(q.rawQuery).
 		str(addrString(q.clientIP)).num(q.rev).num(snap.Revision).sum()
-	if e := g.lookup(a, key); e != nil {
+	if e := g.lookup(q, a, key); e != nil {
 		if e.allow {
 			return e.allowed()
 		}
@@ -295,6 +301,8 @@ func (g *Gateway) authorizeCedar(ctx context.Context, q *reqInfo, a *authorizer,
 	}
 	res, err := authz.DecideWithPrincipal(snap, p, req)
 	e := identityEntry(q.api, tok, src)
+	e.policies2 = res.DeterminingPolicies
+	q.policies = e.policies2
 	switch {
 	case err != nil:
 		e.resp, e.message, e.reason = respAccessDenied, msgExplicitDeny, "cedar_request_invalid"

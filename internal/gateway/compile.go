@@ -66,6 +66,18 @@ type authorizer struct {
 	ttl   time.Duration
 }
 
+func (a *authorizer) typeName() string {
+	switch a.kind {
+	case kindJWT:
+		return apidef.TypeJWT
+	case kindCedar:
+		return apidef.TypeCedar
+	case kindIAM:
+		return apidef.TypeIAM
+	}
+	return ""
+}
+
 type route struct {
 	api    *api
 	method string

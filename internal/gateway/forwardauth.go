@@ -5,6 +5,7 @@ import (
 	"net/netip"
 	"net/url"
 	"strings"
+	"time"
 
 	"github.com/gatehouse-dev/gatehouse/internal/router"
 )
@@ -41,9 +42,13 @@ func (g *Gateway) serveForwardAuth(w http.ResponseWriter, r *http.Request) {
 	id := newDecisionID()
 	w.Header().Set(HeaderDecisionID, id)
 	ctx := r.Context()
+	var start time.Time
+	if g.deps.OnDecision != nil {
+		start = time.Now()
+	}
 	st, err := g.state(ctx)
 	if err != nil {
-		g.logDeny(ctx, nil, "gateway_unavailable", http.StatusInternalServerError, id)
+		g.early(ctx, SourceForwardAuth, id, start, r, "", nil, "gateway_unavailable", http.StatusInternalServerError)
 		writeResponse(w, defaults[respAuthorizerFail], &vars{requestID: id})
 		return
 	}
@@ -54,19 +59,21 @@ func (g *Gateway) serveForwardAuth(w http.ResponseWriter, r *http.Request) {
 	case r.URL.Path == "/":
 		name = r.Header.Get(HeaderAPI)
 	}
-	missing := func(reason string) {
-		g.logDeny(ctx, nil, reason, http.StatusForbidden, id)
-		writeResponse(w, defaults[respMissingToken], &vars{requestID: id, errMessage: msgMissingToken, responseType: respMissingToken})
-	}
 	a := st.byName[name]
-	if a == nil {
-		missing("unknown_api")
-		return
-	}
 	method := firstHeader(r.Header, "X-Original-Method", "X-Forwarded-Method")
 	uri := firstHeader(r.Header, "X-Original-Uri", "X-Forwarded-Uri")
+	// The decision concerns the original request, not the auth subrequest.
+	orig := &http.Request{Method: method, RemoteAddr: r.RemoteAddr}
+	missing := func(canon, reason string) {
+		g.early(ctx, SourceForwardAuth, id, start, orig, canon, a, reason, http.StatusForbidden)
+		writeResponse(w, defaults[respMissingToken], &vars{requestID: id, errMessage: msgMissingToken, responseType: respMissingToken})
+	}
+	if a == nil {
+		missing("", "unknown_api")
+		return
+	}
 	if method == "" || uri == "" {
-		missing("forward_auth_headers_missing")
+		missing("", "forward_auth_headers_missing")
 		return
 	}
 	rawPath, rawQuery, _ := strings.Cut(uri, "?")
@@ -76,7 +83,7 @@ func (g *Gateway) serveForwardAuth(w http.ResponseWriter, r *http.Request) {
 	}
 	canon, err := router.Canonicalize(rawPath)
 	if err != nil {
-		g.logDeny(ctx, a, "bad_path", http.StatusForbidden, id, "err", err)
+		g.early(ctx, SourceForwardAuth, id, start, orig, "", a, "bad_path", http.StatusForbidden, "err", err)
 		writeBadPath(w, http.StatusForbidden)
 		return
 	}
@@ -90,28 +97,27 @@ func (g *Gateway) serveForwardAuth(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	if sub == "" {
-		missing("no_route")
+		missing(canon, "no_route")
 		return
 	}
 	m, ok := a.table.Match(method, sub)
 	if !ok {
-		missing("no_route")
+		missing(canon, "no_route")
 		return
 	}
 	q := &reqInfo{header: r.Header, sub: sub, rawQuery: rawQuery, api: a, match: m,
-		route: m.Route.Value.(*route), decisionID: id, rev: st.rev, trusted: true}
+		route: m.Route.Value.(*route), decisionID: id, rev: st.rev, trusted: true, start: start}
 	q.clientIP = forwardedClient(r)
 	q.secure = r.TLS != nil || strings.EqualFold(r.Header.Get("X-Forwarded-Proto"), "https")
 	out := g.authorize(ctx, q)
 	v := &vars{path: canon, resourcePath: q.route.path, httpMethod: method, stage: a.stage, apiID: a.id,
 		requestID: id, principalID: out.principal, sourceIP: addrString(q.clientIP)}
 	if !out.allow {
-		g.respondDenied(ctx, w, q, out, v)
+		g.respondDenied(ctx, w, SourceForwardAuth, method, canon, q, out, v)
 		return
 	}
-	g.logAllow(ctx, q, out, "forward-auth")
-	h := w.Header()
-	setIdentityHeaders(h, q, out)
+	g.decided(ctx, SourceForwardAuth, method, canon, q, out, 0)
+	setIdentityHeaders(w.Header(), q, out)
 	w.WriteHeader(http.StatusOK)
 }
 

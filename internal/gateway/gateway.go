@@ -49,6 +49,46 @@ type Deps struct {
 	// CognitoEndpoint returns the issuer base of a user pool served locally (the built-in IdP),
 	// or "" for a pool in AWS; used for jwt and iam authorizers' identity sources.
 	CognitoEndpoint func(ctx context.Context, poolID string) string
+	// OnDecision, when set, receives every decision (allowed or denied, including requests
+	// refused before routing) for audit records and metrics. It is called synchronously on
+	// the request path and must not block.
+	OnDecision func(ctx context.Context, d Decision)
+}
+
+// Decision sources.
+const (
+	SourceGateway     = "gateway"
+	SourceForwardAuth = "forward-auth"
+)
+
+// Decision is one authorization decision as the gateway reports it to Deps.OnDecision. It never
+// holds a token: TokenHash is audit.TokenHash of it.
+type Decision struct {
+	ID     string // the decision id (X-Gatehouse-Decision-Id), also $context.requestId
+	Source string // SourceGateway or SourceForwardAuth
+	Time   time.Time
+	API    string
+	// Route is "METHOD /path" as written; "" when no route matched.
+	Route          string
+	Authorizer     string // the route's authorizer name, "none" for public routes
+	AuthorizerType string // jwt, cedar, iam or none
+	Method         string
+	Path           string // canonical path; "" when the path was refused
+	ClientIP       string
+	Allowed        bool
+	// Status is the status answered for a denial (0 when the request went on to the upstream
+	// or the mock).
+	Status    int
+	Reason    string // stable reason of a denial (no_route, missing_token, policy_deny, ...)
+	Principal string
+	TokenHash string
+	// PolicyStoreID and Revision: the cedar authorizer's store and the snapshot revision
+	// decided at; otherwise Revision is the gateway state's revision.
+	PolicyStoreID       string
+	Revision            int64
+	DeterminingPolicies []string
+	Cached              bool // the decision (or identity) came from the decision cache
+	Latency             time.Duration
 }
 
 // Option configures a Gateway.

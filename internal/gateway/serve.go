@@ -7,9 +7,11 @@ import (
 	"net/netip"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/google/uuid"
 
+	"github.com/gatehouse-dev/gatehouse/internal/apidef"
 	"github.com/gatehouse-dev/gatehouse/internal/router"
 )
 
@@ -39,6 +41,14 @@ type reqInfo struct {
 	route      *route
 	decisionID string
 	rev        int64
+	start      time.Time // set only when decisions are observed
+
+	// Facts about the decision for Deps.OnDecision, filled by the authorizers.
+	cached    bool
+	storeID   string
+	storeRev  int64
+	policies  []string
+	tokenHash string
 }
 
 // outcome is an authorizer's answer.
@@ -71,28 +81,32 @@ func (g *Gateway) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	id := newDecisionID()
 	w.Header().Set(HeaderDecisionID, id)
 	ctx := r.Context()
+	var start time.Time
+	if g.deps.OnDecision != nil {
+		start = time.Now()
+	}
 	st, err := g.state(ctx)
 	if err != nil {
-		g.logDeny(ctx, nil, "gateway_unavailable", http.StatusInternalServerError, id)
+		g.early(ctx, SourceGateway, id, start, r, "", nil, "gateway_unavailable", http.StatusInternalServerError)
 		writeResponse(w, defaults[respAuthorizerFail], &vars{requestID: id})
 		return
 	}
 	canon, err := router.Canonicalize(r.URL.EscapedPath())
 	if err != nil {
-		g.logDeny(ctx, nil, "bad_path", http.StatusBadRequest, id, "err", err)
+		g.early(ctx, SourceGateway, id, start, r, "", nil, "bad_path", http.StatusBadRequest, "err", err)
 		writeBadPath(w, http.StatusBadRequest)
 		return
 	}
 	a, sub := st.pick(canon)
 	if a == nil {
-		g.logDeny(ctx, nil, "no_api", http.StatusForbidden, id)
+		g.early(ctx, SourceGateway, id, start, r, canon, nil, "no_api", http.StatusForbidden)
 		writeResponse(w, defaults[respMissingToken], &vars{path: canon, requestID: id, errMessage: msgMissingToken, responseType: respMissingToken})
 		return
 	}
 	m, ok := a.table.Match(r.Method, sub)
 	if !ok {
 		v := &vars{path: canon, httpMethod: r.Method, stage: a.stage, apiID: a.id, requestID: id, errMessage: msgMissingToken, responseType: respMissingToken}
-		g.logDeny(ctx, a, "no_route", a.responses[respMissingToken].status, id)
+		g.early(ctx, SourceGateway, id, start, r, canon, a, "no_route", a.responses[respMissingToken].status)
 		writeResponse(w, a.responses[respMissingToken], v)
 		return
 	}
@@ -100,7 +114,7 @@ func (g *Gateway) serveHTTP(w http.ResponseWriter, r *http.Request) {
 		r.Header.Del(h)
 	}
 	q := &reqInfo{header: r.Header, sub: sub, rawQuery: r.URL.RawQuery, api: a, match: m,
-		route: m.Route.Value.(*route), decisionID: id, rev: st.rev}
+		route: m.Route.Value.(*route), decisionID: id, rev: st.rev, start: start}
 	q.clientIP, q.trusted = g.clientIP(r.RemoteAddr, r.Header)
 	q.secure = r.TLS != nil || (q.trusted && strings.EqualFold(r.Header.Get("X-Forwarded-Proto"), "https"))
 
@@ -108,33 +122,34 @@ func (g *Gateway) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	v := &vars{path: canon, resourcePath: q.route.path, httpMethod: r.Method, stage: a.stage, apiID: a.id,
 		requestID: id, principalID: out.principal, sourceIP: addrString(q.clientIP)}
 	if !out.allow {
-		g.respondDenied(ctx, w, q, out, v)
+		g.respondDenied(ctx, w, SourceGateway, r.Method, canon, q, out, v)
 		return
 	}
 	rt := q.route
 	if rt.mock != nil {
+		g.decided(ctx, SourceGateway, r.Method, canon, q, out, 0)
 		writeMock(w, r, rt.mock, v)
-		g.logAllow(ctx, q, out, "mock")
 		return
 	}
 	if r.ContentLength > rt.maxBody {
+		out.allow, out.reason = false, "body_too_large"
 		v.errMessage, v.responseType = msgTooLarge, respTooLarge
-		g.logDeny(ctx, a, "body_too_large", a.responses[respTooLarge].status, id)
+		g.decided(ctx, SourceGateway, r.Method, canon, q, out, a.responses[respTooLarge].status)
 		writeResponse(w, a.responses[respTooLarge], v)
 		return
 	}
 	if r.Body != nil && r.Body != http.NoBody {
 		r.Body = http.MaxBytesReader(w, r.Body, rt.maxBody)
 	}
-	g.logAllow(ctx, q, out, "upstream")
+	g.decided(ctx, SourceGateway, r.Method, canon, q, out, 0)
 	f := &forward{q: q, out: out, vars: v}
 	rt.upstream.proxy.ServeHTTP(w, r.WithContext(context.WithValue(ctx, fwdKey{}, f)))
 }
 
-func (g *Gateway) respondDenied(ctx context.Context, w http.ResponseWriter, q *reqInfo, out outcome, v *vars) {
+func (g *Gateway) respondDenied(ctx context.Context, w http.ResponseWriter, source, method, canon string, q *reqInfo, out outcome, v *vars) {
 	resp := q.api.responses[out.resp]
 	v.errMessage, v.responseType = out.message, out.resp
-	g.logDeny(ctx, q.api, out.reason, resp.status, q.decisionID, "route", q.route.method+" "+q.route.path)
+	g.decided(ctx, source, method, canon, q, out, resp.status)
 	writeResponse(w, resp, v)
 }
 
@@ -243,12 +258,45 @@ func (g *Gateway) logDeny(ctx context.Context, a *api, reason string, status int
 	g.log.InfoContext(ctx, "request denied", args...)
 }
 
-func (g *Gateway) logAllow(ctx context.Context, q *reqInfo, out outcome, target string) {
-	if !g.log.Enabled(ctx, slog.LevelDebug) {
+// early records a request refused before any route was found.
+func (g *Gateway) early(ctx context.Context, source, id string, start time.Time, r *http.Request, canon string, a *api, reason string, status int, attrs ...any) {
+	g.logDeny(ctx, a, reason, status, id, attrs...)
+	if g.deps.OnDecision == nil {
 		return
 	}
-	g.log.DebugContext(ctx, "request allowed", "api", q.api.name, "route", q.route.method+" "+q.route.path,
-		"principal", out.principal, "decisionId", q.decisionID, "target", target)
+	d := Decision{ID: id, Source: source, Time: start, Method: r.Method, Path: canon, Reason: reason, Status: status,
+		ClientIP: addrString(parseRemote(r.RemoteAddr)), Latency: time.Since(start)}
+	if a != nil {
+		d.API = a.name
+	}
+	g.deps.OnDecision(ctx, d)
+}
+
+// decided logs a decision on a route and hands it to Deps.OnDecision. status is the status
+// answered for a denial, 0 when the request goes on to the upstream or mock.
+func (g *Gateway) decided(ctx context.Context, source, method, canon string, q *reqInfo, out outcome, status int) {
+	route := q.route.method + " " + q.route.path
+	if !out.allow {
+		g.logDeny(ctx, q.api, out.reason, status, q.decisionID, "route", route)
+	} else if g.log.Enabled(ctx, slog.LevelDebug) {
+		g.log.DebugContext(ctx, "request allowed", "api", q.api.name, "route", route,
+			"principal", out.principal, "decisionId", q.decisionID, "source", source)
+	}
+	if g.deps.OnDecision == nil {
+		return
+	}
+	d := Decision{ID: q.decisionID, Source: source, Time: q.start, API: q.api.name, Route: route,
+		Authorizer: apidef.AuthorizerNone, AuthorizerType: apidef.AuthorizerNone, Method: method, Path: canon,
+		ClientIP: addrString(q.clientIP), Allowed: out.allow, Status: status, Reason: out.reason,
+		Principal: out.principal, TokenHash: q.tokenHash, PolicyStoreID: q.storeID, Revision: q.rev,
+		DeterminingPolicies: q.policies, Cached: q.cached, Latency: time.Since(q.start)}
+	if a := q.route.authz; a != nil {
+		d.Authorizer, d.AuthorizerType = a.name, a.typeName()
+	}
+	if q.storeID != "" {
+		d.Revision = q.storeRev
+	}
+	g.deps.OnDecision(ctx, d)
 }
 
 // isGatehouseHeader reports whether a header name is X-Gatehouse-*, case-insensitively and

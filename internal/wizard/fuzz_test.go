@@ -22,6 +22,8 @@ func FuzzGenerate(f *testing.F) {
 	}
 	f.Add([]byte(`{"openapi":"3.0.0","info":{"title":"if","version":"1"},"paths":{"/a/{b}":{"parameters":[{"name":"b","in":"path","required":true,"schema":{"type":"string"}}],"get":{"responses":{"200":{"description":"x"}}}}}}`), "GET /a/{b}")
 	f.Add([]byte("swagger: \"2.0\"\ninfo: {title: t, version: '1'}\npaths:\n  /x:\n    x-amazon-apigateway-any-method: {parameters: [{$ref: '#/parameters/nope'}]}\n"), "ANY /x")
+	// A null path item crashed kin-openapi's Swagger 2 converter.
+	f.Add([]byte("swagger: \"2.0\"\ninfo: {title: t, version: '1'}\npaths:\n  /x:\n"), "GET /x")
 	f.Fuzz(func(t *testing.T, doc []byte, op string) {
 		d, err := wizard.Parse(context.Background(), doc)
 		if err != nil {
