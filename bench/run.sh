@@ -48,7 +48,7 @@ PIDS=()
 declare -A PID=()
 
 cleanup() {
-	local rc=$? pid alive
+	local rc=$? pid alive child
 	trap - EXIT INT TERM HUP
 	for pid in "${PIDS[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
 	for _ in $(seq 50); do
@@ -57,7 +57,11 @@ cleanup() {
 		[ "$alive" = 0 ] && break
 		sleep 0.1
 	done
-	for pid in "${PIDS[@]}"; do kill -KILL "$pid" 2>/dev/null || true; done
+	# PIDS are `timeout` processes: kill the command under each one first, then timeout itself.
+	for pid in "${PIDS[@]}"; do
+		for child in $(pgrep -P "$pid" 2>/dev/null); do kill -KILL "$child" 2>/dev/null || true; done
+		kill -KILL "$pid" 2>/dev/null || true
+	done
 	wait 2>/dev/null || true
 	rm -rf "$WORK"
 	exit "$rc"

@@ -48,6 +48,7 @@ func newRootCommand() *cobra.Command {
 		newIdPCommand(),
 		newInitCommand(), newAccessMatrixCommand(),
 		newDemoCommand(),
+		newAuditCommand(),
 	)
 	return root
 }

@@ -12,10 +12,12 @@ import (
 	"log/slog"
 	"net/http"
 	"net/netip"
+	"os"
 	"strings"
 	"time"
 
 	"github.com/gatehouse-dev/gatehouse/internal/apidef"
+	"github.com/gatehouse-dev/gatehouse/internal/audit"
 	"github.com/gatehouse-dev/gatehouse/internal/authz"
 	"github.com/gatehouse-dev/gatehouse/internal/avpapi"
 	"github.com/gatehouse-dev/gatehouse/internal/awsjson"
@@ -44,10 +46,12 @@ type Node struct {
 	IdP         *idp.IdP
 	APIs        *apidef.Service
 	Gateway     *gateway.Gateway
+	Audit       *audit.Writer
 	Credentials Credentials
 
 	group   *server.Group
 	closers []func()
+	auditor *auditor
 }
 
 // Credentials are the management key pair.
@@ -138,6 +142,26 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger) (*Node, er
 	n.Snapshots = policystore.NewSnapshots(st, logger)
 	n.Decider = authz.New(n.Snapshots, n.Identity)
 	n.Metrics = metrics.New(n.Identity, n.Snapshots)
+	if cfg.AuditFile != "" {
+		host, _ := os.Hostname()
+		w, err := audit.Open(cfg.AuditFile, audit.WithInstance(fmt.Sprintf("%s:%d", host, os.Getpid())), audit.WithLogger(logger))
+		if err != nil {
+			n.Close()
+			return nil, fmt.Errorf("audit trail: %w", err)
+		}
+		n.Audit = w
+		n.auditor = &auditor{w: w}
+		n.Metrics.RegisterAudit(w)
+		// Closed after the listeners drained (Serve returns first), so in-flight decisions are
+		// recorded before the trail is flushed.
+		n.closers = append(n.closers, func() {
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			if err := w.Close(ctx); err != nil {
+				logger.Error("audit trail not fully flushed", "err", err)
+			}
+		})
+	}
 	n.IdP = NewIdP(st, cfg, logger, n.Verifier().Lookup)
 	n.APIs = apidef.NewService(st)
 	var trusted []netip.Prefix
@@ -203,7 +227,11 @@ func (n *Node) AdminHandler() http.Handler {
 		n.Gateway.FlushCache(in.API)
 		return struct{}{}, nil
 	}
-	api := avpapi.New(n.Policies, n.Decider, avpapi.WithLogger(n.Logger), avpapi.WithGatehouseOps(ops))
+	opts := []avpapi.Option{avpapi.WithLogger(n.Logger), avpapi.WithGatehouseOps(ops)}
+	if n.auditor != nil {
+		opts = append(opts, avpapi.WithObserver(n.auditor), avpapi.WithOpWrapper(n.auditor.wrapOp))
+	}
+	api := avpapi.New(n.Policies, n.Decider, opts...)
 	mux := http.NewServeMux()
 	mux.Handle("POST /{$}", api.Handler(n.Verifier("verifiedpermissions", "gatehouse")))
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {

@@ -55,6 +55,23 @@ type API struct {
 	logger   *slog.Logger
 	observer DecisionObserver
 	extra    map[string]awsjson.Op
+	wrap     func(target string, op awsjson.Op) awsjson.Op
+}
+
+// WithOpWrapper wraps every operation (target is "<prefix>.<Op>"), e.g. to audit writes.
+func WithOpWrapper(wrap func(target string, op awsjson.Op) awsjson.Op) Option {
+	return func(a *API) { a.wrap = wrap }
+}
+
+func (a *API) wrapAll(prefix string, ops map[string]awsjson.Op) map[string]awsjson.Op {
+	if a.wrap == nil {
+		return ops
+	}
+	out := make(map[string]awsjson.Op, len(ops))
+	for name, op := range ops {
+		out[name] = a.wrap(prefix+"."+name, op)
+	}
+	return out
 }
 
 // Option configures an API.
@@ -87,8 +104,8 @@ func New(svc *policystore.Service, decider *authz.Decider, opts ...Option) *API 
 
 // Handler serves both target prefixes at POST /, authenticated with verifier.
 func (a *API) Handler(verifier *sigv4.Verifier) http.Handler {
-	vp := &awsjson.Service{TargetPrefix: TargetPrefix, JSONVersion: "1.0", Ops: a.Ops(), Verifier: verifier, Logger: a.logger}
-	gh := &awsjson.Service{TargetPrefix: GatehouseTargetPrefix, JSONVersion: "1.0", Ops: a.GatehouseOps(), Verifier: verifier, Logger: a.logger}
+	vp := &awsjson.Service{TargetPrefix: TargetPrefix, JSONVersion: "1.0", Ops: a.wrapAll(TargetPrefix, a.Ops()), Verifier: verifier, Logger: a.logger}
+	gh := &awsjson.Service{TargetPrefix: GatehouseTargetPrefix, JSONVersion: "1.0", Ops: a.wrapAll(GatehouseTargetPrefix, a.GatehouseOps()), Verifier: verifier, Logger: a.logger}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if strings.HasPrefix(r.Header.Get("X-Amz-Target"), GatehouseTargetPrefix+".") {
 			gh.ServeHTTP(w, r)

@@ -301,8 +301,8 @@ func (g *Gateway) authorizeCedar(ctx context.Context, q *reqInfo, a *authorizer,
 	}
 	res, err := authz.DecideWithPrincipal(snap, p, req)
 	e := identityEntry(q.api, tok, src)
-	e.policies2 = res.DeterminingPolicies
-	q.policies = e.policies2
+	e.determining = res.DeterminingPolicies
+	q.policies = e.determining
 	switch {
 	case err != nil:
 		e.resp, e.message, e.reason = respAccessDenied, msgExplicitDeny, "cedar_request_invalid"

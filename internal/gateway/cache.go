@@ -24,11 +24,11 @@ type entry struct {
 	exp       time.Time
 
 	// cedar
-	policies2 []string // determining policies
-	allow     bool
-	resp      string
-	message   string
-	reason    string
+	determining []string // determining policies
+	allow       bool
+	resp        string
+	message     string
+	reason      string
 }
 
 type otterClock struct{ now func() time.Time }

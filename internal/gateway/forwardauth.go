@@ -48,7 +48,7 @@ func (g *Gateway) serveForwardAuth(w http.ResponseWriter, r *http.Request) {
 	}
 	st, err := g.state(ctx)
 	if err != nil {
-		g.early(ctx, SourceForwardAuth, id, start, r, "", nil, "gateway_unavailable", http.StatusInternalServerError)
+		g.early(ctx, SourceForwardAuth, id, start, "", "", "", nil, "gateway_unavailable", http.StatusInternalServerError)
 		writeResponse(w, defaults[respAuthorizerFail], &vars{requestID: id})
 		return
 	}
@@ -63,9 +63,9 @@ func (g *Gateway) serveForwardAuth(w http.ResponseWriter, r *http.Request) {
 	method := firstHeader(r.Header, "X-Original-Method", "X-Forwarded-Method")
 	uri := firstHeader(r.Header, "X-Original-Uri", "X-Forwarded-Uri")
 	// The decision concerns the original request, not the auth subrequest.
-	orig := &http.Request{Method: method, RemoteAddr: r.RemoteAddr}
+	client := addrString(forwardedClient(r))
 	missing := func(canon, reason string) {
-		g.early(ctx, SourceForwardAuth, id, start, orig, canon, a, reason, http.StatusForbidden)
+		g.early(ctx, SourceForwardAuth, id, start, method, client, canon, a, reason, http.StatusForbidden)
 		writeResponse(w, defaults[respMissingToken], &vars{requestID: id, errMessage: msgMissingToken, responseType: respMissingToken})
 	}
 	if a == nil {
@@ -83,7 +83,7 @@ func (g *Gateway) serveForwardAuth(w http.ResponseWriter, r *http.Request) {
 	}
 	canon, err := router.Canonicalize(rawPath)
 	if err != nil {
-		g.early(ctx, SourceForwardAuth, id, start, orig, "", a, "bad_path", http.StatusForbidden, "err", err)
+		g.early(ctx, SourceForwardAuth, id, start, method, client, "", a, "bad_path", http.StatusForbidden, "err", err)
 		writeBadPath(w, http.StatusForbidden)
 		return
 	}

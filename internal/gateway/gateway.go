@@ -53,6 +53,9 @@ type Deps struct {
 	// refused before routing) for audit records and metrics. It is called synchronously on
 	// the request path and must not block.
 	OnDecision func(ctx context.Context, d Decision)
+	// OnUpstreamError, when set, is told of each failed upstream call: kind is
+	// "upstream_timeout", "upstream_error" or "body_too_large". It must not block.
+	OnUpstreamError func(ctx context.Context, api, kind string)
 }
 
 // Decision sources.

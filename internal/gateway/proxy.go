@@ -156,6 +156,9 @@ func (g *Gateway) proxyError(w http.ResponseWriter, r *http.Request, err error) 
 	default:
 		typ, msg, reason = respIntegrationErr, msgIntegrationErr, "upstream_error"
 	}
+	if g.deps.OnUpstreamError != nil {
+		g.deps.OnUpstreamError(r.Context(), a.name, reason)
+	}
 	resp := a.responses[typ]
 	g.log.WarnContext(r.Context(), "upstream failed", "reason", reason, "api", a.name, "status", resp.status,
 		"decisionId", f.q.decisionID, "err", err)

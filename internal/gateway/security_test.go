@@ -1,11 +1,15 @@
 package gateway_test
 
 import (
+	"context"
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
+	"sync"
 	"testing"
 
+	"github.com/gatehouse-dev/gatehouse/internal/gateway"
 	"github.com/gatehouse-dev/gatehouse/internal/router"
 	"github.com/gatehouse-dev/gatehouse/internal/store/storetest"
 )
@@ -209,7 +213,15 @@ func TestMethodHandling(t *testing.T) {
 }
 
 func TestBodyLimitAndUpstreamFailure(t *testing.T) {
-	e := newEnv(t, storetest.Open(t, "sqlite"))
+	var mu sync.Mutex
+	var failures []string
+	e := newEnv(t, storetest.Open(t, "sqlite"), func(d *gateway.Deps, _ *[]gateway.Option) {
+		d.OnUpstreamError = func(_ context.Context, api, kind string) {
+			mu.Lock()
+			failures = append(failures, api+":"+kind)
+			mu.Unlock()
+		}
+	})
 	e.putAPI(t, fmt.Sprintf(`
 name: Limits
 basePath: /
@@ -248,4 +260,9 @@ routes:
 		t.Fatalf("body under the default limit: %d", r.StatusCode)
 	}
 	e.do(t, "GET", "/down", "").want(t, "upstream down", 502, `{"message":"Internal server error"}`)
+	mu.Lock()
+	defer mu.Unlock()
+	if !slices.Contains(failures, "Limits:upstream_error") || !slices.Contains(failures, "Limits:body_too_large") {
+		t.Fatalf("upstream failures reported: %v", failures)
+	}
 }

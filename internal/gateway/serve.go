@@ -87,26 +87,26 @@ func (g *Gateway) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	st, err := g.state(ctx)
 	if err != nil {
-		g.early(ctx, SourceGateway, id, start, r, "", nil, "gateway_unavailable", http.StatusInternalServerError)
+		g.early(ctx, SourceGateway, id, start, r.Method, addrString(parseRemote(r.RemoteAddr)), "", nil, "gateway_unavailable", http.StatusInternalServerError)
 		writeResponse(w, defaults[respAuthorizerFail], &vars{requestID: id})
 		return
 	}
 	canon, err := router.Canonicalize(r.URL.EscapedPath())
 	if err != nil {
-		g.early(ctx, SourceGateway, id, start, r, "", nil, "bad_path", http.StatusBadRequest, "err", err)
+		g.early(ctx, SourceGateway, id, start, r.Method, addrString(parseRemote(r.RemoteAddr)), "", nil, "bad_path", http.StatusBadRequest, "err", err)
 		writeBadPath(w, http.StatusBadRequest)
 		return
 	}
 	a, sub := st.pick(canon)
 	if a == nil {
-		g.early(ctx, SourceGateway, id, start, r, canon, nil, "no_api", http.StatusForbidden)
+		g.early(ctx, SourceGateway, id, start, r.Method, addrString(parseRemote(r.RemoteAddr)), canon, nil, "no_api", http.StatusForbidden)
 		writeResponse(w, defaults[respMissingToken], &vars{path: canon, requestID: id, errMessage: msgMissingToken, responseType: respMissingToken})
 		return
 	}
 	m, ok := a.table.Match(r.Method, sub)
 	if !ok {
 		v := &vars{path: canon, httpMethod: r.Method, stage: a.stage, apiID: a.id, requestID: id, errMessage: msgMissingToken, responseType: respMissingToken}
-		g.early(ctx, SourceGateway, id, start, r, canon, a, "no_route", a.responses[respMissingToken].status)
+		g.early(ctx, SourceGateway, id, start, r.Method, addrString(parseRemote(r.RemoteAddr)), canon, a, "no_route", a.responses[respMissingToken].status)
 		writeResponse(w, a.responses[respMissingToken], v)
 		return
 	}
@@ -259,13 +259,13 @@ func (g *Gateway) logDeny(ctx context.Context, a *api, reason string, status int
 }
 
 // early records a request refused before any route was found.
-func (g *Gateway) early(ctx context.Context, source, id string, start time.Time, r *http.Request, canon string, a *api, reason string, status int, attrs ...any) {
+func (g *Gateway) early(ctx context.Context, source, id string, start time.Time, method, clientIP, canon string, a *api, reason string, status int, attrs ...any) {
 	g.logDeny(ctx, a, reason, status, id, attrs...)
 	if g.deps.OnDecision == nil {
 		return
 	}
-	d := Decision{ID: id, Source: source, Time: start, Method: r.Method, Path: canon, Reason: reason, Status: status,
-		ClientIP: addrString(parseRemote(r.RemoteAddr)), Latency: time.Since(start)}
+	d := Decision{ID: id, Source: source, Time: start, Method: method, Path: canon, Reason: reason, Status: status,
+		ClientIP: clientIP, Latency: time.Since(start)}
 	if a != nil {
 		d.API = a.name
 	}

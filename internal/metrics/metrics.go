@@ -12,6 +12,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/gatehouse-dev/gatehouse/internal/audit"
 	"github.com/gatehouse-dev/gatehouse/internal/identity"
 	"github.com/gatehouse-dev/gatehouse/internal/policystore"
 )
@@ -25,7 +26,6 @@ type Metrics struct {
 	RequestLatency  *prometheus.HistogramVec // api, status class
 	DecisionCache   *prometheus.CounterVec   // authorizer, result (hit|miss)
 	UpstreamErrors  *prometheus.CounterVec   // api, kind
-	AuditDropped    prometheus.Counter
 }
 
 // TokenStats is the identity registry's view.
@@ -50,9 +50,7 @@ func New(tokens TokenStats, snaps SnapshotSource) *Metrics {
 		Help: "Decision cache lookups by authorizer and result (hit or miss)."}, []string{"authorizer", "result"})
 	m.UpstreamErrors = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "gatehouse_upstream_errors_total",
 		Help: "Upstream failures by API and kind (timeout, connect, other)."}, []string{"api", "kind"})
-	m.AuditDropped = prometheus.NewCounter(prometheus.CounterOpts{Name: "gatehouse_audit_dropped_total",
-		Help: "Audit records that could not be queued in time (each loss is also recorded in the chain as a gap)."})
-	m.reg.MustRegister(m.Decisions, m.DecisionLatency, m.RequestLatency, m.DecisionCache, m.UpstreamErrors, m.AuditDropped,
+	m.reg.MustRegister(m.Decisions, m.DecisionLatency, m.RequestLatency, m.DecisionCache, m.UpstreamErrors,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	if tokens != nil {
 		m.reg.MustRegister(&tokenCollector{src: tokens})
@@ -117,4 +115,35 @@ func (c *snapshotCollector) Collect(ch chan<- prometheus.Metric) {
 		ch <- prometheus.MustNewConstMetric(storeRevDesc, prometheus.GaugeValue, float64(s.Revision), s.PolicyStoreID)
 		ch <- prometheus.MustNewConstMetric(snapshotAgeDesc, prometheus.GaugeValue, time.Since(s.LoadedAt).Seconds(), s.PolicyStoreID)
 	}
+}
+
+// AuditStats is the audit writer's view.
+type AuditStats interface{ Stats() audit.Stats }
+
+// RegisterAudit exposes the audit trail's counters.
+func (m *Metrics) RegisterAudit(a AuditStats) {
+	m.reg.MustRegister(&auditCollector{src: a})
+}
+
+var (
+	auditWrittenDesc = prometheus.NewDesc("gatehouse_audit_records_total", "Audit records written.", nil, nil)
+	auditDroppedDesc = prometheus.NewDesc("gatehouse_audit_dropped_total", "Audit records that could not be queued in time; each loss is also a gap record in the chain.", nil, nil)
+	auditErrorsDesc  = prometheus.NewDesc("gatehouse_audit_write_errors_total", "Failed writes to the audit destination.", nil, nil)
+	auditQueueDesc   = prometheus.NewDesc("gatehouse_audit_queue_depth", "Audit records waiting to be written.", nil, nil)
+)
+
+type auditCollector struct{ src AuditStats }
+
+func (c *auditCollector) Describe(ch chan<- *prometheus.Desc) {
+	for _, d := range []*prometheus.Desc{auditWrittenDesc, auditDroppedDesc, auditErrorsDesc, auditQueueDesc} {
+		ch <- d
+	}
+}
+
+func (c *auditCollector) Collect(ch chan<- prometheus.Metric) {
+	s := c.src.Stats()
+	ch <- prometheus.MustNewConstMetric(auditWrittenDesc, prometheus.CounterValue, float64(s.Written))
+	ch <- prometheus.MustNewConstMetric(auditDroppedDesc, prometheus.CounterValue, float64(s.Dropped))
+	ch <- prometheus.MustNewConstMetric(auditErrorsDesc, prometheus.CounterValue, float64(s.WriteErrors))
+	ch <- prometheus.MustNewConstMetric(auditQueueDesc, prometheus.GaugeValue, float64(s.QueueDepth))
 }
