@@ -151,6 +151,7 @@ type Writer struct {
 	done      chan struct{}
 	closeOnce sync.Once
 	closeErr  error
+	lastErr   error // last destination error; only the writer goroutine touches it
 
 	written, dropped, gaps, writeErrors atomic.Uint64
 }
@@ -364,7 +365,8 @@ func (w *Writer) Stats() Stats {
 }
 
 // Close stops accepting records, writes everything queued (and a final gap record if records
-// were dropped), flushes, syncs and closes a file destination. It returns early with ctx's
+// were dropped), flushes, syncs and closes a file destination. It returns an error if any
+// write to the destination failed during the writer's life, and returns early with ctx's
 // error if ctx ends first; the drain then continues in the background.
 func (w *Writer) Close(ctx context.Context) error {
 	w.closeOnce.Do(func() {
@@ -407,7 +409,13 @@ func (w *Writer) run() {
 			w.drain()
 			w.flush()
 			if err := w.sink.close(); err != nil {
-				w.closeErr = fmt.Errorf("audit: close destination: %w", err)
+				w.lastErr = err
+				w.writeErrors.Add(1)
+			}
+			if w.lastErr != nil {
+				// Shutdown must not look clean when part of the trail never reached the
+				// destination.
+				w.closeErr = fmt.Errorf("audit: %d writes to the destination failed, last: %w", w.writeErrors.Load(), w.lastErr)
 			}
 			return
 		}
@@ -444,6 +452,7 @@ func (w *Writer) drain() bool {
 			w.written.Add(1)
 		}
 		if failed > 0 {
+			w.lastErr = firstErr
 			w.writeErrors.Add(uint64(failed))
 			w.cfg.logger.Error("audit write failed; records lost", "records", failed, "error", firstErr)
 		}
@@ -457,6 +466,7 @@ func (w *Writer) drain() bool {
 
 func (w *Writer) flush() {
 	if err := w.sink.flush(); err != nil {
+		w.lastErr = err
 		w.writeErrors.Add(1)
 		w.cfg.logger.Error("audit flush failed", "error", err)
 	}

@@ -286,3 +286,22 @@ func TestTokenHash(t *testing.T) {
 		t.Fatalf("TokenHash(abc) = %s", got)
 	}
 }
+
+type failingWriter struct{}
+
+func (failingWriter) Write([]byte) (int, error) { return 0, errors.New("disk full") }
+
+func TestDestinationErrorsAreCountedAndReported(t *testing.T) {
+	t.Parallel()
+	w := audit.New(failingWriter{}, audit.WithLogger(quiet), audit.WithFlushInterval(0))
+	if err := w.Write(decision(1)); err != nil {
+		t.Fatal(err)
+	}
+	err := w.Close(t.Context())
+	if err == nil || !strings.Contains(err.Error(), "disk full") {
+		t.Fatalf("close = %v, want the destination's error", err)
+	}
+	if st := w.Stats(); st.WriteErrors == 0 {
+		t.Fatalf("stats = %+v, want write errors counted", st)
+	}
+}

@@ -21,6 +21,13 @@ import (
 // Canonicalize refuses) are 403, never 5xx, since nginx turns any status other than 2xx, 401
 // and 403 into an error; a policy store outage is 500 like the proxy, which also denies.
 //
+// Name the API by the path (/apis/<name>) in the proxy's configuration: the header form is
+// only safe when the proxy overwrites X-Gatehouse-Api (nginx proxy_set_header, Caddy
+// header_up); Traefik forwards client headers to the auth server, so with Traefik use the
+// path. When both the nginx and the Traefik/Caddy header of the original method or URI are
+// present and disagree, or one is repeated, the request is refused (403): each proxy
+// overwrites only its own pair and a client could add the other.
+//
 // This listener must only be reachable by the proxy in front of it (loopback or a private
 // socket), and that proxy must overwrite the headers it believes: X-Original-* or
 // X-Forwarded-Method/-Uri, and X-Real-Ip (else the right-most X-Forwarded-For entry) for the
@@ -60,8 +67,8 @@ func (g *Gateway) serveForwardAuth(w http.ResponseWriter, r *http.Request) {
 		name = r.Header.Get(HeaderAPI)
 	}
 	a := st.byName[name]
-	method := firstHeader(r.Header, "X-Original-Method", "X-Forwarded-Method")
-	uri := firstHeader(r.Header, "X-Original-Uri", "X-Forwarded-Uri")
+	method, okM := originalHeader(r.Header, "X-Original-Method", "X-Forwarded-Method")
+	uri, okU := originalHeader(r.Header, "X-Original-Uri", "X-Forwarded-Uri")
 	// The decision concerns the original request, not the auth subrequest.
 	client := addrString(forwardedClient(r))
 	missing := func(canon, reason string) {
@@ -70,6 +77,12 @@ func (g *Gateway) serveForwardAuth(w http.ResponseWriter, r *http.Request) {
 	}
 	if a == nil {
 		missing("", "unknown_api")
+		return
+	}
+	if !okM || !okU {
+		// Each proxy overwrites only its own pair; a client can add the other. Two answers
+		// to "which request is this" are refused rather than resolved.
+		missing("", "forward_auth_conflicting_headers")
 		return
 	}
 	if method == "" || uri == "" {
@@ -121,13 +134,22 @@ func (g *Gateway) serveForwardAuth(w http.ResponseWriter, r *http.Request) {
 	w.WriteHeader(http.StatusOK)
 }
 
-func firstHeader(h http.Header, names ...string) string {
-	for _, n := range names {
-		if v := h.Get(n); v != "" {
-			return v
-		}
+// originalHeader reads the original request's method or URI from the nginx header or the
+// Traefik/Caddy one. ok is false when a header is repeated or both are present and disagree.
+func originalHeader(h http.Header, nginx, forwarded string) (string, bool) {
+	a, b := h.Values(nginx), h.Values(forwarded)
+	if len(a) > 1 || len(b) > 1 {
+		return "", false
 	}
-	return ""
+	switch {
+	case len(a) == 1 && len(b) == 1:
+		return a[0], a[0] == b[0]
+	case len(a) == 1:
+		return a[0], true
+	case len(b) == 1:
+		return b[0], true
+	}
+	return "", true
 }
 
 // forwardedClient is the client address the proxy in front reported: X-Real-Ip, else the

@@ -19,14 +19,17 @@ func TestForwardAuth(t *testing.T) {
 		return []string{"X-Original-Method", method, "X-Original-URI", uri, "X-Real-IP", "203.0.113.7"}
 	}
 	traefik := func(method, uri string) []string {
-		return []string{"X-Gatehouse-Api", "PetStore", "X-Forwarded-Method", method, "X-Forwarded-Uri", uri,
+		return []string{"X-Forwarded-Method", method, "X-Forwarded-Uri", uri,
 			"X-Forwarded-Host", "petstore.example", "X-Forwarded-Proto", "https", "X-Forwarded-For", "198.51.100.1, 203.0.113.7"}
+	}
+	caddy := func(method, uri string) []string {
+		return append(traefik(method, uri), "X-Gatehouse-Api", "PetStore")
 	}
 	styles := []struct {
 		name string
 		path string
 		hdrs func(method, uri string) []string
-	}{{"nginx", "/apis/PetStore", nginx}, {"traefik", "/", traefik}}
+	}{{"nginx", "/apis/PetStore", nginx}, {"traefik", "/apis/PetStore", traefik}, {"caddy", "/", caddy}}
 	for _, s := range styles {
 		t.Run(s.name, func(t *testing.T) {
 			do := func(method, uri, token string) resp {
@@ -62,6 +65,20 @@ func TestForwardAuth(t *testing.T) {
 	doURL(t, fa.URL, "GET", "/", cust, nginx("GET", "/demo/pets")...).want(t, "no API named", 403, bodyMissingToken)
 	doURL(t, fa.URL, "GET", "/apis/PetStore", cust).want(t, "no original request headers", 403, bodyMissingToken)
 	doURL(t, fa.URL, "GET", "/apis/PetStore", cust, "X-Original-Method", "GET").want(t, "no original URI", 403, bodyMissingToken)
+	// A client adding the other proxy's header to smuggle a public URI past the check.
+	doURL(t, fa.URL, "GET", "/apis/PetStore", emp, append(traefik("GET", "/demo/admin/x"), "X-Original-URI", "/demo/")...).
+		want(t, "client X-Original-URI under Traefik", 403, bodyMissingToken)
+	doURL(t, fa.URL, "GET", "/apis/PetStore", emp, append(nginx("GET", "/demo/admin/x"), "X-Forwarded-Uri", "/demo/")...).
+		want(t, "client X-Forwarded-Uri under nginx", 403, bodyMissingToken)
+	doURL(t, fa.URL, "GET", "/apis/PetStore", emp, append(nginx("POST", "/demo/pets"), "X-Forwarded-Method", "GET")...).
+		want(t, "conflicting methods", 403, bodyMissingToken)
+	doURL(t, fa.URL, "GET", "/apis/PetStore", "", append(nginx("GET", "/demo/"), "X-Original-URI", "/demo/")...).
+		want(t, "repeated X-Original-URI", 403, bodyMissingToken)
+	doURL(t, fa.URL, "GET", "/apis/PetStore", emp, append(nginx("POST", "/demo/pets"), "X-Forwarded-Method", "POST", "X-Forwarded-Uri", "/demo/pets")...).
+		want(t, "both pairs agreeing", 200, "")
+	// The path names the API; a header naming another API is ignored.
+	doURL(t, fa.URL, "GET", "/apis/PetStore", cust, append(nginx("GET", "/demo/pets"), "X-Gatehouse-Api", "Other")...).
+		want(t, "header ignored when the path names the API", 200, "")
 	// Spoofed identity headers on the auth request are not echoed back.
 	r := doURL(t, fa.URL, "GET", "/apis/PetStore", "", append(nginx("GET", "/demo/"), "X-Gatehouse-Principal", "evil")...)
 	r.want(t, "public route with a spoofed principal", 200, "")

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -16,17 +17,23 @@ func TestProxiesToUpstream(t *testing.T) {
 	}))
 	defer up.Close()
 	target, _ := url.Parse(up.URL)
-	px := httptest.NewServer(newProxy(target))
-	defer px.Close()
-	req, _ := http.NewRequest(http.MethodGet, px.URL+"/pets", nil)
-	req.Header.Set("Authorization", "Bearer t")
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	if resp.StatusCode != http.StatusOK || string(b) != "GET /pets Bearer t" {
-		t.Fatalf("HTTP %d %q", resp.StatusCode, b)
+	for _, pool := range []bool{false, true} {
+		t.Run(fmt.Sprintf("pool=%t", pool), func(t *testing.T) {
+			px := httptest.NewServer(newProxy(target, pool))
+			defer px.Close()
+			for range 3 {
+				req, _ := http.NewRequest(http.MethodGet, px.URL+"/pets", nil)
+				req.Header.Set("Authorization", "Bearer t")
+				resp, err := http.DefaultClient.Do(req)
+				if err != nil {
+					t.Fatal(err)
+				}
+				b, _ := io.ReadAll(resp.Body)
+				resp.Body.Close()
+				if resp.StatusCode != http.StatusOK || string(b) != "GET /pets Bearer t" {
+					t.Fatalf("HTTP %d %q", resp.StatusCode, b)
+				}
+			}
+		})
 	}
 }
