@@ -39,6 +39,7 @@ GW_PORT=$((BASE_PORT + 1))
 IDP_PORT=$((BASE_PORT + 2))
 UP_PORT=$((BASE_PORT + 4))
 BARE_PORT=$((BASE_PORT + 5))
+POOL_PORT=$((BASE_PORT + 3))
 ADMIN=http://127.0.0.1:$ADMIN_PORT
 
 STAMP=$(date -u +%Y%m%dT%H%M%SZ)
@@ -82,7 +83,7 @@ fi
 for tool in wrk curl timeout awk; do
 	command -v "$tool" >/dev/null || die "$tool is not installed (.ci/run installs wrk; apt-get install wrk)"
 done
-for p in "$ADMIN_PORT" "$GW_PORT" "$IDP_PORT" "$UP_PORT" "$BARE_PORT"; do
+for p in "$ADMIN_PORT" "$GW_PORT" "$IDP_PORT" "$POOL_PORT" "$UP_PORT" "$BARE_PORT"; do
 	if (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
 		die "port $p on 127.0.0.1 is in use; set BENCH_BASE_PORT"
 	fi
@@ -273,15 +274,18 @@ part2() {
 	log "part 2: starting upstream and bare proxy"
 	start upstream "$WORK/bin/upstream" -listen "127.0.0.1:$UP_PORT"
 	start bareproxy "$WORK/bin/bareproxy" -listen "127.0.0.1:$BARE_PORT" -upstream "http://127.0.0.1:$UP_PORT"
+	start bareproxy-pool "$WORK/bin/bareproxy" -listen "127.0.0.1:$POOL_PORT" -upstream "http://127.0.0.1:$UP_PORT" -buffer-pool
 	wait_http "http://127.0.0.1:$UP_PORT/" "${PID[upstream]}"
 	wait_http "http://127.0.0.1:$BARE_PORT/" "${PID[bareproxy]}"
+	wait_http "http://127.0.0.1:$POOL_PORT/" "${PID[bareproxy-pool]}"
 	setup_identity
 
 	local gw=http://127.0.0.1:$GW_PORT/bench
-	local names=(upstream bareproxy gw-none gw-jwt gw-cedar gw-cedar-nocache gw-iam)
+	local names=(upstream bareproxy bareproxy-pool gw-none gw-jwt gw-cedar gw-cedar-nocache gw-iam)
 	local -A url=(
 		[upstream]=http://127.0.0.1:$UP_PORT/pets
 		[bareproxy]=http://127.0.0.1:$BARE_PORT/pets
+		[bareproxy-pool]=http://127.0.0.1:$POOL_PORT/pets
 		[gw-none]=$gw/none/pets
 		[gw-jwt]=$gw/jwt/pets
 		[gw-cedar]=$gw/cedar/pets
@@ -311,8 +315,9 @@ part2() {
 	local rate
 	rate=$(awk -v r="${c[0]}" 'BEGIN { printf "%d", r / 2 }')
 	local out
+	local halfnames=(bareproxy gw-none gw-jwt gw-cedar gw-cedar-nocache gw-iam)
 	for round in $(seq "$ROUNDS"); do
-		for n in "${names[@]}"; do
+		for n in "${halfnames[@]}"; do
 			out=$RESULTS/rateload-$n-r$round.txt
 			log "rateload $n (round $round, $rate req/s, $GW_DUR)"
 			timeout -k 5 60 "$WORK/bin/rateload" -url "${url[$n]}" -rate "$rate" -d "$GW_DUR" -c "$CONNS" -H "$auth" \
@@ -322,25 +327,31 @@ part2() {
 		done
 	done
 	local -A half
-	for n in "${names[@]}"; do
+	for n in "${halfnames[@]}"; do
 		half[$n]=$(lowest_p99 2h "$n")
 	done
 
-	local -a b r hb hh
+	local -a b bp r hb hh
 	read -r -a b <<<"$(best 2 bareproxy)"
+	read -r -a bp <<<"$(best 2 bareproxy-pool)"
 	read -r -a hb <<<"${half[bareproxy]}"
 	say "Part 2: gateway overhead (every request carries the same IdP access token; upstream = bench/cmd/upstream)"
-	say "  max load:  wrk -t2 -c$CONNS -d$GW_DUR --latency; ratio = req/s / bare proxy req/s"
+	say "  max load:  wrk -t2 -c$CONNS -d$GW_DUR --latency; ratio = req/s / bareproxy req/s; vs pool = req/s / bareproxy-pool req/s"
 	say "  half load: bench/cmd/rateload, constant $rate req/s (half the cedar route's max), -c $CONNS, $GW_DUR; latency from scheduled"
 	say "             send time; the round with the lowest p99 is kept"
-	local fmt='%-18s %9s %8s %8s %7s %5s | %8s %8s %8s %9s %5s'
-	say "$(printf "$fmt" 'target' 'req/s' 'p50 ms' 'p99 ms' 'ratio' 'bad' 'got r/s' 'p50 ms' 'p99 ms' '+p99 ms' 'bad')"
+	local fmt='%-18s %9s %8s %8s %7s %7s %5s | %8s %8s %8s %9s %5s'
+	say "$(printf "$fmt" 'target' 'req/s' 'p50 ms' 'p99 ms' 'ratio' 'vs pool' 'bad' 'got r/s' 'p50 ms' 'p99 ms' '+p99 ms' 'bad')"
 	for n in "${names[@]}"; do
 		read -r -a r <<<"$(best 2 "$n")"
+		if [ -z "${half[$n]:-}" ]; then
+			say "$(awk -v n="$n" -v rps="${r[0]}" -v p50="${r[1]}" -v p99="${r[2]}" -v bad="$((r[3] + r[4]))" -v base="${b[0]}" -v pbase="${bp[0]}" \
+				'BEGIN { printf "%-18s %9.0f %8.3f %8.3f %6.1f%% %6.1f%% %5d | %8s", n, rps, p50, p99, 100 * rps / base, 100 * rps / pbase, bad, "-" }')"
+			continue
+		fi
 		read -r -a hh <<<"${half[$n]}"
-		say "$(awk -v n="$n" -v rps="${r[0]}" -v p50="${r[1]}" -v p99="${r[2]}" -v bad="$((r[3] + r[4]))" -v base="${b[0]}" \
+		say "$(awk -v n="$n" -v rps="${r[0]}" -v p50="${r[1]}" -v p99="${r[2]}" -v bad="$((r[3] + r[4]))" -v base="${b[0]}" -v pbase="${bp[0]}" \
 			-v hr="${hh[0]}" -v h50="${hh[1]}" -v h99="${hh[2]}" -v hbad="$((hh[3] + hh[4]))" -v hb99="${hb[2]}" \
-			'BEGIN { printf "%-18s %9.0f %8.3f %8.3f %6.1f%% %5d | %8.0f %8.3f %8.3f %+9.3f %5d", n, rps, p50, p99, 100 * rps / base, bad, hr, h50, h99, h99 - hb99, hbad }')"
+			'BEGIN { printf "%-18s %9.0f %8.3f %8.3f %6.1f%% %6.1f%% %5d | %8.0f %8.3f %8.3f %+9.3f %5d", n, rps, p50, p99, 100 * rps / base, 100 * rps / pbase, bad, hr, h50, h99, h99 - hb99, hbad }')"
 	done
 	say "  +p99 ms = half-load p99 minus the bare proxy's half-load p99. Goals: gw-cedar ratio >= 85%, +p99 <= 1 ms."
 	say ""

@@ -126,7 +126,7 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger) (*Node, er
 	if logger == nil {
 		logger = slog.Default()
 	}
-	st, err := sqldb.Open(ctx, cfg.DB, sqldb.WithLogger(logger))
+	st, err := sqldb.Open(ctx, cfg.DB, sqldb.WithLogger(logger), sqldb.WithLazyConnect())
 	if err != nil {
 		return nil, err
 	}

@@ -3,6 +3,7 @@ package app_test
 import (
 	"context"
 	"encoding/json"
+	"net"
 	"regexp"
 	"strconv"
 	"strings"
@@ -14,6 +15,7 @@ import (
 	"github.com/golang-jwt/jwt/v5"
 
 	"github.com/gatehouse-dev/gatehouse/internal/app"
+	"github.com/gatehouse-dev/gatehouse/internal/app/apptest"
 )
 
 func metricValue(t *testing.T, body, name string) float64 {
@@ -119,4 +121,25 @@ func grepMetrics(body string) string {
 		}
 	}
 	return strings.Join(out, "\n")
+}
+
+// A node that starts with its database unreachable and no snapshot serves, but denies
+// everything and is not ready.
+func TestNodeWithoutStoreDeniesAndIsNotReady(t *testing.T) {
+	cfg := apptest.Config(t, "sqlite")
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dead := ln.Addr().String()
+	ln.Close() // nothing listens there now
+	cfg.DB = "postgres://postgres@" + dead + "/test?sslmode=disable&connect_timeout=1"
+	node := apptest.Start(t, cfg)
+	if code, body := httpGet(t, "http://"+node.Addr("admin")+"/readyz"); code != 503 || !strings.Contains(body, "not_ready") {
+		t.Fatalf("readyz %d %s", code, body)
+	}
+	c := avpClient(t, node, testKeyID, testSecret)
+	_, err = c.IsAuthorized(context.Background(), &vp.IsAuthorizedInput{PolicyStoreId: aws.String("anything"), Principal: ent("A::User", "u"),
+		Action: &types.ActionIdentifier{ActionType: aws.String("A::Action"), ActionId: aws.String("x")}, Resource: ent("A::R", "r")})
+	asAPIError[*types.InternalServerException](t, err)
 }

@@ -102,6 +102,7 @@ func TestGracefulShutdown(t *testing.T) {
 		b, err := io.ReadAll(resp.Body)
 		slowDone <- result{status: resp.StatusCode, body: string(b), err: err}
 	}()
+	t.Cleanup(func() { pw.Close() })
 	<-headersOut
 	if _, err := pw.Write(payload[:len(payload)/2]); err != nil {
 		t.Fatal(err)
@@ -116,6 +117,10 @@ func TestGracefulShutdown(t *testing.T) {
 		counts = map[outcome]int{}
 		fails  []string
 	)
+	t.Cleanup(func() {
+		stop.Store(true)
+		wg.Wait()
+	})
 	for range 4 {
 		wg.Go(func() {
 			hc := &http.Client{Transport: &http.Transport{DisableKeepAlives: true}, Timeout: 2 * shutdownTimeout}

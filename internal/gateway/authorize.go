@@ -271,7 +271,7 @@ func (g *Gateway) authorizeCedar(ctx context.Context, q *reqInfo, a *authorizer,
 	q.storeID, q.storeRev = a.storeID, snap.Revision
 	method := q.match.Method
 	key := newKeyer().str("cedar").str(a.key).str(raw).str(method).str(q.sub).str(q.rawQuery).
-		str(addrString(q.clientIP)).num(q.rev).num(snap.Revision).sum()
+		str(q.clientStr).num(q.rev).num(snap.Revision).sum()
 	if e := g.lookup(q, a, key); e != nil {
 		if e.allow {
 			return e.allowed()

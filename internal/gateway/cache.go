@@ -3,7 +3,7 @@ package gateway
 import (
 	"crypto/sha256"
 	"encoding/binary"
-	"hash"
+	"sync"
 	"time"
 
 	"github.com/maypok86/otter/v2"
@@ -48,28 +48,35 @@ func newDecisionCache(size int, ttl time.Duration, now func() time.Time) *otter.
 }
 
 // keyer builds cache keys: SHA-256 over length-prefixed fields, so no two field lists collide.
-type keyer struct {
-	h   hash.Hash
-	buf [8]byte
+// The fields are gathered in a pooled buffer and hashed once (sha256.Sum256 does not
+// allocate).
+type keyer struct{ buf []byte }
+
+var keyers = sync.Pool{New: func() any { return &keyer{buf: make([]byte, 0, 2048)} }}
+
+func newKeyer() *keyer {
+	k := keyers.Get().(*keyer)
+	k.buf = k.buf[:0]
+	return k
 }
 
-func newKeyer() *keyer { return &keyer{h: sha256.New()} }
-
 func (k *keyer) str(s string) *keyer {
-	binary.BigEndian.PutUint64(k.buf[:], uint64(len(s)))
-	k.h.Write(k.buf[:])
-	k.h.Write([]byte(s))
+	k.buf = binary.BigEndian.AppendUint64(k.buf, uint64(len(s)))
+	k.buf = append(k.buf, s...)
 	return k
 }
 
 func (k *keyer) num(n int64) *keyer {
-	binary.BigEndian.PutUint64(k.buf[:], uint64(n))
-	k.h.Write(k.buf[:])
+	k.buf = binary.BigEndian.AppendUint64(k.buf, uint64(n))
 	return k
 }
 
-func (k *keyer) sum() (out [32]byte) {
-	k.h.Sum(out[:0])
+// sum returns the key and recycles the keyer.
+func (k *keyer) sum() [32]byte {
+	out := sha256.Sum256(k.buf)
+	if cap(k.buf) <= 64<<10 {
+		keyers.Put(k)
+	}
 	return out
 }
 

@@ -121,10 +121,11 @@ func (g *Gateway) serveForwardAuth(w http.ResponseWriter, r *http.Request) {
 	q := &reqInfo{header: r.Header, sub: sub, rawQuery: rawQuery, api: a, match: m,
 		route: m.Route.Value.(*route), decisionID: id, rev: st.rev, trusted: true, start: start}
 	q.clientIP = forwardedClient(r)
+	q.clientStr = addrString(q.clientIP)
 	q.secure = r.TLS != nil || strings.EqualFold(r.Header.Get("X-Forwarded-Proto"), "https")
 	out := g.authorize(ctx, q)
 	v := &vars{path: canon, resourcePath: q.route.path, httpMethod: method, stage: a.stage, apiID: a.id,
-		requestID: id, principalID: out.principal, sourceIP: addrString(q.clientIP)}
+		requestID: id, principalID: out.principal, sourceIP: q.clientStr}
 	if !out.allow {
 		g.respondDenied(ctx, w, SourceForwardAuth, method, canon, q, out, v)
 		return

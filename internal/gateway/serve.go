@@ -34,6 +34,7 @@ type reqInfo struct {
 	sub        string // canonical path under the API's base path
 	rawQuery   string
 	clientIP   netip.Addr
+	clientStr  string // clientIP as text ("" when unknown)
 	trusted    bool // the peer is a trusted proxy
 	secure     bool
 	api        *api
@@ -116,11 +117,12 @@ func (g *Gateway) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	q := &reqInfo{header: r.Header, sub: sub, rawQuery: r.URL.RawQuery, api: a, match: m,
 		route: m.Route.Value.(*route), decisionID: id, rev: st.rev, start: start}
 	q.clientIP, q.trusted = g.clientIP(r.RemoteAddr, r.Header)
+	q.clientStr = addrString(q.clientIP)
 	q.secure = r.TLS != nil || (q.trusted && strings.EqualFold(r.Header.Get("X-Forwarded-Proto"), "https"))
 
 	out := g.authorize(ctx, q)
 	v := &vars{path: canon, resourcePath: q.route.path, httpMethod: r.Method, stage: a.stage, apiID: a.id,
-		requestID: id, principalID: out.principal, sourceIP: addrString(q.clientIP)}
+		requestID: id, principalID: out.principal, sourceIP: q.clientStr}
 	if !out.allow {
 		g.respondDenied(ctx, w, SourceGateway, r.Method, canon, q, out, v)
 		return
@@ -287,7 +289,7 @@ func (g *Gateway) decided(ctx context.Context, source, method, canon string, q *
 	}
 	d := Decision{ID: q.decisionID, Source: source, Time: q.start, API: q.api.name, Route: route,
 		Authorizer: apidef.AuthorizerNone, AuthorizerType: apidef.AuthorizerNone, Method: method, Path: canon,
-		ClientIP: addrString(q.clientIP), Allowed: out.allow, Status: status, Reason: out.reason,
+		ClientIP: q.clientStr, Allowed: out.allow, Status: status, Reason: out.reason,
 		Principal: out.principal, TokenHash: q.tokenHash, PolicyStoreID: q.storeID, Revision: q.rev,
 		DeterminingPolicies: q.policies, Cached: q.cached, Latency: time.Since(q.start)}
 	if a := q.route.authz; a != nil {

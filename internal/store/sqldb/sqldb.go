@@ -15,6 +15,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgconn"
@@ -52,12 +53,20 @@ type DB struct {
 	mu      sync.RWMutex
 	onWrite []store.ChangeFunc
 	watch   watcher
+
+	lazy     bool
+	migrated atomic.Bool
 }
 
 var _ store.Store = (*DB)(nil)
 
 // Option configures Open.
 type Option func(*DB)
+
+// WithLazyConnect lets Open succeed when a PostgreSQL database is unreachable; Watch keeps
+// trying and migrates it when it answers. Serving nodes use it so they can report not ready
+// (and deny) instead of exiting.
+func WithLazyConnect() Option { return func(d *DB) { d.lazy = true } }
 
 // WithLogger sets the logger (default slog.Default()).
 func WithLogger(l *slog.Logger) Option { return func(d *DB) { d.logger = l } }
@@ -95,6 +104,12 @@ func Open(ctx context.Context, dsn string, opts ...Option) (*DB, error) {
 		d.db.SetMaxOpenConns(8)
 	}
 	if err := d.db.PingContext(ctx); err != nil {
+		if d.lazy && d.dialect == dialectPostgres {
+			// Start anyway: every read fails (so every decision denies) and readiness says
+			// not ready until Watch reaches the database and migrates it.
+			d.logger.Error("database unreachable at start; denying everything until it answers", "err", err)
+			return d, nil
+		}
 		d.db.Close()
 		return nil, fmt.Errorf("connect %s: %w", d.dialect, err)
 	}
@@ -102,6 +117,7 @@ func Open(ctx context.Context, dsn string, opts ...Option) (*DB, error) {
 		d.db.Close()
 		return nil, err
 	}
+	d.migrated.Store(true)
 	return d, nil
 }
 

@@ -70,6 +70,16 @@ func (d *DB) Watch(ctx context.Context, interval time.Duration) {
 func (d *DB) poll(ctx context.Context) {
 	pctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
+	if !d.migrated.Load() {
+		if err := d.migrate(pctx); err != nil {
+			if ctx.Err() == nil {
+				d.logger.Warn("store still unreachable", "err", err)
+			}
+			return
+		}
+		d.migrated.Store(true)
+		d.logger.Info("store reachable; schema migrated")
+	}
 	revs, err := d.Revisions(pctx)
 	if err != nil {
 		if ctx.Err() == nil {
