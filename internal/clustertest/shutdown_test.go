@@ -286,3 +286,60 @@ func TestShutdownAnswersAcceptedConnections(t *testing.T) {
 		t.Fatalf("exit after SIGTERM: code %d, %v", code, err)
 	}
 }
+
+// TestShutdownBoundedByTimeout holds a request open forever: SIGTERM still ends the process
+// once shutdownTimeout has passed, cutting that request.
+func TestShutdownBoundedByTimeout(t *testing.T) {
+	const shutdownTimeout = time.Second
+	n := startNode(t, "node", storetest.DSN(t, "sqlite"), fmt.Sprintf("GATEHOUSE_SHUTDOWN_TIMEOUT=%v", shutdownTimeout))
+	storeID := createStore(t, n.client)
+
+	payload, _ := json.Marshal(aliceViewsD1(storeID))
+	pr, pw := io.Pipe()
+	t.Cleanup(func() { pw.Close() })
+	req := signedRequest(t, "http://"+n.admin, "VerifiedPermissions.IsAuthorized", payload, pr)
+	headersOut := make(chan struct{})
+	req = req.WithContext(httptrace.WithClientTrace(context.Background(), &httptrace.ClientTrace{
+		WroteHeaders: func() { close(headersOut) },
+	}))
+	stuck := make(chan error, 1)
+	go func() {
+		resp, err := (&http.Client{Transport: &http.Transport{DisableKeepAlives: true}}).Do(req)
+		if err == nil {
+			resp.Body.Close()
+			err = fmt.Errorf("answered HTTP %d", resp.StatusCode)
+		}
+		stuck <- err
+	}()
+	<-headersOut
+	if _, err := pw.Write(payload[:1]); err != nil {
+		t.Fatal(err)
+	}
+	// Let the server read the headers, so the request is in flight rather than unread.
+	time.Sleep(200 * time.Millisecond)
+
+	termAt := time.Now()
+	if err := n.signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	code, err := n.exitCode(shutdownTimeout + 5*time.Second)
+	took := time.Since(termAt)
+	if err != nil {
+		t.Fatalf("after SIGTERM with a stuck request: %v", err)
+	}
+	t.Logf("exited with code %d %v after SIGTERM (shutdownTimeout %v)", code, took.Round(time.Millisecond), shutdownTimeout)
+	if took < shutdownTimeout {
+		t.Errorf("exited after %v, before the %v drain was over", took, shutdownTimeout)
+	}
+	if took > shutdownTimeout+2*time.Second {
+		t.Errorf("took %v to exit, far more than the %v drain", took, shutdownTimeout)
+	}
+	select {
+	case err := <-stuck:
+		if err == nil || strings.HasPrefix(err.Error(), "answered") {
+			t.Errorf("the stuck request: %v", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Error("the stuck request was not cut when the process exited")
+	}
+}

@@ -35,7 +35,7 @@ type reqInfo struct {
 	rawQuery   string
 	clientIP   netip.Addr
 	clientStr  string // clientIP as text ("" when unknown)
-	trusted    bool // the peer is a trusted proxy
+	trusted    bool   // the peer is a trusted proxy
 	secure     bool
 	api        *api
 	match      router.Match
