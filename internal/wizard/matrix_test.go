@@ -134,3 +134,44 @@ func TestCheckIssuer(t *testing.T) {
 		t.Errorf("closed server: %v", err)
 	}
 }
+
+// TestAnyWithExplicitMethod: an explicit method on a path with an ANY operation owns its
+// action (as it wins in the gateway), so no action is declared twice.
+func TestAnyWithExplicitMethod(t *testing.T) {
+	doc := `openapi: 3.0.0
+info: {title: Mixed, version: "1"}
+paths:
+  /x:
+    get: {operationId: getX, responses: {"200": {description: ok}}}
+    x-amazon-apigateway-any-method: {operationId: anyX, responses: {"200": {description: ok}}}
+`
+	d, err := wizard.Parse(context.Background(), []byte(doc))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		ops  []string
+		want []string
+	}{
+		{[]string{"ANY /x"}, []string{"delete /x", "post /x", "get /x", "patch /x", "put /x"}},
+		{[]string{"anyX"}, []string{"delete /x", "post /x", "patch /x", "put /x"}},
+		{[]string{"POST /x", "getX"}, []string{"post /x", "get /x"}},
+	} {
+		r, err := wizard.Generate(d, wizard.Options{Upstream: "http://127.0.0.1:9", Identity: wizard.IdentitySource{PoolID: "us-east-1_Mixed"},
+			Allow: []wizard.Assignment{{Group: "g", Operations: c.ops}}})
+		if err != nil {
+			t.Fatalf("%v: %v", c.ops, err)
+		}
+		if len(r.Actions) != 5 || strings.Join(r.Routes, ",") != "ANY /x,GET /x" {
+			t.Fatalf("actions %v routes %v", r.Actions, r.Routes)
+		}
+		pol := string(r.Files["policies/g.cedar"])
+		var got []string
+		for _, l := range strings.Split(pol, "Mixed::Action::")[1:] {
+			got = append(got, strings.Trim(l[:strings.IndexByte(l[1:], '"')+2], `"`))
+		}
+		if strings.Join(got, ",") != strings.Join(c.want, ",") {
+			t.Errorf("%v: policy actions %q, want %q", c.ops, got, c.want)
+		}
+	}
+}
