@@ -14,9 +14,10 @@
 # Settings (environment):
 #   GATEHOUSE_BIN        use this gatehouse binary instead of building one
 #   BENCH_PARTS          which parts to run: "1 2" (default), "1" or "2"
-#   BENCH_ROUNDS         interleaved rounds per measurement (default 2; the best round is kept)
+#   BENCH_ROUNDS         interleaved rounds of part 1 (default 2; the best round is kept)
 #   BENCH_DURATION       wrk duration of part 1 runs (default 10s)
-#   BENCH_GW_DURATION    wrk and rateload duration of part 2 runs (default 4s)
+#   BENCH_GW_ROUNDS      interleaved rounds of part 2 (default 4; the best round is kept)
+#   BENCH_GW_DURATION    wrk and rateload duration of part 2 runs (default 2s)
 #   BENCH_CONNECTIONS    wrk connections (default 32; wrk always uses 2 threads)
 #   BENCH_BASE_PORT      first of 6 consecutive ports on 127.0.0.1 (default 19180)
 #   BENCH_MAX_LIFETIME   seconds after which any server this script started is killed (default 420)
@@ -28,7 +29,8 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 PARTS=${BENCH_PARTS:-1 2}
 ROUNDS=${BENCH_ROUNDS:-2}
 DUR=${BENCH_DURATION:-10s}
-GW_DUR=${BENCH_GW_DURATION:-4s}
+GW_ROUNDS=${BENCH_GW_ROUNDS:-4}
+GW_DUR=${BENCH_GW_DURATION:-2s}
 CONNS=${BENCH_CONNECTIONS:-32}
 BASE_PORT=${BENCH_BASE_PORT:-19180}
 MAX_LIFETIME=${BENCH_MAX_LIFETIME:-420}
@@ -178,7 +180,7 @@ start gatehouse "$GH" serve --db "$WORK/gatehouse.db" --admin-listen "127.0.0.1:
 wait_http "$ADMIN/healthz" "${PID[gatehouse]}"
 
 say "gatehouse bench/run.sh  $(date -u '+%Y-%m-%d %H:%M:%S UTC')  $(cd "$ROOT" && git rev-parse --short HEAD 2>/dev/null || echo '?')$(cd "$ROOT" && [ -n "$(git status --porcelain 2>/dev/null | head -1)" ] && echo '+dirty')"
-say "machine: $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg) at start; rounds=$ROUNDS (best round kept); niceness $(ps -o ni= -p $$ | tr -d ' ')"
+say "machine: $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg) at start; niceness $(ps -o ni= -p $$ | tr -d ' ')"
 say ""
 
 # --- identities (built-in IdP) -------------------------------------------------------------
@@ -240,7 +242,8 @@ part1() {
 	read -r -a h <<<"$(best 1 healthz)"
 	read -r -a a <<<"$(best 1 isauthorized)"
 	local fmt='%-40s %10s %9s %9s %7s %7s %8s'
-	say "Part 1: AVP API over HTTP (wrk -t2 -c$CONNS -d$DUR --latency on the admin listener; one SigV4-signed request replayed)"
+	say "Part 1: AVP API over HTTP (wrk -t2 -c$CONNS -d$DUR --latency on the admin listener; one SigV4-signed request replayed;"
+	say "        best of $ROUNDS interleaved rounds)"
 	say "$(printf "$fmt" 'run' 'req/s' 'p50 ms' 'p99 ms' 'non2xx' 'errors' 'vs hlth')"
 	say "$(printf "$fmt" 'GET /healthz (HTTP stack baseline)' "${h[@]}" '1.00')"
 	say "$(printf "$fmt" 'IsAuthorized (entities in request)' "${a[@]}" "$(awk -v x="${a[0]}" -v y="${h[0]}" 'BEGIN { printf "%.2f", x / y }')")"
@@ -302,7 +305,7 @@ part2() {
 		done
 		[ "$code" = 200 ] || die "$n: GET ${url[$n]} answered $code, want 200: $(head -c 300 "$RESULTS/check-$n.txt")"
 	done
-	for round in $(seq "$ROUNDS"); do
+	for round in $(seq "$GW_ROUNDS"); do
 		for n in "${names[@]}"; do
 			run_wrk 2 "$n" "$round" "$GW_DUR" "${url[$n]}" -H "$auth"
 		done
@@ -316,7 +319,7 @@ part2() {
 	rate=$(awk -v r="${c[0]}" 'BEGIN { printf "%d", r / 2 }')
 	local out
 	local halfnames=(bareproxy gw-none gw-jwt gw-cedar gw-cedar-nocache gw-iam)
-	for round in $(seq "$ROUNDS"); do
+	for round in $(seq "$GW_ROUNDS"); do
 		for n in "${halfnames[@]}"; do
 			out=$RESULTS/rateload-$n-r$round.txt
 			log "rateload $n (round $round, $rate req/s, $GW_DUR)"
@@ -336,9 +339,10 @@ part2() {
 	read -r -a bp <<<"$(best 2 bareproxy-pool)"
 	read -r -a hb <<<"${half[bareproxy]}"
 	say "Part 2: gateway overhead (every request carries the same IdP access token; upstream = bench/cmd/upstream)"
-	say "  max load:  wrk -t2 -c$CONNS -d$GW_DUR --latency; ratio = req/s / bareproxy req/s; vs pool = req/s / bareproxy-pool req/s"
+	say "  max load:  wrk -t2 -c$CONNS -d$GW_DUR --latency, best of $GW_ROUNDS interleaved rounds; ratio = req/s / bareproxy req/s;"
+	say "             vs pool = req/s / bareproxy-pool req/s"
 	say "  half load: bench/cmd/rateload, constant $rate req/s (half the cedar route's max), -c $CONNS, $GW_DUR; latency from scheduled"
-	say "             send time; the round with the lowest p99 is kept"
+	say "             send time; of $GW_ROUNDS interleaved rounds, the one with the lowest p99 is kept"
 	local fmt='%-18s %9s %8s %8s %7s %7s %5s | %8s %8s %8s %9s %5s'
 	say "$(printf "$fmt" 'target' 'req/s' 'p50 ms' 'p99 ms' 'ratio' 'vs pool' 'bad' 'got r/s' 'p50 ms' 'p99 ms' '+p99 ms' 'bad')"
 	for n in "${names[@]}"; do

@@ -336,6 +336,13 @@ func promptMissing(in *bufio.Reader, out io.Writer, a *initAnswers) error {
 			return err
 		}
 	}
+	if data, err := os.ReadFile(a.openapi); err == nil {
+		if doc, err := wizard.Parse(context.Background(), data); err == nil {
+			if list, err := wizard.ListOperations(doc); err == nil {
+				fmt.Fprintf(out, "Operations in %s:\n  %s\n", a.openapi, strings.Join(list, "\n  "))
+			}
+		}
+	}
 	id := &a.opts.Identity
 	if id.PoolID == "" && id.UserPoolARN == "" && id.Issuer == "" {
 		src, err := ask("Identity source: a pool id (us-east-1_...), a user pool ARN (arn:...) or an OIDC issuer (https://...)", "")
@@ -356,20 +363,20 @@ func promptMissing(in *bufio.Reader, out io.Writer, a *initAnswers) error {
 			return err
 		}
 	}
-	if a.opts.Public == nil {
+	if len(a.opts.Public) == 0 {
 		s, err := ask(`Public routes, comma-separated (e.g. GET /)`, "")
 		if err != nil {
 			return err
 		}
 		a.opts.Public = splitList(s)
 	}
-	if a.opts.Authenticated == nil {
+	if len(a.opts.Authenticated) == 0 {
 		s, err := ask("Routes any signed-in user may call, comma-separated", "")
 		if err != nil {
 			return err
 		}
 		a.opts.Authenticated = splitList(s)
-		if len(a.opts.Authenticated) > 0 && a.opts.Scopes == nil {
+		if len(a.opts.Authenticated) > 0 && len(a.opts.Scopes) == 0 {
 			s, err := ask("Scopes those routes require, comma-separated (empty: none)", "")
 			if err != nil {
 				return err

@@ -143,9 +143,47 @@ func TestInitApplyPassesScenario(t *testing.T) {
 		}
 	}
 
-	// Applying again (a re-run with nothing changed) changes nothing.
+	// The same API with the pool as a plain OIDC issuer (discovery checked live): groups come
+	// from the cognito:groups claim and are keyed by the issuer.
+	issuer := "http://" + cfg.IdPListen + "/" + pool.ID
+	oidc := petStoreInitArgs(filepath.Join(tmp, "oidc"))
+	i := slices.Index(oidc, "--pool")
+	oidc = slices.Delete(oidc, i, i+2)
+	oidc[slices.Index(oidc, "--stage")+1] = "oidc"
+	oidc[slices.Index(oidc, "--upstream")+1] = up.URL
+	oidc = append(oidc, "--issuer", issuer, "--group-claim", "cognito:groups", "--client-id", client.ID,
+		"--name", "PetStoreOIDC", "--apply", "--endpoint", "http://"+node.Addr("admin"))
+	if out, code := run(t, oidc...); code != 0 {
+		t.Fatalf("init --issuer --apply: %d %s", code, out)
+	}
+	if pol := tree(t, filepath.Join(tmp, "oidc"))["policies/owners.cedar"]; !strings.Contains(pol, `PetStoreOIDC::UserGroup::"`+strings.TrimPrefix(issuer, "https://")+`|owners"`) {
+		t.Errorf("owners policy:\n%s", pol)
+	}
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		if code, _ := do("GET", "/oidc/", ""); code == 200 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the OIDC API never answered GET /oidc/")
+		}
+	}
+	for _, c := range []struct {
+		method, path, group string
+		status              int
+	}{
+		{"GET", "/oidc/pets", "", 401}, {"GET", "/oidc/pets", "customers", 200}, {"POST", "/oidc/pets", "customers", 403},
+		{"POST", "/oidc/pets", "employees", 200}, {"GET", "/oidc/admin/x", "employees", 403}, {"GET", "/oidc/admin/x", "owners", 200},
+	} {
+		if code, body := do(c.method, c.path, tokens[c.group]); code != c.status {
+			t.Errorf("OIDC %s %s as %q: %d %s, want %d", c.method, c.path, c.group, code, body, c.status)
+		}
+	}
+
+	// Applying again without a directory (the files go to a temporary one) changes nothing.
+	i = slices.Index(args, "--dir")
+	args = slices.Delete(args, i, i+2)
 	out, code = run(t, args...)
-	if code != 0 || strings.Contains(out, "created") {
+	if code != 0 || strings.Contains(out, "created") || strings.Contains(out, "changed") && !strings.Contains(out, "0 changed") {
 		t.Errorf("second init --apply: %d %s", code, out)
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -230,6 +231,7 @@ func TestInitPrompts(t *testing.T) {
 	}, "\n") + "\n"
 	var out strings.Builder
 	a := &initAnswers{changed: func(string) bool { return false }}
+	a.opts.Scopes = []string{} // as the flag parser leaves it
 	if err := promptMissing(bufio.NewReader(strings.NewReader(answers)), &out, a); err != nil {
 		t.Fatal(err)
 	}
@@ -253,3 +255,33 @@ func TestInitPrompts(t *testing.T) {
 		t.Errorf("identity %+v", a.opts.Identity)
 	}
 }
+
+// TestAccessMatrixExamples: the examples use ${VARIABLES}; unset ones get stand-ins, so the
+// matrix of a checked-in directory can be reviewed without its deployment values.
+func TestAccessMatrixExamples(t *testing.T) {
+	out, code := run(t, "access-matrix", "../../examples/role-map", "-o", "csv")
+	recs, err := csv.NewReader(strings.NewReader(out[strings.Index(out, "route,"):])).ReadAll()
+	if code != 0 || err != nil {
+		t.Fatalf("%d %v %s", code, err, out)
+	}
+	if !strings.Contains(out, "note: unset variables replaced by stand-ins: UPSTREAM, POOL_ID, CLIENT_ID") {
+		t.Errorf("no note about stand-ins:\n%s", out)
+	}
+	want := [][]string{
+		{"route", "authorizer", "Admin", "Billing", "Manager", "ReadOnly", "Support"},
+		{"GET /orders", "roles", "allow", "deny", "allow", "allow", "deny"},
+		{"POST /orders", "roles", "allow", "deny", "allow", "deny", "deny"},
+		{"DELETE /orders/{id}", "roles", "allow", "deny", "deny", "deny", "deny"},
+	}
+	for i, w := range want {
+		if !slices.Equal(recs[i], w) {
+			t.Errorf("row %d: %q, want %q", i, recs[i], w)
+		}
+	}
+	out, code = run(t, "access-matrix", "../../examples/petstore")
+	if code != 0 || !strings.Contains(out, "employees") || !regexpMatch(`GET /admin/\{proxy\+\}\s+avp\s+deny\s+allow`, out) {
+		t.Errorf("petstore example: %d\n%s", code, out)
+	}
+}
+
+func regexpMatch(re, s string) bool { return regexp.MustCompile(re).MatchString(s) }

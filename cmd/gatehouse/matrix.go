@@ -3,6 +3,8 @@ package main
 import (
 	"fmt"
 	"os"
+	"slices"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -28,14 +30,21 @@ are replaced from the environment; undefined ones are left as written.`,
 			if format != "text" && format != "csv" && format != "json" {
 				return fmt.Errorf("-o %q: want text, csv or json", format)
 			}
+			var unset []string
 			d, err := apply.Load(args[0], func(name string) (string, bool) {
 				if v, ok := os.LookupEnv(name); ok {
 					return v, true
 				}
-				return "${" + name + "}", true
+				if !slices.Contains(unset, name) {
+					unset = append(unset, name)
+				}
+				return standIn(name), true
 			})
 			if err != nil {
 				return err
+			}
+			if len(unset) > 0 {
+				fmt.Fprintf(cmd.ErrOrStderr(), "note: unset variables replaced by stand-ins: %s\n", strings.Join(unset, ", "))
 			}
 			m, err := wizard.AccessMatrix(d, wizard.MatrixOptions{API: api, Groups: groups})
 			if err != nil {
@@ -55,4 +64,25 @@ are replaced from the environment; undefined ones are left as written.`,
 	cmd.Flags().StringSlice("group", nil, "groups to show (default those the policies name)")
 	cmd.Flags().StringP("output", "o", "text", "text, csv or json")
 	return cmd
+}
+
+// standIn is a value for an unset ${NAME} that passes the directory's checks where such a
+// variable usually appears: the matrix depends on policies and routes, not on these values,
+// as long as one name always gets the same value.
+func standIn(name string) string {
+	word := strings.Map(func(r rune) rune {
+		if 'A' <= r && r <= 'Z' || 'a' <= r && r <= 'z' || '0' <= r && r <= '9' {
+			return r
+		}
+		return -1
+	}, name)
+	switch up := strings.ToUpper(name); {
+	case strings.HasSuffix(up, "POOL_ID"):
+		return "us-east-1_" + word
+	case strings.Contains(up, "UPSTREAM") || strings.HasSuffix(up, "URL") || strings.Contains(up, "ISSUER"):
+		return "http://" + strings.ToLower(word) + ".invalid"
+	case strings.Contains(up, "CIDR"):
+		return "192.0.2.0/24"
+	}
+	return word
 }

@@ -126,7 +126,13 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger) (*Node, er
 	if logger == nil {
 		logger = slog.Default()
 	}
-	st, err := sqldb.Open(ctx, cfg.DB, sqldb.WithLogger(logger), sqldb.WithLazyConnect())
+	opts := []sqldb.Option{sqldb.WithLogger(logger)}
+	if cfg.AccessKeyID != "" {
+		// Configured credentials need no database: start even if it is down, not ready
+		// and deciding nothing until it answers.
+		opts = append(opts, sqldb.WithDeferredConnect())
+	}
+	st, err := sqldb.Open(ctx, cfg.DB, opts...)
 	if err != nil {
 		return nil, err
 	}
@@ -139,7 +145,7 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger) (*Node, er
 	n.Identity = identity.New(identity.WithLogger(logger))
 	n.closers = append(n.closers, n.Identity.Close)
 	n.Policies = policystore.New(st, policystore.WithAccount(cfg.Region, cfg.AccountID), policystore.WithCognitoEndpoint(n.localPoolEndpoint))
-	n.Snapshots = policystore.NewSnapshots(st, logger)
+	n.Snapshots = policystore.NewSnapshots(st, logger, policystore.WithMaxStaleness(time.Duration(cfg.MaxStaleness), st.LastContact))
 	n.Decider = authz.New(n.Snapshots, n.Identity)
 	n.Metrics = metrics.New(n.Identity, n.Snapshots)
 	if cfg.AuditFile != "" {

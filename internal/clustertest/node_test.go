@@ -24,24 +24,6 @@ import (
 	"github.com/gatehouse-dev/gatehouse/internal/store/storetest"
 )
 
-// Product bugs these tests found. Each skips (or tolerates, in the stream of
-// TestGracefulShutdown) the check that shows it; set it to false once the fix lands.
-const (
-	// http.Server.Shutdown closes without an answer a connection it accepted but had not read
-	// a request from yet (net/http conn.serve returns when shuttingDown() after reading), so a
-	// request arriving just after SIGTERM on an accepted connection gets EOF. internal/server
-	// must stop accepting and let those requests be read before calling Shutdown.
-	serverDropsUnreadConns = true
-	// policystore.Snapshots serves its last snapshot forever when the store is unreachable;
-	// maxStaleness only turns /readyz to 503.
-	snapshotsOutliveMaxStaleness = true
-	// sqldb.Open fails when PostgreSQL is unreachable, so `gatehouse serve` exits instead of
-	// running not ready until the database answers.
-	nodeNeedsStoreAtStart = true
-	// sqldb LISTENs on one channel per database: nodes in another schema feed it their
-	// revisions, which can hide this schema's changes from the watcher.
-	notifyChannelIgnoresSchema = true
-)
 
 // Management credentials of the test nodes.
 const (

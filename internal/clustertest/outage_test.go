@@ -93,9 +93,6 @@ func TestNodesSurviveStoreOutage(t *testing.T) {
 // TestStaleSnapshotExpires cuts a node off PostgreSQL for longer than its maxStaleness: it
 // turns not ready and stops allowing with the snapshot it can no longer check, then recovers.
 func TestStaleSnapshotExpires(t *testing.T) {
-	if snapshotsOutliveMaxStaleness {
-		t.Skip("blocked on: policystore.Snapshots serves the last snapshot past maxStaleness (see snapshotsOutliveMaxStaleness)")
-	}
 	dsn := postgresDSN(t)
 	ctx := context.Background()
 	proxy, err := NewProxy(dbHost(t, dsn))
@@ -129,9 +126,6 @@ func TestStaleSnapshotExpires(t *testing.T) {
 // TestNodeStartsWithoutStore starts a node whose database is unreachable: it runs, is not
 // ready and decides nothing (fails closed) until the database answers, then serves.
 func TestNodeStartsWithoutStore(t *testing.T) {
-	if nodeNeedsStoreAtStart {
-		t.Skip("blocked on: sqldb.Open fails when PostgreSQL is unreachable, so the node exits (see nodeNeedsStoreAtStart)")
-	}
 	dsn := postgresDSN(t)
 	ctx := context.Background()
 	seed := startNode(t, "seed", dsn) // creates the schema and a store

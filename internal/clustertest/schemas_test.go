@@ -25,9 +25,6 @@ func putStore(t *testing.T, c *mgmtclient.Client, id string) {
 // database, both with a policy store named "shared" (PutPolicyStore and apply choose ids).
 // The busier deployment's change notifications must not hide the other's changes.
 func TestSchemasDoNotShareNotifications(t *testing.T) {
-	if notifyChannelIgnoresSchema {
-		t.Skip("blocked on: internal/store/sqldb uses one NOTIFY channel per database, not per schema (see notifyChannelIgnoresSchema)")
-	}
 	ctx := context.Background()
 	dsnA, dsnB := postgresDSN(t), postgresDSN(t)
 	a := startNode(t, "a1", dsnA)

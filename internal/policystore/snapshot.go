@@ -50,6 +50,21 @@ type Snapshots struct {
 
 	entries sync.Map // store id → *entry
 	group   singleflight.Group
+
+	// maxStale bounds how long a snapshot is served after the store last answered
+	// (lastContact); 0 means forever.
+	maxStale    time.Duration
+	lastContact func() time.Time
+}
+
+// SnapshotsOption configures NewSnapshots.
+type SnapshotsOption func(*Snapshots)
+
+// WithMaxStaleness stops serving snapshots (Get returns ErrUnavailable, so callers deny)
+// once the store has not answered for longer than d; lastContact reports when it last did
+// (zero before the first contact) and must be cheap: it runs on every decision.
+func WithMaxStaleness(d time.Duration, lastContact func() time.Time) SnapshotsOption {
+	return func(m *Snapshots) { m.maxStale, m.lastContact = d, lastContact }
 }
 
 type entry struct {
@@ -64,11 +79,14 @@ type entry struct {
 var ErrUnavailable = errors.New("policy store unavailable")
 
 // NewSnapshots returns a snapshot manager wired to st's change notifications.
-func NewSnapshots(st store.Store, logger *slog.Logger) *Snapshots {
+func NewSnapshots(st store.Store, logger *slog.Logger, opts ...SnapshotsOption) *Snapshots {
 	if logger == nil {
 		logger = slog.Default()
 	}
 	m := &Snapshots{st: st, logger: logger, now: time.Now}
+	for _, o := range opts {
+		o(m)
+	}
 	st.OnChange(m.observe)
 	return m
 }
@@ -107,19 +125,31 @@ func (m *Snapshots) Get(ctx context.Context, storeID string) (*Snapshot, error) 
 	e := m.entry(storeID)
 	cur := e.current.Load()
 	if cur != nil && cur.Revision >= e.wanted.Load() {
+		if m.expired() {
+			return nil, fmt.Errorf("%w: store unreachable for longer than %v", ErrUnavailable, m.maxStale)
+		}
 		return cur, nil
 	}
 	v, err, _ := m.group.Do(storeID, func() (any, error) {
 		return m.reload(ctx, storeID, e)
 	})
 	if err != nil {
-		if cur != nil && !errors.Is(err, store.ErrNotFound) {
+		if cur != nil && !errors.Is(err, store.ErrNotFound) && !m.expired() {
 			m.logger.Warn("serving the last good snapshot", "policyStoreId", storeID, "revision", cur.Revision, "err", err)
 			return cur, nil
 		}
 		return nil, err
 	}
 	return v.(*Snapshot), nil
+}
+
+// expired reports whether the store has not answered for longer than maxStale.
+func (m *Snapshots) expired() bool {
+	if m.maxStale <= 0 || m.lastContact == nil {
+		return false
+	}
+	last := m.lastContact()
+	return !last.IsZero() && m.now().Sub(last) > m.maxStale
 }
 
 // Current returns the cached snapshot without checking the store (nil if none).

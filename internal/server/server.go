@@ -28,12 +28,16 @@ type Group struct {
 	servers []*http.Server
 	lns     []net.Listener
 	names   []string
+
+	mu sync.Mutex
+	// unread holds the connections accepted but not yet read from.
+	unread map[net.Conn]struct{}
 }
 
 // Bind opens every listener before any starts serving, so a port clash fails the start
 // instead of leaving a half-running process.
 func Bind(logger *slog.Logger, ls []Listener) (*Group, error) {
-	g := &Group{logger: logger}
+	g := &Group{logger: logger, unread: map[net.Conn]struct{}{}}
 	for _, l := range ls {
 		ln, err := net.Listen("tcp", l.Addr)
 		if err != nil {
@@ -47,6 +51,7 @@ func Bind(logger *slog.Logger, ls []Listener) (*Group, error) {
 			IdleTimeout:       120 * time.Second,
 			MaxHeaderBytes:    64 << 10,
 			ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
+			ConnState:         g.connState,
 		}
 		if l.TLS != nil {
 			// ServeTLS (not a tls.Listener) so net/http sets up HTTP/2.
@@ -62,6 +67,37 @@ func Bind(logger *slog.Logger, ls []Listener) (*Group, error) {
 func (g *Group) closeListeners() {
 	for _, ln := range g.lns {
 		ln.Close()
+	}
+}
+
+func (g *Group) connState(c net.Conn, s http.ConnState) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if s == http.StateNew {
+		g.unread[c] = struct{}{}
+	} else {
+		delete(g.unread, c)
+	}
+}
+
+// awaitUnread waits until every accepted connection has sent its first request, at most max.
+func (g *Group) awaitUnread(ctx context.Context, max time.Duration) {
+	t := time.NewTimer(max)
+	defer t.Stop()
+	for {
+		g.mu.Lock()
+		n := len(g.unread)
+		g.mu.Unlock()
+		if n == 0 {
+			return
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			return
+		case <-time.After(5 * time.Millisecond):
+		}
 	}
 }
 
@@ -103,8 +139,16 @@ func (g *Group) Serve(ctx context.Context, drain time.Duration) error {
 	}
 	sctx, cancel := context.WithTimeout(context.Background(), drain)
 	defer cancel()
+	// http.Server.Shutdown closes, without an answer, a connection it accepted but had not
+	// read its first request from yet. So stop accepting first, answer what was accepted
+	// (with Connection: close), and only then shut down.
+	for _, srv := range g.servers {
+		srv.SetKeepAlivesEnabled(false)
+	}
+	g.closeListeners()
+	g.awaitUnread(sctx, time.Second)
 	for i, srv := range g.servers {
-		if e := srv.Shutdown(sctx); e != nil {
+		if e := srv.Shutdown(sctx); e != nil && !errors.Is(e, net.ErrClosed) {
 			g.logger.Warn("shutdown did not drain", "listener", g.names[i], "err", e)
 			srv.Close()
 		}

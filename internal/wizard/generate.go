@@ -240,7 +240,12 @@ func Generate(doc *openapi3.T, opts Options) (*Result, error) {
 			if len(o.KnownGroups) > 0 {
 				known = "it has " + strings.Join(o.KnownGroups, ", ")
 			}
-			return nil, fmt.Errorf("group %q does not exist in the identity source (%s)", a.Group, known)
+			err := fmt.Errorf("group %q does not exist in the identity source (%s)", a.Group, known)
+			if o.DropMissing.Allow {
+				r.Notes = append(r.Notes, fmt.Sprintf("%v: its assignment is dropped", err))
+				continue
+			}
+			return nil, err
 		}
 		if len(a.Operations) == 0 {
 			return nil, fmt.Errorf("group %q: no operations assigned", a.Group)

@@ -3,7 +3,6 @@ package wizard
 import (
 	"encoding/csv"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"slices"
@@ -109,9 +108,28 @@ func AccessMatrix(d *apply.Dir, opts MatrixOptions) (*Matrix, error) {
 			ns = n[0]
 		}
 	}
-	principalType, groupType, prefix, err := principalTypes(d, ns)
+	principalType, srcs, err := principalTypes(d, ns)
 	if err != nil {
 		return nil, err
+	}
+	isGroupType := func(t types.EntityType) bool {
+		return slices.ContainsFunc(srcs, func(s groupSource) bool { return s.groupType == t })
+	}
+	// display strips the prefix of the source the id belongs to.
+	display := func(u types.EntityUID) string {
+		for _, s := range srcs {
+			if name, ok := strings.CutPrefix(string(u.ID), s.prefix+"|"); ok && s.groupType == u.Type && s.prefix != "" {
+				return name
+			}
+		}
+		return string(u.ID)
+	}
+	byName := func(g string) types.EntityUID {
+		id := g
+		if !strings.Contains(g, "|") && srcs[0].prefix != "" {
+			id = srcs[0].prefix + "|" + g
+		}
+		return types.NewEntityUID(srcs[0].groupType, types.String(id))
 	}
 
 	statics, err := dirPolicies(d)
@@ -121,22 +139,46 @@ func AccessMatrix(d *apply.Dir, opts MatrixOptions) (*Matrix, error) {
 	var groups []matrixGroup
 	if len(opts.Groups) > 0 {
 		for _, g := range opts.Groups {
-			id := g
-			if !strings.Contains(g, "|") && prefix != "" {
-				id = prefix + "|" + g
-			}
-			groups = append(groups, matrixGroup{name: g, uid: types.NewEntityUID(groupType, types.String(id))})
+			groups = append(groups, matrixGroup{name: g, uid: byName(g)})
 		}
 	} else {
 		seen := map[types.EntityUID]bool{}
+		add := func(name string, u types.EntityUID) {
+			if !seen[u] {
+				seen[u] = true
+				groups = append(groups, matrixGroup{name: name, uid: u})
+			}
+		}
 		for _, s := range statics {
-			if u := s.st.Principal; u != nil && u.Type == groupType && !seen[*u] {
-				seen[*u] = true
-				name, ok := strings.CutPrefix(string(u.ID), prefix+"|")
-				if !ok || prefix == "" {
-					name = string(u.ID)
-				}
-				groups = append(groups, matrixGroup{name: name, uid: *u})
+			if u := s.st.Principal; u != nil && isGroupType(u.Type) {
+				add(display(*u), *u)
+			}
+		}
+		// Groups routes name without a policy: jwt route groups, role hierarchies and the
+		// API's group IAM policies.
+		var named []string
+		for _, rt := range def.Routes {
+			named = append(named, rt.Groups...)
+		}
+		for _, a := range def.Authorizers {
+			named = append(named, a.RoleHierarchy...)
+		}
+		for _, gp := range d.GroupPolicies {
+			if gp.API == def.Name {
+				named = append(named, gp.Group)
+			}
+		}
+		for _, g := range named {
+			add(g, byName(g))
+		}
+		// Names that collide across sources are shown in full.
+		count := map[string]int{}
+		for _, g := range groups {
+			count[g.name]++
+		}
+		for i, g := range groups {
+			if count[g.name] > 1 {
+				groups[i].name = string(g.uid.ID)
 			}
 		}
 		slices.SortFunc(groups, func(a, b matrixGroup) int { return strings.Compare(a.name, b.name) })
@@ -286,41 +328,51 @@ func matrixResource(rt apidef.Route, ns, apiName string) (types.EntityUID, error
 	return types.NewEntityUID(types.EntityType(qualify(ns, AppType)), types.String(id)), nil
 }
 
-// principalTypes reads the principal and group entity types and the id prefix from the
-// directory's first identity source (default <ns>::User, <ns>::UserGroup, no prefix).
-func principalTypes(d *apply.Dir, ns string) (principal, group types.EntityType, prefix string, err error) {
-	principal, group = types.EntityType(qualify(ns, UserType)), types.EntityType(qualify(ns, GroupType))
-	if len(d.IdentitySources) == 0 {
-		return principal, group, "", nil
-	}
-	is := d.IdentitySources[0]
-	if is.PrincipalEntityType != "" {
-		principal = types.EntityType(is.PrincipalEntityType)
-	}
-	if is.Configuration == nil {
-		return principal, group, "", errors.New("identity-sources.yaml: configuration is required")
-	}
-	switch c := is.Configuration; {
-	case c.CognitoUserPoolConfiguration != nil:
-		_, pool, err := identity.CognitoIssuer(c.CognitoUserPoolConfiguration.UserPoolArn, "")
-		if err != nil {
-			return principal, group, "", fmt.Errorf("identity-sources.yaml: userPoolArn: %w", err)
+// groupSource is where group entities come from: their type and id prefix.
+type groupSource struct {
+	groupType types.EntityType
+	prefix    string
+}
+
+// principalTypes reads the principal type from the directory's first identity source (default
+// <ns>::User) and every source's group type and id prefix (default <ns>::UserGroup, no
+// prefix).
+func principalTypes(d *apply.Dir, ns string) (types.EntityType, []groupSource, error) {
+	principal := types.EntityType(qualify(ns, UserType))
+	var out []groupSource
+	for i, is := range d.IdentitySources {
+		if i == 0 && is.PrincipalEntityType != "" {
+			principal = types.EntityType(is.PrincipalEntityType)
 		}
-		prefix = pool
-		if g := c.CognitoUserPoolConfiguration.GroupConfiguration; g != nil && g.GroupEntityType != "" {
-			group = types.EntityType(g.GroupEntityType)
+		src := groupSource{groupType: types.EntityType(qualify(ns, GroupType))}
+		switch c := is.Configuration; {
+		case c == nil:
+			return "", nil, fmt.Errorf("identity-sources.yaml: entry %d: configuration is required", i)
+		case c.CognitoUserPoolConfiguration != nil:
+			_, pool, err := identity.CognitoIssuer(c.CognitoUserPoolConfiguration.UserPoolArn, "")
+			if err != nil {
+				return "", nil, fmt.Errorf("identity-sources.yaml: entry %d: userPoolArn: %w", i, err)
+			}
+			src.prefix = pool
+			if g := c.CognitoUserPoolConfiguration.GroupConfiguration; g != nil && g.GroupEntityType != "" {
+				src.groupType = types.EntityType(g.GroupEntityType)
+			}
+		case c.OpenIDConnectConfiguration != nil:
+			o := c.OpenIDConnectConfiguration
+			src.prefix = o.EntityIDPrefix
+			if src.prefix == "" {
+				src.prefix = strings.TrimPrefix(o.Issuer, "https://")
+			}
+			if g := o.GroupConfiguration; g != nil && g.GroupEntityType != "" {
+				src.groupType = types.EntityType(g.GroupEntityType)
+			}
 		}
-	case c.OpenIDConnectConfiguration != nil:
-		o := c.OpenIDConnectConfiguration
-		prefix = o.EntityIDPrefix
-		if prefix == "" {
-			prefix = strings.TrimPrefix(o.Issuer, "https://")
-		}
-		if g := o.GroupConfiguration; g != nil && g.GroupEntityType != "" {
-			group = types.EntityType(g.GroupEntityType)
-		}
+		out = append(out, src)
 	}
-	return principal, group, prefix, nil
+	if len(out) == 0 {
+		out = append(out, groupSource{groupType: types.EntityType(qualify(ns, GroupType))})
+	}
+	return principal, out, nil
 }
 
 type namedStatic struct {

@@ -35,10 +35,10 @@ func TestMatrixHandWritten(t *testing.T) {
       groupConfiguration: {groupClaim: roles, groupEntityType: Clinic::Staff}
       tokenSelection: {identityTokenOnly: {principalIdClaim: sub}}
 `,
-		"entities.json": `[{"uid": {"type": "Clinic::Staff", "id": "id.clinic.example|vets"}, "attrs": {}, "parents": [{"type": "Clinic::Role", "id": "medical"}]}]`,
-		"policies/medical.cedar":  `permit (principal in Clinic::Role::"medical", action == Clinic::Action::"read", resource);`,
-		"templates/staff.cedar":   `permit (principal in ?principal, action == Clinic::Action::"post /records", resource);`,
-		"links.yaml":              "- {name: nurses-post, template: staff, principal: {entityType: Clinic::Staff, entityId: 'id.clinic.example|nurses'}}\n",
+		"entities.json":          `[{"uid": {"type": "Clinic::Staff", "id": "id.clinic.example|vets"}, "attrs": {}, "parents": [{"type": "Clinic::Role", "id": "medical"}]}]`,
+		"policies/medical.cedar": `permit (principal in Clinic::Role::"medical", action == Clinic::Action::"read", resource);`,
+		"templates/staff.cedar":  `permit (principal in ?principal, action == Clinic::Action::"post /records", resource);`,
+		"links.yaml":             "- {name: nurses-post, template: staff, principal: {entityType: Clinic::Staff, entityId: 'id.clinic.example|nurses'}}\n",
 		"apis/records.yaml": `name: records
 stage: v1
 upstream: http://127.0.0.1:9
@@ -97,12 +97,13 @@ routes:
 	if len(m.Rows) != 5 {
 		t.Errorf("rows %+v", m.Rows)
 	}
-	// Without --group, the groups are those the policies (and links) name.
+	// Without --group, the groups are those the policies (and links) name, and those the
+	// routes and role hierarchies name.
 	m, err = wizard.AccessMatrix(d, wizard.MatrixOptions{API: "records"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if strings.Join(m.Groups, ",") != "nurses" {
+	if strings.Join(m.Groups, ",") != "admins,nurses,vets" {
 		t.Errorf("groups %v", m.Groups)
 	}
 }

@@ -304,3 +304,20 @@ func mockOf(ext map[string]any) *mockIntegration {
 	}
 	return m
 }
+
+// ListOperations describes the document's routes for people choosing among them:
+// "GET /pets (listPets)", one per route, in the order init writes them.
+func ListOperations(doc *openapi3.T) ([]string, error) {
+	ops, err := operations(doc)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]string, len(ops))
+	for i, o := range ops {
+		out[i] = o.Route()
+		if o.OperationID != "" {
+			out[i] += " (" + o.OperationID + ")"
+		}
+	}
+	return out, nil
+}

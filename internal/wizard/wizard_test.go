@@ -376,6 +376,21 @@ func TestErrors(t *testing.T) {
 	}
 }
 
+// TestRememberedGroupGone: a remembered assignment to a group the pool no longer has is
+// dropped with a note (a group named now is an error, see TestErrors).
+func TestRememberedGroupGone(t *testing.T) {
+	opts := petStoreOptions()
+	opts.KnownGroups = []string{"owners"}
+	opts.DropMissing.Allow = true
+	r := generate(t, "petstore.yaml", opts)
+	if _, ok := r.PolicyFiles["employees"]; ok || r.PolicyFiles["owners"] == "" {
+		t.Errorf("policies %v", r.PolicyFiles)
+	}
+	if len(r.Notes) != 1 || !strings.Contains(r.Notes[0], `group "employees" does not exist`) {
+		t.Errorf("notes %q", r.Notes)
+	}
+}
+
 func TestNamespace(t *testing.T) {
 	for in, want := range map[string]string{
 		"PetStore": "PetStore", "Pet Store API": "PetStoreAPI", "": "ImportedApi", "!!!": "ImportedApi",

@@ -4,8 +4,10 @@ package sqldb
 
 import (
 	"context"
+	"crypto/sha256"
 	"database/sql"
 	"encoding/base64"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -26,8 +28,20 @@ import (
 	"github.com/gatehouse-dev/gatehouse/internal/store"
 )
 
-// notifyChannel is the PostgreSQL channel on which commits announce their revisions.
+// notifyChannel is the PostgreSQL channel on which commits announce their revisions, for the
+// tables in the public schema; see channelFor.
 const notifyChannel = "gatehouse_changes"
+
+// channelFor names the channel of the Gatehouse tables in schema. NOTIFY channels are shared
+// by every schema of a database, and revisions of another deployment's scopes (store ids such
+// as "petstore" repeat across deployments) must never reach this one's watcher.
+func channelFor(schema string) string {
+	if schema == "public" {
+		return notifyChannel
+	}
+	sum := sha256.Sum256([]byte(schema))
+	return notifyChannel + "_" + hex.EncodeToString(sum[:8])
+}
 
 type dialect int
 
@@ -49,13 +63,16 @@ type DB struct {
 	dialect dialect
 	dsn     string
 	logger  *slog.Logger
+	// channel is the NOTIFY channel of this schema (PostgreSQL only).
+	channel string
+	// deferConnect lets Open return before PostgreSQL answers (WithDeferredConnect);
+	// connected is set once it did and the schema is migrated.
+	deferConnect bool
+	connected    atomic.Bool
 
 	mu      sync.RWMutex
 	onWrite []store.ChangeFunc
 	watch   watcher
-
-	lazy     bool
-	migrated atomic.Bool
 }
 
 var _ store.Store = (*DB)(nil)
@@ -63,10 +80,13 @@ var _ store.Store = (*DB)(nil)
 // Option configures Open.
 type Option func(*DB)
 
-// WithLazyConnect lets Open succeed when a PostgreSQL database is unreachable; Watch keeps
-// trying and migrates it when it answers. Serving nodes use it so they can report not ready
-// (and deny) instead of exiting.
-func WithLazyConnect() Option { return func(d *DB) { d.lazy = true } }
+// WithDeferredConnect makes Open succeed while PostgreSQL is unreachable: the store then
+// fails every call until Watch reaches the database and migrates it, so a node can start
+// (not ready, deciding nothing) before its database is up.
+func WithDeferredConnect() Option { return func(d *DB) { d.deferConnect = true } }
+
+// errNotConnected means the database has not been reached since Open.
+var errNotConnected = errors.New("database not reached yet")
 
 // WithLogger sets the logger (default slog.Default()).
 func WithLogger(l *slog.Logger) Option { return func(d *DB) { d.logger = l } }
@@ -103,22 +123,33 @@ func Open(ctx context.Context, dsn string, opts ...Option) (*DB, error) {
 		}
 		d.db.SetMaxOpenConns(8)
 	}
-	if err := d.db.PingContext(ctx); err != nil {
-		if d.lazy && d.dialect == dialectPostgres {
-			// Start anyway: every read fails (so every decision denies) and readiness says
-			// not ready until Watch reaches the database and migrates it.
-			d.logger.Error("database unreachable at start; denying everything until it answers", "err", err)
-			return d, nil
+	if err := d.connect(ctx); err != nil {
+		if !d.deferConnect || d.dialect != dialectPostgres {
+			d.db.Close()
+			return nil, err
 		}
-		d.db.Close()
-		return nil, fmt.Errorf("connect %s: %w", d.dialect, err)
+		d.logger.Warn("database unreachable; deciding nothing until it answers", "err", err)
+	}
+	return d, nil
+}
+
+// connect checks the database answers, migrates it and learns its notification channel.
+func (d *DB) connect(ctx context.Context) error {
+	if err := d.db.PingContext(ctx); err != nil {
+		return fmt.Errorf("connect %s: %w", d.dialect, err)
 	}
 	if err := d.migrate(ctx); err != nil {
-		d.db.Close()
-		return nil, err
+		return err
 	}
-	d.migrated.Store(true)
-	return d, nil
+	if d.dialect == dialectPostgres {
+		var schema string
+		if err := d.db.QueryRowContext(ctx, "SELECT current_schema()").Scan(&schema); err != nil {
+			return fmt.Errorf("read current schema: %w", err)
+		}
+		d.channel = channelFor(schema)
+	}
+	d.connected.Store(true)
+	return nil
 }
 
 // sqliteDSN builds a modernc URI: WAL so readers never block the writer, FULL sync so an
@@ -141,7 +172,12 @@ func sqliteDSN(path string) string {
 func (d *DB) Close() error { return d.db.Close() }
 
 // Ping checks that the database answers.
-func (d *DB) Ping(ctx context.Context) error { return d.db.PingContext(ctx) }
+func (d *DB) Ping(ctx context.Context) error {
+	if !d.connected.Load() {
+		return errNotConnected
+	}
+	return d.db.PingContext(ctx)
+}
 
 // Backend names the database kind ("sqlite" or "postgres").
 func (d *DB) Backend() string { return d.dialect.String() }
@@ -349,6 +385,9 @@ func (d *DB) Revisions(ctx context.Context) (map[string]int64, error) {
 
 // Update implements store.Store.
 func (d *DB) Update(ctx context.Context, fn func(store.Tx) error) error {
+	if !d.connected.Load() {
+		return errNotConnected
+	}
 	const maxAttempts = 5
 	var err error
 	for attempt := 1; attempt <= maxAttempts; attempt++ {
@@ -410,9 +449,9 @@ func (d *DB) updateOnce(ctx context.Context, fn func(store.Tx) error) (map[strin
 	if d.dialect == dialectPostgres {
 		payload, _ := json.Marshal(revs)
 		if len(payload) < 7900 { // NOTIFY payloads are capped at 8000 bytes; listeners re-read otherwise
-			_, err = sqlTx.ExecContext(ctx, "SELECT pg_notify($1, $2)", notifyChannel, string(payload))
+			_, err = sqlTx.ExecContext(ctx, "SELECT pg_notify($1, $2)", d.channel, string(payload))
 		} else {
-			_, err = sqlTx.ExecContext(ctx, "SELECT pg_notify($1, $2)", notifyChannel, "")
+			_, err = sqlTx.ExecContext(ctx, "SELECT pg_notify($1, $2)", d.channel, "")
 		}
 		if err != nil {
 			return nil, fmt.Errorf("notify: %w", err)

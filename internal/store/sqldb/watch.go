@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"maps"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -15,8 +16,9 @@ import (
 type watcher struct {
 	mu   sync.Mutex
 	seen map[string]int64
-	// lastContact is when the database last answered a poll (unix nanos).
-	lastContact time.Time
+	// lastContact is when the database last answered a poll (unix nanos; 0 before the first):
+	// atomic because every decision reads it.
+	lastContact atomic.Int64
 }
 
 // changed records revs and returns the entries that are newer than what was seen.
@@ -38,9 +40,11 @@ func (w *watcher) changed(revs map[string]int64) map[string]int64 {
 
 // LastContact returns when a Watch poll last reached the database (zero before the first).
 func (d *DB) LastContact() time.Time {
-	d.watch.mu.Lock()
-	defer d.watch.mu.Unlock()
-	return d.watch.lastContact
+	ns := d.watch.lastContact.Load()
+	if ns == 0 {
+		return time.Time{}
+	}
+	return time.Unix(0, ns)
 }
 
 // Watch delivers commits made by other nodes (or other processes on the same SQLite file) to
@@ -70,15 +74,14 @@ func (d *DB) Watch(ctx context.Context, interval time.Duration) {
 func (d *DB) poll(ctx context.Context) {
 	pctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
-	if !d.migrated.Load() {
-		if err := d.migrate(pctx); err != nil {
+	if !d.connected.Load() {
+		if err := d.connect(pctx); err != nil {
 			if ctx.Err() == nil {
-				d.logger.Warn("store still unreachable", "err", err)
+				d.logger.Warn("database unreachable; deciding nothing until it answers", "err", err)
 			}
 			return
 		}
-		d.migrated.Store(true)
-		d.logger.Info("store reachable; schema migrated")
+		d.logger.Info("database reached", "backend", d.dialect.String())
 	}
 	revs, err := d.Revisions(pctx)
 	if err != nil {
@@ -87,9 +90,7 @@ func (d *DB) poll(ctx context.Context) {
 		}
 		return
 	}
-	d.watch.mu.Lock()
-	d.watch.lastContact = time.Now()
-	d.watch.mu.Unlock()
+	d.watch.lastContact.Store(time.Now().UnixNano())
 	if ch := d.watch.changed(revs); len(ch) > 0 {
 		d.notify(ch)
 	}
@@ -114,6 +115,9 @@ func (d *DB) listen(ctx context.Context) {
 }
 
 func (d *DB) listenOnce(ctx context.Context) error {
+	if !d.connected.Load() {
+		return errNotConnected
+	}
 	cctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	conn, err := pgx.Connect(cctx, d.dsn)
 	cancel()
@@ -121,7 +125,7 @@ func (d *DB) listenOnce(ctx context.Context) error {
 		return err
 	}
 	defer conn.Close(context.WithoutCancel(ctx))
-	if _, err := conn.Exec(ctx, "LISTEN "+notifyChannel); err != nil {
+	if _, err := conn.Exec(ctx, "LISTEN "+pgx.Identifier{d.channel}.Sanitize()); err != nil {
 		return err
 	}
 	// Anything committed while we were not listening is picked up now.
