@@ -180,7 +180,10 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger) (*Node, er
 		trusted = append(trusted, p)
 	}
 	n.Gateway = gateway.New(gateway.Deps{Store: st, Snapshots: n.Snapshots, Decider: n.Decider, Tokens: n.Identity, Logger: logger,
-		Region: cfg.Region, Account: cfg.AccountID, TrustedProxies: trusted, CognitoEndpoint: n.localPoolEndpoint})
+		Region: cfg.Region, Account: cfg.AccountID, TrustedProxies: trusted, CognitoEndpoint: n.localPoolEndpoint,
+		OnDecision: n.gatewayDecided, OnUpstreamError: func(_ context.Context, api, kind string) {
+			n.Metrics.UpstreamErrors.WithLabelValues(api, kind).Inc()
+		}})
 	return n, nil
 }
 

@@ -11,6 +11,7 @@ import (
 	"github.com/gatehouse-dev/gatehouse/internal/audit"
 	"github.com/gatehouse-dev/gatehouse/internal/avpapi"
 	"github.com/gatehouse-dev/gatehouse/internal/awsjson"
+	"github.com/gatehouse-dev/gatehouse/internal/gateway"
 )
 
 // auditor turns decisions and management writes into audit records.
@@ -80,4 +81,30 @@ func (a *auditor) wrapOp(target string, op awsjson.Op) awsjson.Op {
 			LatencyUs: time.Since(start).Microseconds()})
 		return out, nil
 	}
+}
+
+// gatewayDecided feeds a gateway or forward-auth decision to the metrics and the audit trail.
+func (n *Node) gatewayDecided(_ context.Context, d gateway.Decision) {
+	result := "deny"
+	if d.Allowed {
+		result = "allow"
+	}
+	typ := d.AuthorizerType
+	if typ == "" {
+		typ = "none"
+	}
+	n.Metrics.Decisions.WithLabelValues(typ, d.PolicyStoreID, result).Inc()
+	n.Metrics.DecisionLatency.WithLabelValues(typ).Observe(d.Latency.Seconds())
+	if typ != "none" {
+		cache := "miss"
+		if d.Cached {
+			cache = "hit"
+		}
+		n.Metrics.DecisionCache.WithLabelValues(typ, cache).Inc()
+	}
+	n.auditor.write(audit.Record{Kind: audit.KindDecision, Source: d.Source, DecisionID: d.ID, Time: d.Time,
+		ClientIP: d.ClientIP, Method: d.Method, Path: d.Path, RouteID: d.API + " " + d.Route, Principal: d.Principal,
+		TokenHash: d.TokenHash, Reason: d.Reason, PolicyStoreID: d.PolicyStoreID, Revision: d.Revision,
+		Decision: strings.ToUpper(result), DeterminingPolicies: d.DeterminingPolicies, LatencyUs: d.Latency.Microseconds(),
+		UpstreamStatus: d.Status})
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/verifiedpermissions/types"
 	"github.com/golang-jwt/jwt/v5"
 
+	"github.com/gatehouse-dev/gatehouse/internal/apidef"
 	"github.com/gatehouse-dev/gatehouse/internal/app"
 	"github.com/gatehouse-dev/gatehouse/internal/app/apptest"
 	"github.com/gatehouse-dev/gatehouse/internal/audit"
@@ -85,5 +86,42 @@ func TestAuditTrailOfAPICalls(t *testing.T) {
 	report.Reset()
 	if err := audit.VerifyFiles(&report, []string{trail}); err == nil || !strings.Contains(report.String(), "modified") {
 		t.Fatalf("tampered trail verified: %s", report.String())
+	}
+}
+
+// Gateway decisions reach the audit trail and the metrics.
+func TestGatewayDecisionsAreAuditedAndCounted(t *testing.T) {
+	cfg := apptest.Config(t, "sqlite")
+	trail := filepath.Join(t.TempDir(), "audit.log")
+	cfg.AuditFile = trail
+	node := apptest.Start(t, cfg)
+	def, err := apidef.Parse([]byte(`name: Hello
+stage: v1
+routes:
+  - {route: "GET /hello", authorizer: none, mock: {status: 200, body: '{"hi":true}'}}
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := node.APIs.Put(context.Background(), def); err != nil {
+		t.Fatal(err)
+	}
+	if code, _ := httpGet(t, "http://"+node.Addr("gateway")+"/v1/hello"); code != 200 {
+		t.Fatalf("allowed route: %d", code)
+	}
+	if code, _ := httpGet(t, "http://"+node.Addr("gateway")+"/v1/nope"); code != 403 {
+		t.Fatalf("unknown route: %d", code)
+	}
+	_, metrics := httpGet(t, "http://"+node.Addr("admin")+"/metrics")
+	if !strings.Contains(metrics, `gatehouse_decisions_total{authorizer="none",policy_store="",result="allow"} 1`) ||
+		!strings.Contains(metrics, `result="deny"} 1`) {
+		t.Fatalf("decision metrics:\n%s", grepMetrics(metrics))
+	}
+	if err := node.Audit.Close(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	b, _ := os.ReadFile(trail)
+	if !strings.Contains(string(b), `"source":"gateway"`) || !strings.Contains(string(b), `"path":"/v1/hello"`) || !strings.Contains(string(b), `"reason":"no_route"`) {
+		t.Fatalf("gateway decisions missing from the trail:\n%s", b)
 	}
 }

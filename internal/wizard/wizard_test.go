@@ -143,6 +143,14 @@ func TestPetStoreMatchesArticle(t *testing.T) {
 	if r.Namespace != "PetStore" {
 		t.Errorf("namespace %q", r.Namespace)
 	}
+	doc, err := wizard.Parse(context.Background(), readDoc(t, "petstore.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ops, err := wizard.ListOperations(doc)
+	if want := []string{"GET / (getRoot)", "ANY /admin/{proxy+} (admin)", "GET /pets (listPets)", "POST /pets (createPet)", "GET /pets/{petId} (getPet)"}; err != nil || !slices.Equal(ops, want) {
+		t.Errorf("operations %q, %v", ops, err)
+	}
 
 	schema, err := policy.ParseSchema(r.Files["schema.cedarschema"])
 	if err != nil {
