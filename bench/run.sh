@@ -114,6 +114,13 @@ start() {
 	PID[$name]=$!
 }
 
+# server_pid NAME: the pid of the command `start NAME` runs under timeout.
+server_pid() { pgrep -P "${PID[$1]}" | head -1; }
+
+# cpu_ticks PID: user + system CPU time of PID in clock ticks (fields 14 and 15 of stat).
+cpu_ticks() { awk '{ sub(/^.*\) /, ""); print $12 + $13 }' "/proc/$1/stat"; }
+CLK_TCK=$(getconf CLK_TCK)
+
 # wait_http URL PIDVAR: waits up to 20 s for URL to answer, failing early if the process died.
 wait_http() {
 	local url=$1 pid=$2
@@ -134,23 +141,35 @@ to_ms() {
 }
 
 RAW=$RESULTS/raw.tsv
-printf 'part\tname\tround\trps\tp50_ms\tp99_ms\tnon2xx\terrors\n' >"$RAW"
+printf 'part\tname\tround\trps\tp50_ms\tp99_ms\tnon2xx\terrors\tcpu_us_per_req\n' >"$RAW"
 
-# run_wrk PART NAME ROUND DURATION URL [wrk args...]: one wrk run, appended to raw.tsv.
+# run_wrk PART NAME ROUND DURATION SERVER URL [wrk args...]: one wrk run, appended to raw.tsv,
+# with the CPU time the process SERVER (a `start` name) spent per request.
 run_wrk() {
-	local part=$1 name=$2 round=$3 dur=$4 url=$5 out
-	shift 5
+	local part=$1 name=$2 round=$3 dur=$4 server=$5 url=$6 out spid t0 t1
+	shift 6
 	out=$RESULTS/wrk-$name-r$round.txt
+	spid=$(server_pid "$server")
+	[ -n "$spid" ] || die "no process for $server"
 	log "wrk $name (round $round, $dur, $CONNS connections)"
+	t0=$(cpu_ticks "$spid")
 	timeout -k 5 60 wrk -t2 -c"$CONNS" -d"$dur" --latency "$@" "$url" >"$out" 2>&1 || die "wrk $name failed: $(tail -3 "$out")"
-	local rps p50 p99 non2xx errs
+	t1=$(cpu_ticks "$spid")
+	local rps p50 p99 non2xx errs n cpu
+	n=$(awk '/requests in/ {print $1}' "$out")
+	cpu=$(awk -v d=$((t1 - t0)) -v hz="$CLK_TCK" -v n="$n" 'BEGIN { printf "%.1f", n > 0 ? d / hz * 1e6 / n : 0 }')
 	rps=$(awk '/^Requests\/sec:/ {print $2}' "$out")
 	p50=$(to_ms "$(awk '$1 == "50%" {print $2}' "$out")")
 	p99=$(to_ms "$(awk '$1 == "99%" {print $2}' "$out")")
 	non2xx=$(awk '/Non-2xx or 3xx responses:/ {print $NF}' "$out")
 	errs=$(awk '/Socket errors:/ {gsub(/,/, ""); print $4 + $6 + $8 + $10}' "$out")
 	[ -n "$rps" ] || die "wrk $name: no result in $out"
-	printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$part" "$name" "$round" "$rps" "$p50" "$p99" "${non2xx:-0}" "${errs:-0}" >>"$RAW"
+	printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$part" "$name" "$round" "$rps" "$p50" "$p99" "${non2xx:-0}" "${errs:-0}" "$cpu" >>"$RAW"
+}
+
+# min_cpu PART NAME: the lowest CPU µs per request over the rounds (the least disturbed).
+min_cpu() {
+	awk -F'\t' -v part="$1" -v name="$2" '$1 == part && $2 == name && (low == "" || $9 + 0 < low + 0) { low = $9 } END { print low }' "$RAW"
 }
 
 # best PART NAME: the round with the highest requests/s, as "rps p50 p99 non2xx errors".
@@ -225,17 +244,17 @@ part1() {
 	fi
 	local round
 	for round in $(seq "$ROUNDS"); do
-		run_wrk 1 healthz "$round" "$DUR" "$ADMIN/healthz"
+		run_wrk 1 healthz "$round" "$DUR" gatehouse "$ADMIN/healthz"
 		# Signed per round: a SigV4 signature is valid for 15 minutes.
 		"$WORK/bin/signreq" -endpoint "$ADMIN" -target VerifiedPermissions.IsAuthorized \
 			-body "@$ROOT/bench/testdata/isauthorized.json" -check -expect '"decision":"ALLOW"' \
 			>"$WORK/isauthorized.lua" 2>>"$RESULTS/signreq.log" || die "IsAuthorized check failed: $(tail -2 "$RESULTS/signreq.log")"
-		run_wrk 1 isauthorized "$round" "$DUR" "$ADMIN/" -s "$WORK/isauthorized.lua"
+		run_wrk 1 isauthorized "$round" "$DUR" gatehouse "$ADMIN/" -s "$WORK/isauthorized.lua"
 		if [ -n "$with_token" ]; then
 			"$WORK/bin/signreq" -endpoint "$ADMIN" -target VerifiedPermissions.IsAuthorizedWithToken \
 				-body "@$WORK/withtoken.json" -check -expect '"decision":"ALLOW"' \
 				>"$WORK/withtoken.lua" 2>>"$RESULTS/signreq.log" || die "IsAuthorizedWithToken check failed: $(tail -2 "$RESULTS/signreq.log")"
-			run_wrk 1 withtoken "$round" "$DUR" "$ADMIN/" -s "$WORK/withtoken.lua"
+			run_wrk 1 withtoken "$round" "$DUR" gatehouse "$ADMIN/" -s "$WORK/withtoken.lua"
 		fi
 	done
 	local -a h a t
@@ -295,6 +314,8 @@ part2() {
 		[gw-cedar-nocache]=$gw/cedar-nocache/pets
 		[gw-iam]=$gw/iam/pets
 	)
+	local -A server=([upstream]=upstream [bareproxy]=bareproxy [bareproxy-pool]=bareproxy-pool [gw-none]=gatehouse
+		[gw-jwt]=gatehouse [gw-cedar]=gatehouse [gw-cedar-nocache]=gatehouse [gw-iam]=gatehouse)
 	local auth="Authorization: Bearer $ACCESS_TOKEN" n code round
 	for n in "${names[@]}"; do
 		# The gateway picks a stored change up on its next request; allow it a moment.
@@ -307,7 +328,7 @@ part2() {
 	done
 	for round in $(seq "$GW_ROUNDS"); do
 		for n in "${names[@]}"; do
-			run_wrk 2 "$n" "$round" "$GW_DUR" "${url[$n]}" -H "$auth"
+			run_wrk 2 "$n" "$round" "$GW_DUR" "${server[$n]}" "${url[$n]}" -H "$auth"
 		done
 	done
 

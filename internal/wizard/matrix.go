@@ -229,7 +229,7 @@ func AccessMatrix(d *apply.Dir, opts MatrixOptions) (*Matrix, error) {
 		case apidef.TypeCedar:
 			methods := []string{strings.ToLower(method)}
 			if method == "ANY" {
-				methods = AnyMethods
+				methods = anyMethods
 			}
 			resource, err := matrixResource(rt, ns, def.Name)
 			if err != nil {

@@ -1,14 +1,3 @@
-// Package wizard turns an OpenAPI document, an identity source and a group → operations
-// assignment into a Cedar schema, per-group policies and a gateway API definition, and keeps
-// them in step when the document changes.
-//
-// It is the AWS console's "Set up with API Gateway and an identity provider" wizard as a
-// library: [Parse] reads the document, [Generate] builds the files (nothing touches the disk
-// until every check passed), [Result.WriteDir] writes them into a directory that
-// `gatehouse apply` accepts and, when the directory holds an earlier output, updates what init
-// wrote while keeping hand-written (or hand-edited) files and reporting policies that refer to
-// actions the schema no longer has. [AccessMatrix] answers "which group may call which route"
-// for such a directory with the decision engine.
 package wizard
 
 import (
@@ -34,8 +23,8 @@ const MaxDocumentBytes = 10 << 20
 // method.
 const AnyMethodExtension = "x-amazon-apigateway-any-method"
 
-// AnyMethods are the methods an ANY operation stands for, as actions (SPEC §2.1).
-var AnyMethods = []string{"delete", "get", "patch", "post", "put"}
+// anyMethods are the methods an ANY operation stands for, as actions (SPEC §2.1).
+var anyMethods = []string{"delete", "get", "patch", "post", "put"}
 
 // Parse reads an OpenAPI 3 or Swagger 2 document, JSON or YAML, and validates it. A Swagger 2
 // document is converted to OpenAPI 3. External $refs are not followed: a document names only
@@ -143,8 +132,8 @@ func (o *operation) Route() string { return o.Method + " " + o.Path }
 // actions returns the operation's action ids, "<lowercase method> <path>".
 func (o *operation) actions() []string {
 	if o.Method == "ANY" {
-		out := make([]string, 0, len(AnyMethods))
-		for _, m := range AnyMethods {
+		out := make([]string, 0, len(anyMethods))
+		for _, m := range anyMethods {
 			if !slices.Contains(o.explicit, m) {
 				out = append(out, m+" "+o.Path)
 			}
