@@ -157,7 +157,7 @@ run_wrk() {
 	t1=$(cpu_ticks "$spid")
 	local rps p50 p99 non2xx errs n cpu
 	n=$(awk '/requests in/ {print $1}' "$out")
-	cpu=$(awk -v d=$((t1 - t0)) -v hz="$CLK_TCK" -v n="$n" 'BEGIN { printf "%.1f", n > 0 ? d / hz * 1e6 / n : 0 }')
+	cpu=$(awk -v d=$((t1 - t0)) -v hz="$CLK_TCK" -v n="$n" 'BEGIN { printf "%.1f", (n > 0 ? d / hz * 1e6 / n : 0) }')
 	rps=$(awk '/^Requests\/sec:/ {print $2}' "$out")
 	p50=$(to_ms "$(awk '$1 == "50%" {print $2}' "$out")")
 	p99=$(to_ms "$(awk '$1 == "99%" {print $2}' "$out")")
@@ -257,22 +257,30 @@ part1() {
 			run_wrk 1 withtoken "$round" "$DUR" gatehouse "$ADMIN/" -s "$WORK/withtoken.lua"
 		fi
 	done
-	local -a h a t
-	read -r -a h <<<"$(best 1 healthz)"
-	read -r -a a <<<"$(best 1 isauthorized)"
-	local fmt='%-40s %10s %9s %9s %7s %7s %8s'
 	say "Part 1: AVP API over HTTP (wrk -t2 -c$CONNS -d$DUR --latency on the admin listener; one SigV4-signed request replayed;"
-	say "        best of $ROUNDS interleaved rounds)"
-	say "$(printf "$fmt" 'run' 'req/s' 'p50 ms' 'p99 ms' 'non2xx' 'errors' 'vs hlth')"
-	say "$(printf "$fmt" 'GET /healthz (HTTP stack baseline)' "${h[@]}" '1.00')"
-	say "$(printf "$fmt" 'IsAuthorized (entities in request)' "${a[@]}" "$(awk -v x="${a[0]}" -v y="${h[0]}" 'BEGIN { printf "%.2f", x / y }')")"
-	if [ -n "$with_token" ]; then
-		read -r -a t <<<"$(best 1 withtoken)"
-		say "$(printf "$fmt" 'IsAuthorizedWithToken (IdP access token)' "${t[@]}" "$(awk -v x="${t[0]}" -v y="${h[0]}" 'BEGIN { printf "%.2f", x / y }')")"
-	else
-		say "IsAuthorizedWithToken: skipped: $why."
-	fi
-	say "$(awk -v a="${a[0]}" 'BEGIN { printf "IsAuthorized req/s = %.0fx AVP'"'"'s default quota of 200 requests/s per policy store", a / 200 }')"
+	say "        best of $ROUNDS interleaved rounds; cpu = gatehouse CPU time per request, lowest round)"
+	local fmt='%-40s %10s %9s %9s %7s %7s %8s %10s'
+	say "$(printf "$fmt" 'run' 'req/s' 'p50 ms' 'p99 ms' 'non2xx' 'errors' 'vs hlth' 'cpu us/req')"
+	local -a h r
+	read -r -a h <<<"$(best 1 healthz)"
+	local n label
+	for n in healthz isauthorized withtoken; do
+		case $n in
+		healthz) label='GET /healthz (HTTP stack baseline)' ;;
+		isauthorized) label='IsAuthorized (entities in request)' ;;
+		withtoken)
+			label='IsAuthorizedWithToken (IdP access token)'
+			if [ -z "$with_token" ]; then
+				say "IsAuthorizedWithToken: skipped: $why."
+				continue
+			fi
+			;;
+		esac
+		read -r -a r <<<"$(best 1 "$n")"
+		say "$(printf "$fmt" "$label" "${r[@]}" "$(awk -v x="${r[0]}" -v y="${h[0]}" 'BEGIN { printf "%.2f", x / y }')" "$(min_cpu 1 "$n")")"
+	done
+	read -r -a r <<<"$(best 1 isauthorized)"
+	say "$(awk -v a="${r[0]}" 'BEGIN { printf "IsAuthorized req/s = %.0fx AVP'"'"'s default quota of 200 requests/s per policy store", a / 200 }')"
 	say ""
 }
 
@@ -355,28 +363,29 @@ part2() {
 		half[$n]=$(lowest_p99 2h "$n")
 	done
 
-	local -a b bp r hb hh
+	local -a b bp hb
 	read -r -a b <<<"$(best 2 bareproxy)"
 	read -r -a bp <<<"$(best 2 bareproxy-pool)"
 	read -r -a hb <<<"${half[bareproxy]}"
+	local poolcpu
+	poolcpu=$(min_cpu 2 bareproxy-pool)
 	say "Part 2: gateway overhead (every request carries the same IdP access token; upstream = bench/cmd/upstream)"
 	say "  max load:  wrk -t2 -c$CONNS -d$GW_DUR --latency, best of $GW_ROUNDS interleaved rounds; ratio = req/s / bareproxy req/s;"
-	say "             vs pool = req/s / bareproxy-pool req/s"
+	say "             vs pool = req/s / bareproxy-pool req/s; cpu = CPU time of the process under test per request (lowest"
+	say "             round; the upstream's is not included); +cpu = cpu minus bareproxy-pool's"
 	say "  half load: bench/cmd/rateload, constant $rate req/s (half the cedar route's max), -c $CONNS, $GW_DUR; latency from scheduled"
 	say "             send time; of $GW_ROUNDS interleaved rounds, the one with the lowest p99 is kept"
-	local fmt='%-18s %9s %8s %8s %7s %7s %5s | %8s %8s %8s %9s %5s'
-	say "$(printf "$fmt" 'target' 'req/s' 'p50 ms' 'p99 ms' 'ratio' 'vs pool' 'bad' 'got r/s' 'p50 ms' 'p99 ms' '+p99 ms' 'bad')"
+	say "$(printf '%-17s %8s %7s %7s %6s %7s %4s %6s %6s | %7s %7s %7s %8s %4s' 'target' 'req/s' 'p50 ms' 'p99 ms' 'ratio' 'vs pool' \
+		'bad' 'cpu us' '+cpu' 'got r/s' 'p50 ms' 'p99 ms' '+p99 ms' 'bad')"
+	local n
 	for n in "${names[@]}"; do
-		read -r -a r <<<"$(best 2 "$n")"
-		if [ -z "${half[$n]:-}" ]; then
-			say "$(awk -v n="$n" -v rps="${r[0]}" -v p50="${r[1]}" -v p99="${r[2]}" -v bad="$((r[3] + r[4]))" -v base="${b[0]}" -v pbase="${bp[0]}" \
-				'BEGIN { printf "%-18s %9.0f %8.3f %8.3f %6.1f%% %6.1f%% %5d | %8s", n, rps, p50, p99, 100 * rps / base, 100 * rps / pbase, bad, "-" }')"
-			continue
-		fi
-		read -r -a hh <<<"${half[$n]}"
-		say "$(awk -v n="$n" -v rps="${r[0]}" -v p50="${r[1]}" -v p99="${r[2]}" -v bad="$((r[3] + r[4]))" -v base="${b[0]}" -v pbase="${bp[0]}" \
-			-v hr="${hh[0]}" -v h50="${hh[1]}" -v h99="${hh[2]}" -v hbad="$((hh[3] + hh[4]))" -v hb99="${hb[2]}" \
-			'BEGIN { printf "%-18s %9.0f %8.3f %8.3f %6.1f%% %6.1f%% %5d | %8.0f %8.3f %8.3f %+9.3f %5d", n, rps, p50, p99, 100 * rps / base, 100 * rps / pbase, bad, hr, h50, h99, h99 - hb99, hbad }')"
+		say "$(awk -v n="$n" -v max="$(best 2 "$n")" -v half="${half[$n]:-}" -v base="${b[0]}" -v pbase="${bp[0]}" \
+			-v cpu="$(min_cpu 2 "$n")" -v pcpu="$poolcpu" -v hb99="${hb[2]}" 'BEGIN {
+			split(max, r, " ")
+			printf "%-17s %8.0f %7.3f %7.3f %5.1f%% %6.1f%% %4d %6.1f %+6.1f |", n, r[1], r[2], r[3], 100 * r[1] / base, 100 * r[1] / pbase, r[4] + r[5], cpu, cpu - pcpu
+			if (half == "") { printf " %7s", "-"; exit }
+			split(half, h, " ")
+			printf " %7.0f %7.3f %7.3f %+8.3f %4d", h[1], h[2], h[3], h[3] - hb99, h[4] + h[5] }')"
 	done
 	say "  +p99 ms = half-load p99 minus the bare proxy's half-load p99. Goals: gw-cedar ratio >= 85%, +p99 <= 1 ms."
 	say ""

@@ -232,7 +232,7 @@ func (w *Writer) Write(r Record) error {
 	r.Seq, r.PrevHash, r.Hash = 0, "", ""
 	// Encoding happens outside the lock; only the seq and prevHash splice and the hash are
 	// serialized.
-	pre, err := json.Marshal(&r)
+	pre, err := encode(&r)
 	if err != nil {
 		return fmt.Errorf("audit: encode record: %w", err)
 	}
