@@ -346,16 +346,21 @@ part2() {
 	read -r -a c <<<"$(best 2 gw-cedar)"
 	local rate
 	rate=$(awk -v r="${c[0]}" 'BEGIN { printf "%d", r / 2 }')
-	local out
-	local halfnames=(bareproxy gw-none gw-jwt gw-cedar gw-cedar-nocache gw-iam)
+	local out spid t0 t1
+	local halfnames=(bareproxy bareproxy-pool gw-none gw-jwt gw-cedar gw-cedar-nocache gw-iam)
 	for round in $(seq "$GW_ROUNDS"); do
 		for n in "${halfnames[@]}"; do
 			out=$RESULTS/rateload-$n-r$round.txt
+			spid=$(server_pid "${server[$n]}")
 			log "rateload $n (round $round, $rate req/s, $GW_DUR)"
+			t0=$(cpu_ticks "$spid")
 			timeout -k 5 60 "$WORK/bin/rateload" -url "${url[$n]}" -rate "$rate" -d "$GW_DUR" -c "$CONNS" -H "$auth" \
 				>"$out" 2>&1 || die "rateload $n failed: $(tail -3 "$out")"
-			awk -v n="$n" -v round="$round" '/^RESULT/ { for (i = 2; i <= NF; i++) { split($i, kv, "="); v[kv[1]] = kv[2] }
-				printf "2h\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", n, round, v["rps"], v["p50_ms"], v["p99_ms"], v["non2xx"], v["errors"] }' "$out" >>"$RAW"
+			t1=$(cpu_ticks "$spid")
+			awk -v n="$n" -v round="$round" -v d=$((t1 - t0)) -v hz="$CLK_TCK" '/^RESULT/ {
+				for (i = 2; i <= NF; i++) { split($i, kv, "="); v[kv[1]] = kv[2] }
+				printf "2h\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%.1f\n", n, round, v["rps"], v["p50_ms"], v["p99_ms"], v["non2xx"], v["errors"],
+					(v["n"] > 0 ? d / hz * 1e6 / v["n"] : 0) }' "$out" >>"$RAW"
 		done
 	done
 	local -A half
@@ -368,24 +373,24 @@ part2() {
 	read -r -a bp <<<"$(best 2 bareproxy-pool)"
 	read -r -a hb <<<"${half[bareproxy]}"
 	local poolcpu
-	poolcpu=$(min_cpu 2 bareproxy-pool)
+	poolcpu=$(min_cpu 2h bareproxy-pool)
 	say "Part 2: gateway overhead (every request carries the same IdP access token; upstream = bench/cmd/upstream)"
 	say "  max load:  wrk -t2 -c$CONNS -d$GW_DUR --latency, best of $GW_ROUNDS interleaved rounds; ratio = req/s / bareproxy req/s;"
-	say "             vs pool = req/s / bareproxy-pool req/s; cpu = CPU time of the process under test per request (lowest"
-	say "             round; the upstream's is not included); +cpu = cpu minus bareproxy-pool's"
+	say "             vs pool = req/s / bareproxy-pool req/s"
 	say "  half load: bench/cmd/rateload, constant $rate req/s (half the cedar route's max), -c $CONNS, $GW_DUR; latency from scheduled"
-	say "             send time; of $GW_ROUNDS interleaved rounds, the one with the lowest p99 is kept"
-	say "$(printf '%-17s %8s %7s %7s %6s %7s %4s %6s %6s | %7s %7s %7s %8s %4s' 'target' 'req/s' 'p50 ms' 'p99 ms' 'ratio' 'vs pool' \
-		'bad' 'cpu us' '+cpu' 'got r/s' 'p50 ms' 'p99 ms' '+p99 ms' 'bad')"
+	say "             send time; of $GW_ROUNDS interleaved rounds, the one with the lowest p99 is kept; cpu = CPU time of the"
+	say "             process under test per request at that rate (lowest round; the upstream's not included); +cpu = minus bareproxy-pool's"
+	say "$(printf '%-17s %8s %7s %7s %6s %7s %4s | %7s %7s %7s %8s %4s %6s %6s' 'target' 'req/s' 'p50 ms' 'p99 ms' 'ratio' 'vs pool' \
+		'bad' 'got r/s' 'p50 ms' 'p99 ms' '+p99 ms' 'bad' 'cpu us' '+cpu')"
 	local n
 	for n in "${names[@]}"; do
 		say "$(awk -v n="$n" -v max="$(best 2 "$n")" -v half="${half[$n]:-}" -v base="${b[0]}" -v pbase="${bp[0]}" \
-			-v cpu="$(min_cpu 2 "$n")" -v pcpu="$poolcpu" -v hb99="${hb[2]}" 'BEGIN {
+			-v cpu="$(min_cpu 2h "$n")" -v pcpu="$poolcpu" -v hb99="${hb[2]}" 'BEGIN {
 			split(max, r, " ")
-			printf "%-17s %8.0f %7.3f %7.3f %5.1f%% %6.1f%% %4d %6.1f %+6.1f |", n, r[1], r[2], r[3], 100 * r[1] / base, 100 * r[1] / pbase, r[4] + r[5], cpu, cpu - pcpu
+			printf "%-17s %8.0f %7.3f %7.3f %5.1f%% %6.1f%% %4d |", n, r[1], r[2], r[3], 100 * r[1] / base, 100 * r[1] / pbase, r[4] + r[5]
 			if (half == "") { printf " %7s", "-"; exit }
 			split(half, h, " ")
-			printf " %7.0f %7.3f %7.3f %+8.3f %4d", h[1], h[2], h[3], h[3] - hb99, h[4] + h[5] }')"
+			printf " %7.0f %7.3f %7.3f %+8.3f %4d %6.1f %+6.1f", h[1], h[2], h[3], h[3] - hb99, h[4] + h[5], cpu, cpu - pcpu }')"
 	done
 	say "  +p99 ms = half-load p99 minus the bare proxy's half-load p99. Goals: gw-cedar ratio >= 85%, +p99 <= 1 ms."
 	say ""

@@ -144,7 +144,7 @@ when { principal.aud == "finance-app" && principal["custom:costCenter"] like "Fi
 	// Batch with a token: one principal, several requests, principal echoed.
 	batch, err := c.BatchIsAuthorizedWithToken(ctx, &vp.BatchIsAuthorizedWithTokenInput{PolicyStoreId: id,
 		IdentityToken: aws.String(idp.token(t, jwt.MapClaims{"sub": "alice", "aud": "finance-app", "groups": []string{"finance"}, "custom:costCenter": "Finance"})),
-		Requests: []types.BatchIsAuthorizedWithTokenInputItem{{Action: read, Resource: ledger}, {Action: read, Resource: ent("ExampleCorp::File", "other")}}})
+		Requests:      []types.BatchIsAuthorizedWithTokenInputItem{{Action: read, Resource: ledger}, {Action: read, Resource: ent("ExampleCorp::File", "other")}}})
 	if err != nil || len(batch.Results) != 2 || batch.Results[0].Decision != types.DecisionAllow || batch.Results[1].Decision != types.DecisionDeny ||
 		aws.ToString(batch.Principal.EntityId) != wantPrincipal {
 		t.Fatalf("batch with token: %v %+v", err, batch)

@@ -320,7 +320,9 @@ type Report struct {
 	Unchanged int
 }
 
-func (r *Report) changed(format string, args ...any) { r.Changes = append(r.Changes, fmt.Sprintf(format, args...)) }
+func (r *Report) changed(format string, args ...any) {
+	r.Changes = append(r.Changes, fmt.Sprintf(format, args...))
+}
 
 // Print writes the report.
 func (r *Report) Print(w io.Writer) {

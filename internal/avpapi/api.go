@@ -134,13 +134,13 @@ func op[In any, Out any](fn func(ctx context.Context, in *In) (Out, error)) awsj
 // awsjson logs it and answers without detail.
 func mapError(err error) error {
 	var (
-		ae  *awsjson.Error
-		ve  *policystore.ValidationError
-		nf  *policystore.NotFoundError
-		ce  *policystore.ConflictError
-		ie  *authz.InputError
-		te  *authz.TokenError
-		fe  *identity.FieldError
+		ae *awsjson.Error
+		ve *policystore.ValidationError
+		nf *policystore.NotFoundError
+		ce *policystore.ConflictError
+		ie *authz.InputError
+		te *authz.TokenError
+		fe *identity.FieldError
 	)
 	switch {
 	case errors.As(err, &ae):

@@ -167,6 +167,6 @@ func apiOutput(d apidef.Definition) (*APIOutput, error) {
 }
 
 func sameDefinition(a, b apidef.Definition) bool {
-	a.Created, a.Updated, b.Created, b.Updated = b.Created, b.Updated, b.Created, b.Updated
+	a.Created, a.Updated = b.Created, b.Updated // timestamps do not make a change
 	return reflect.DeepEqual(a, b)
 }

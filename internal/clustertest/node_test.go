@@ -24,7 +24,6 @@ import (
 	"github.com/gatehouse-dev/gatehouse/internal/store/storetest"
 )
 
-
 // Management credentials of the test nodes.
 const (
 	keyID  = "AKIDCLUSTERTEST"

@@ -50,7 +50,9 @@ type EntityID struct {
 }
 
 // UID converts to cedar-go's type.
-func (e EntityID) UID() types.EntityUID { return types.NewEntityUID(types.EntityType(e.Type), types.String(e.ID)) }
+func (e EntityID) UID() types.EntityUID {
+	return types.NewEntityUID(types.EntityType(e.Type), types.String(e.ID))
+}
 
 func fromUID(u *types.EntityUID) *EntityID {
 	if u == nil {
