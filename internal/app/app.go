@@ -148,6 +148,7 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger) (*Node, er
 	n.Snapshots = policystore.NewSnapshots(st, logger, policystore.WithMaxStaleness(time.Duration(cfg.MaxStaleness), st.LastContact))
 	n.Decider = authz.New(n.Snapshots, n.Identity)
 	n.Metrics = metrics.New(n.Identity, n.Snapshots)
+	n.Metrics.RegisterStore(st.LastContact, 2*time.Duration(cfg.PollInterval)+5*time.Second)
 	if cfg.AuditFile != "" {
 		host, _ := os.Hostname()
 		w, err := audit.Open(cfg.AuditFile, audit.WithInstance(fmt.Sprintf("%s:%d", host, os.Getpid())), audit.WithLogger(logger))

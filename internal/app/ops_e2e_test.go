@@ -61,7 +61,8 @@ func TestMetricsAndReadinessReflectAnIdPOutage(t *testing.T) {
 		t.Fatalf("before the outage: %v %v", d, err)
 	}
 	_, body := httpGet(t, "http://"+node.Addr("admin")+"/metrics")
-	if metricValue(t, body, "gatehouse_jwks_fetches_total") < 1 || metricValue(t, body, "gatehouse_policy_store_revision") < 1 {
+	if metricValue(t, body, "gatehouse_jwks_fetches_total") < 1 || metricValue(t, body, "gatehouse_policy_store_revision") < 1 ||
+		metricValue(t, body, "gatehouse_store_up") != 1 {
 		t.Fatalf("metrics before the outage:\n%s", grepMetrics(body))
 	}
 
@@ -137,6 +138,9 @@ func TestNodeWithoutStoreDeniesAndIsNotReady(t *testing.T) {
 	node := apptest.Start(t, cfg)
 	if code, body := httpGet(t, "http://"+node.Addr("admin")+"/readyz"); code != 503 || !strings.Contains(body, "not_ready") {
 		t.Fatalf("readyz %d %s", code, body)
+	}
+	if _, m := httpGet(t, "http://"+node.Addr("admin")+"/metrics"); metricValue(t, m, "gatehouse_store_up") != 0 {
+		t.Fatalf("store_up should be 0:\n%s", grepMetrics(m))
 	}
 	c := avpClient(t, node, testKeyID, testSecret)
 	_, err = c.IsAuthorized(context.Background(), &vp.IsAuthorizedInput{PolicyStoreId: aws.String("anything"), Principal: ent("A::User", "u"),

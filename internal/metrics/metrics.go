@@ -147,3 +147,25 @@ func (c *auditCollector) Collect(ch chan<- prometheus.Metric) {
 	ch <- prometheus.MustNewConstMetric(auditErrorsDesc, prometheus.CounterValue, float64(s.WriteErrors))
 	ch <- prometheus.MustNewConstMetric(auditQueueDesc, prometheus.GaugeValue, float64(s.QueueDepth))
 }
+
+// RegisterStore exposes whether the store answers: gatehouse_store_up (1 when the last
+// revision poll succeeded within stale, else 0) and the age of that contact.
+func (m *Metrics) RegisterStore(lastContact func() time.Time, stale time.Duration) {
+	m.reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "gatehouse_store_up",
+		Help: "1 when this node reached its store within the last poll window, else 0 (it then serves its last snapshots)."},
+		func() float64 {
+			if t := lastContact(); !t.IsZero() && time.Since(t) <= stale {
+				return 1
+			}
+			return 0
+		}))
+	m.reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "gatehouse_store_last_contact_age_seconds",
+		Help: "Seconds since this node last reached its store (-1 if never)."},
+		func() float64 {
+			t := lastContact()
+			if t.IsZero() {
+				return -1
+			}
+			return time.Since(t).Seconds()
+		}))
+}
