@@ -9,6 +9,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/gatehouse-dev/gatehouse/internal/config"
+	"github.com/gatehouse-dev/gatehouse/internal/store/sqldb"
 )
 
 // settingFlags binds the process settings to flags named after their environment variables
@@ -87,4 +88,19 @@ func newLeveledLogger(w io.Writer, c config.Config) (*slog.Logger, *slog.LevelVa
 		return slog.New(slog.NewJSONHandler(w, opts)), lvl
 	}
 	return slog.New(slog.NewTextHandler(w, opts)), lvl
+}
+
+// withStore loads the settings and runs fn on the configured database (the offline commands
+// that read or write it directly).
+func withStore(cmd *cobra.Command, fn func(cfg config.Config, st *sqldb.DB) error) error {
+	cfg, err := loadConfig(cmd)
+	if err != nil {
+		return err
+	}
+	st, err := sqldb.Open(cmd.Context(), cfg.DB)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	return fn(cfg, st)
 }

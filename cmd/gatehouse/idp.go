@@ -11,6 +11,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/gatehouse-dev/gatehouse/internal/app"
+	"github.com/gatehouse-dev/gatehouse/internal/config"
 	"github.com/gatehouse-dev/gatehouse/internal/idp"
 	"github.com/gatehouse-dev/gatehouse/internal/store/sqldb"
 )
@@ -24,21 +25,13 @@ func idpCommand(use, short string, args cobra.PositionalArgs, setup func(*cobra.
 		Short: short,
 		Args:  args,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			cfg, err := loadConfig(cmd)
-			if err != nil {
-				return err
-			}
-			st, err := sqldb.Open(cmd.Context(), cfg.DB)
-			if err != nil {
-				return err
-			}
-			defer st.Close()
-			p := app.NewIdP(st, cfg, slog.New(slog.DiscardHandler), nil)
-			out, err := fn(cmd.Context(), p, cmd, args)
-			if err != nil {
-				return err
-			}
-			return printJSON(cmd.OutOrStdout(), out)
+			return withStore(cmd, func(cfg config.Config, st *sqldb.DB) error {
+				out, err := fn(cmd.Context(), app.NewIdP(st, cfg, slog.New(slog.DiscardHandler), nil), cmd, args)
+				if err != nil {
+					return err
+				}
+				return printJSON(cmd.OutOrStdout(), out)
+			})
 		},
 	}
 	addSettingFlags(cmd)
