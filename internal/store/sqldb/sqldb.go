@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/url"
+	"os"
 	"sort"
 	"strconv"
 	"strings"
@@ -116,6 +117,16 @@ func Open(ctx context.Context, dsn string, opts ...Option) (*DB, error) {
 		d.dialect = dialectSQLite
 		if dsn == "" {
 			return nil, errors.New("open sqlite: empty database path")
+		}
+		if !strings.HasPrefix(dsn, "file:") {
+			// The database holds signing keys, password hashes and the management secret:
+			// create it readable by its owner only (SQLite gives its -wal and -shm files the
+			// same mode).
+			f, err := os.OpenFile(dsn, os.O_RDWR|os.O_CREATE, 0o600)
+			if err != nil {
+				return nil, fmt.Errorf("open sqlite %s: %w", dsn, err)
+			}
+			f.Close()
 		}
 		d.db, err = sql.Open("sqlite", sqliteDSN(dsn))
 		if err != nil {

@@ -2,6 +2,7 @@ package sqldb_test
 
 import (
 	"context"
+	"os"
 	"path/filepath"
 	"testing"
 	"time"
@@ -92,5 +93,21 @@ func TestWatchDeliversOtherNodesCommits(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+func TestSQLiteFileIsPrivate(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "private.db")
+	s, err := sqldb.Open(context.Background(), path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	st, err := os.Stat(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if mode := st.Mode().Perm(); mode != 0o600 {
+		t.Fatalf("database file mode %o, want 600", mode)
 	}
 }
