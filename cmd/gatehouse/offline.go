@@ -8,26 +8,20 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
-	"strings"
 
 	"github.com/cedar-policy/cedar-go"
 	"github.com/cedar-policy/cedar-go/types"
 	"github.com/spf13/cobra"
 
+	"github.com/gatehouse-dev/gatehouse/internal/apply"
 	"github.com/gatehouse-dev/gatehouse/internal/engine"
 	"github.com/gatehouse-dev/gatehouse/internal/policy"
 )
 
-// policyFile is one parsed policy with its id and where it came from.
-type policyFile struct {
-	ID     string
-	File   string
-	Policy *cedar.Policy
-}
-
-// readPolicies reads .cedar files (or every .cedar file of a directory). A policy's id is its
-// @id("...") annotation, else <file stem> for a single-policy file, else <file stem>.<n>.
-func readPolicies(paths []string) ([]policyFile, error) {
+// readPolicies reads .cedar files (or every .cedar file of a directory), naming each policy as
+// `apply` does: its @id("...") annotation, else the file name (file.N when a file holds
+// several).
+func readPolicies(paths []string) ([]apply.PolicyFile, error) {
 	var files []string
 	for _, p := range paths {
 		st, err := os.Stat(p)
@@ -42,32 +36,9 @@ func readPolicies(paths []string) ([]policyFile, error) {
 		sort.Strings(m)
 		files = append(files, m...)
 	}
-	var out []policyFile
-	seen := map[string]string{}
-	for _, f := range files {
-		b, err := os.ReadFile(f)
-		if err != nil {
-			return nil, err
-		}
-		list, err := cedar.NewPolicyListFromBytes(f, b)
-		if err != nil {
-			return nil, fmt.Errorf("%s: %w", f, err)
-		}
-		stem := strings.TrimSuffix(filepath.Base(f), filepath.Ext(f))
-		for i, p := range list {
-			id := string(p.Annotations()["id"])
-			if id == "" {
-				id = stem
-				if len(list) > 1 {
-					id = fmt.Sprintf("%s.%d", stem, i)
-				}
-			}
-			if prev, dup := seen[id]; dup {
-				return nil, fmt.Errorf("%s: policy id %q is also used in %s", f, id, prev)
-			}
-			seen[id] = f
-			out = append(out, policyFile{ID: id, File: f, Policy: p})
-		}
+	out, err := apply.ReadPolicyFiles(files, nil)
+	if err != nil {
+		return nil, err
 	}
 	if len(out) == 0 {
 		return nil, errors.New("no policies found")
@@ -119,7 +90,7 @@ func newValidateCommand() *cobra.Command {
 			}
 			failed := 0
 			for _, p := range pols {
-				if err := sch.Validate(p.ID, p.Policy); err != nil {
+				if err := sch.Validate(p.Name, p.Policy); err != nil {
 					failed++
 					pos := p.Policy.Position()
 					fmt.Fprintf(cmd.OutOrStdout(), "%s:%d:%d: %v\n", p.File, pos.Line, pos.Column, err)
@@ -197,7 +168,7 @@ func newAuthorizeCommand() *cobra.Command {
 			}
 			in := engine.Input{Entities: ents}
 			for _, p := range pols {
-				in.Policies = append(in.Policies, engine.Policy{ID: p.ID, Policy: p.Policy})
+				in.Policies = append(in.Policies, engine.Policy{ID: p.Name, Policy: p.Policy})
 			}
 			snap, err := engine.Build(in)
 			if err != nil {

@@ -66,10 +66,8 @@ type Credentials struct {
 // user gets a working, random secret without reading docs first.
 const credentialsKind store.Kind = "management_credentials"
 
-// RandomString returns n characters drawn uniformly enough from alphabet with crypto/rand.
-func RandomString(alphabet string, n int) string { return randomString(alphabet, n) }
-
-func randomString(alphabet string, n int) string {
+// RandomString returns n characters drawn from alphabet with crypto/rand.
+func RandomString(alphabet string, n int) string {
 	b := make([]byte, n)
 	_, _ = rand.Read(b)
 	var sb strings.Builder
@@ -95,8 +93,8 @@ func EnsureCredentials(ctx context.Context, st store.Store, cfg config.Config) (
 			return err
 		}
 		out = Credentials{
-			AccessKeyID:     "GH" + randomString("ABCDEFGHIJKLMNOPQRSTUVWXYZ234567", 18),
-			SecretAccessKey: randomString("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/", 40),
+			AccessKeyID:     "GH" + RandomString("ABCDEFGHIJKLMNOPQRSTUVWXYZ234567", 18),
+			SecretAccessKey: RandomString("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/", 40),
 			Generated:       true,
 		}
 		data, _ := json.Marshal(out)
@@ -257,11 +255,10 @@ func (n *Node) AdminHandler() http.Handler {
 func (n *Node) Listen() error {
 	gw := server.Listener{Name: "gateway", Addr: n.Config.Listen, Handler: n.Gateway.Handler()}
 	if n.Config.TLSCertFile != "" {
-		tlsCfg, closeTLS, err := server.ReloadingTLS(n.Config.TLSCertFile, n.Config.TLSKeyFile, n.Logger)
+		tlsCfg, err := server.ReloadingTLS(n.Config.TLSCertFile, n.Config.TLSKeyFile, n.Logger)
 		if err != nil {
 			return err
 		}
-		n.closers = append(n.closers, closeTLS)
 		gw.TLS = tlsCfg
 	}
 	ls := []server.Listener{

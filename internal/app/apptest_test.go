@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/verifiedpermissions"
@@ -33,7 +34,15 @@ func avpClient(t *testing.T, node *app.Node, keyID, secret string) *verifiedperm
 	cfg, err := config.LoadDefaultConfig(context.Background(),
 		config.WithRegion("us-east-1"),
 		config.WithCredentialsProvider(credentials.NewStaticCredentialsProvider(keyID, secret, "")),
-		config.WithRetryMaxAttempts(1),
+		// Only connection errors are retried, so every API error a test expects arrives on the
+		// first answer. The SDK itself can fail reading a good answer on a connection it closed
+		// (aws/aws-sdk-go-v2#2737); it treats that as a retryable connection error.
+		config.WithRetryer(func() aws.Retryer {
+			return retry.NewStandard(func(o *retry.StandardOptions) {
+				o.MaxAttempts = 3
+				o.Retryables = []retry.IsErrorRetryable{retry.RetryableConnectionError{}}
+			})
+		}),
 	)
 	if err != nil {
 		t.Fatal(err)

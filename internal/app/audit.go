@@ -102,6 +102,9 @@ func (n *Node) gatewayDecided(_ context.Context, d gateway.Decision) {
 		}
 		n.Metrics.DecisionCache.WithLabelValues(typ, cache).Inc()
 	}
+	if n.auditor == nil {
+		return
+	}
 	n.auditor.write(audit.Record{ID: d.ID, Kind: audit.KindDecision, Source: d.Source, DecisionID: d.ID, Time: d.Time,
 		ClientIP: d.ClientIP, Method: d.Method, Path: d.Path, RouteID: d.API + " " + d.Route, Principal: d.Principal,
 		TokenHash: d.TokenHash, Reason: d.Reason, PolicyStoreID: d.PolicyStoreID, Revision: d.Revision,

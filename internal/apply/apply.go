@@ -145,6 +145,9 @@ func readText(path string, vars func(string) (string, bool)) (string, bool, erro
 	if err != nil {
 		return "", false, err
 	}
+	if vars == nil {
+		return string(b), true, nil
+	}
 	s, err := expand(path, b, vars)
 	return s, true, err
 }
@@ -256,12 +259,43 @@ func Load(dir string, vars func(string) (string, bool)) (*Dir, error) {
 func readPolicies(dir string, vars func(string) (string, bool)) ([]NamedText, error) {
 	files, _ := filepath.Glob(filepath.Join(dir, "*.cedar"))
 	sort.Strings(files)
-	var out []NamedText
+	pols, err := ReadPolicyFiles(files, vars)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]NamedText, 0, len(pols))
+	for _, p := range pols {
+		if !nameRE.MatchString(p.Name) {
+			return nil, fmt.Errorf("%s: policy name %q may only use letters, digits, . _ -", p.File, p.Name)
+		}
+		out = append(out, NamedText{Name: p.Name, Text: p.Text, File: p.File})
+	}
+	return out, nil
+}
+
+// PolicyFile is one static policy read from a .cedar file.
+type PolicyFile struct {
+	// Name is the policy's @id("...") annotation, else the file name without .cedar for a
+	// single-policy file, else <file name>.<n>.
+	Name   string
+	Text   string // the file's text for a single-policy file, else the policy re-printed
+	File   string
+	Policy *cedar.Policy
+}
+
+// ReadPolicyFiles reads static policies from .cedar files in order, naming them the way apply
+// does, and rejects a name used twice. vars expands ${NAME} placeholders; nil leaves the text
+// as it is.
+func ReadPolicyFiles(files []string, vars func(string) (string, bool)) ([]PolicyFile, error) {
+	var out []PolicyFile
 	seen := map[string]string{}
 	for _, f := range files {
-		s, _, err := readText(f, vars)
+		s, ok, err := readText(f, vars)
 		if err != nil {
 			return nil, err
+		}
+		if !ok {
+			return nil, fmt.Errorf("%s: %w", f, os.ErrNotExist)
 		}
 		list, err := cedar.NewPolicyListFromBytes(f, []byte(s))
 		if err != nil {
@@ -276,9 +310,6 @@ func readPolicies(dir string, vars func(string) (string, bool)) ([]NamedText, er
 					name = fmt.Sprintf("%s.%d", stem, i)
 				}
 			}
-			if !nameRE.MatchString(name) {
-				return nil, fmt.Errorf("%s: policy name %q may only use letters, digits, . _ -", f, name)
-			}
 			if prev, dup := seen[name]; dup {
 				return nil, fmt.Errorf("%s: policy name %q already used in %s", f, name, prev)
 			}
@@ -287,7 +318,7 @@ func readPolicies(dir string, vars func(string) (string, bool)) ([]NamedText, er
 			if len(list) == 1 {
 				text = strings.TrimSpace(s)
 			}
-			out = append(out, NamedText{Name: name, Text: text, File: f})
+			out = append(out, PolicyFile{Name: name, Text: text, File: f, Policy: p})
 		}
 	}
 	return out, nil

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"sort"
 	"strings"
 
 	"github.com/cedar-policy/cedar-go/types"
@@ -192,23 +191,6 @@ func (s *Service) GetPolicy(ctx context.Context, storeID, idOrName string) (Poli
 		return Policy{}, err
 	}
 	return getPolicy(ctx, s.st, storeID, idOrName)
-}
-
-// LinkedStatement returns the Cedar text of a policy: its statement, or for a linked policy
-// its template linked with its entities.
-func (s *Service) LinkedStatement(ctx context.Context, storeID string, p Policy) (string, error) {
-	if p.Type == TypeStatic {
-		return p.Statement, nil
-	}
-	t, err := getTemplate(ctx, s.st, storeID, p.TemplateID)
-	if err != nil {
-		return "", err
-	}
-	st, err := link("policy", t, p.LinkPrincipal, p.LinkResource)
-	if err != nil {
-		return "", err
-	}
-	return string(st.Policy.MarshalCedar()), nil
 }
 
 // UpdatePolicyInput are UpdatePolicy's parameters. As in AVP only a static policy's action
@@ -666,6 +648,3 @@ func (s *Service) ListEntities(ctx context.Context, storeID, pageToken string, m
 	}
 	return out, next, nil
 }
-
-// sortPolicies orders policies by id (stable output for callers that merge lists).
-func sortPolicies(ps []Policy) { sort.Slice(ps, func(i, j int) bool { return ps[i].ID < ps[j].ID }) }

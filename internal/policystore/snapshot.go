@@ -152,14 +152,6 @@ func (m *Snapshots) expired() bool {
 	return !last.IsZero() && m.now().Sub(last) > m.maxStale
 }
 
-// Current returns the cached snapshot without checking the store (nil if none).
-func (m *Snapshots) Current(storeID string) *Snapshot {
-	if v, ok := m.entries.Load(storeID); ok {
-		return v.(*entry).current.Load()
-	}
-	return nil
-}
-
 func (m *Snapshots) reload(ctx context.Context, storeID string, e *entry) (*Snapshot, error) {
 	prev := e.current.Load()
 	snap, err := Load(ctx, m.st, storeID, prev)

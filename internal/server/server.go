@@ -127,7 +127,7 @@ func (g *Group) Serve(ctx context.Context, drain time.Duration) error {
 			} else {
 				err = srv.Serve(g.lns[i])
 			}
-			if err != nil && !errors.Is(err, http.ErrServerClosed) {
+			if err != nil && !errors.Is(err, http.ErrServerClosed) && !errors.Is(err, net.ErrClosed) {
 				errc <- fmt.Errorf("%s listener: %w", g.names[i], err)
 			}
 		}()
@@ -146,6 +146,10 @@ func (g *Group) Serve(ctx context.Context, drain time.Duration) error {
 		srv.SetKeepAlivesEnabled(false)
 	}
 	g.closeListeners()
+	// Serve returns once its listener is closed (Shutdown has not started), and it registers
+	// each accepted connection before accepting the next: after this wait no connection can
+	// appear that awaitUnread would miss.
+	wg.Wait()
 	g.awaitUnread(sctx, time.Second)
 	for i, srv := range g.servers {
 		if e := srv.Shutdown(sctx); e != nil && !errors.Is(e, net.ErrClosed) {
@@ -153,6 +157,5 @@ func (g *Group) Serve(ctx context.Context, drain time.Duration) error {
 			srv.Close()
 		}
 	}
-	wg.Wait()
 	return err
 }

@@ -40,11 +40,10 @@ func writeCert(t *testing.T, dir, cn string) (string, string) {
 func TestTLSServesHTTP2AndReloadsCertificates(t *testing.T) {
 	dir := t.TempDir()
 	certFile, keyFile := writeCert(t, dir, "first")
-	cfg, closeFn, err := server.ReloadingTLS(certFile, keyFile, slog.New(slog.DiscardHandler))
+	cfg, err := server.ReloadingTLS(certFile, keyFile, slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer closeFn()
 	g, err := server.Bind(slog.New(slog.DiscardHandler), []server.Listener{{Name: "gw", Addr: "127.0.0.1:0", TLS: cfg,
 		Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, r.Proto) })}})
 	if err != nil {

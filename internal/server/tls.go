@@ -12,17 +12,17 @@ import (
 // ReloadingTLS returns a TLS config that serves the certificate in certFile/keyFile and picks
 // up a replaced pair without a restart (checked at most every few seconds, on handshake). A
 // replacement that does not load keeps the previous certificate. HTTP/2 is offered.
-func ReloadingTLS(certFile, keyFile string, logger *slog.Logger) (*tls.Config, func(), error) {
+func ReloadingTLS(certFile, keyFile string, logger *slog.Logger) (*tls.Config, error) {
 	r := &certReloader{certFile: certFile, keyFile: keyFile, logger: logger}
 	if err := r.load(); err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	cfg := &tls.Config{
 		MinVersion:     tls.VersionTLS12,
 		NextProtos:     []string{"h2", "http/1.1"},
 		GetCertificate: r.get,
 	}
-	return cfg, func() {}, nil
+	return cfg, nil
 }
 
 type certReloader struct {

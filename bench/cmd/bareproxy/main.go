@@ -7,7 +7,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"log/slog"
@@ -19,6 +18,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/gatehouse-dev/gatehouse/internal/server"
 )
 
 func main() {
@@ -60,21 +61,11 @@ type bufferPool struct{ p sync.Pool }
 func (bp *bufferPool) Get() []byte  { return *bp.p.Get().(*[]byte) }
 func (bp *bufferPool) Put(b []byte) { bp.p.Put(&b) }
 
-// serve runs h on addr until ctx ends.
+// serve runs h on addr until ctx ends, with the same server settings as gatehouse itself.
 func serve(ctx context.Context, addr string, h http.Handler) error {
-	srv := &http.Server{Addr: addr, Handler: h, ReadHeaderTimeout: 10 * time.Second}
-	errc := make(chan error, 1)
-	go func() { errc <- srv.ListenAndServe() }()
-	slog.Info("bareproxy listening", "addr", addr)
-	select {
-	case err := <-errc:
-		return err
-	case <-ctx.Done():
-	}
-	sctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-	defer cancel()
-	if err := srv.Shutdown(sctx); err != nil && !errors.Is(err, context.DeadlineExceeded) {
+	g, err := server.Bind(slog.Default(), []server.Listener{{Name: "bareproxy", Addr: addr, Handler: h}})
+	if err != nil {
 		return err
 	}
-	return nil
+	return g.Serve(ctx, 2*time.Second)
 }

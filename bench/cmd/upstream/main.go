@@ -4,7 +4,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"log/slog"
@@ -13,6 +12,8 @@ import (
 	"os/signal"
 	"syscall"
 	"time"
+
+	"github.com/gatehouse-dev/gatehouse/internal/server"
 )
 
 var body = []byte(`{"pets":[{"id":1,"type":"dog","price":249.99},{"id":2,"type":"cat","price":124.99}]}` + "\n")
@@ -35,21 +36,11 @@ func handler() http.Handler {
 	})
 }
 
-// serve runs h on addr until ctx ends.
+// serve runs h on addr until ctx ends, with the same server settings as gatehouse itself.
 func serve(ctx context.Context, addr string, h http.Handler) error {
-	srv := &http.Server{Addr: addr, Handler: h, ReadHeaderTimeout: 10 * time.Second}
-	errc := make(chan error, 1)
-	go func() { errc <- srv.ListenAndServe() }()
-	slog.Info("upstream listening", "addr", addr)
-	select {
-	case err := <-errc:
-		return err
-	case <-ctx.Done():
-	}
-	sctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-	defer cancel()
-	if err := srv.Shutdown(sctx); err != nil && !errors.Is(err, context.DeadlineExceeded) {
+	g, err := server.Bind(slog.Default(), []server.Listener{{Name: "upstream", Addr: addr, Handler: h}})
+	if err != nil {
 		return err
 	}
-	return nil
+	return g.Serve(ctx, 2*time.Second)
 }

@@ -522,7 +522,7 @@ type tx struct {
 
 // beginWrite takes the global revision before the first write, so writers serialize on one
 // row and commit order equals revision order on every backend.
-func (t *tx) beginWrite(ctx context.Context, scope, kind string, id string) error {
+func (t *tx) beginWrite(ctx context.Context, scope, id string) error {
 	if !t.wrote {
 		r, err := t.d.bump(ctx, t.tx, "")
 		if err != nil {
@@ -535,7 +535,6 @@ func (t *tx) beginWrite(ctx context.Context, scope, kind string, id string) erro
 	if scope == "" {
 		t.touched[id] = true
 	}
-	_ = kind
 	return nil
 }
 
@@ -575,7 +574,7 @@ func (t *tx) Create(ctx context.Context, o store.Object) error {
 	if err := t.checkName(ctx, o); err != nil {
 		return err
 	}
-	if err := t.beginWrite(ctx, o.Scope, string(o.Kind), o.ID); err != nil {
+	if err := t.beginWrite(ctx, o.Scope, o.ID); err != nil {
 		return err
 	}
 	now := time.Now().UTC()
@@ -622,7 +621,7 @@ func (t *tx) Put(ctx context.Context, o store.Object) error {
 	if err != nil && !errors.Is(err, store.ErrNotFound) {
 		return err
 	}
-	if err := t.beginWrite(ctx, o.Scope, string(o.Kind), o.ID); err != nil {
+	if err := t.beginWrite(ctx, o.Scope, o.ID); err != nil {
 		return err
 	}
 	now := time.Now().UTC()
@@ -650,7 +649,7 @@ func (t *tx) Put(ctx context.Context, o store.Object) error {
 }
 
 func (t *tx) Delete(ctx context.Context, scope string, kind store.Kind, id string) error {
-	if err := t.beginWrite(ctx, scope, string(kind), id); err != nil {
+	if err := t.beginWrite(ctx, scope, id); err != nil {
 		return err
 	}
 	res, err := t.tx.ExecContext(ctx, t.d.rebind("DELETE FROM objects WHERE scope = ? AND kind = ? AND id = ?"), scope, string(kind), id)
@@ -671,7 +670,7 @@ func (t *tx) DeleteScope(ctx context.Context, scope string) error {
 	if scope == "" {
 		return errors.New("refusing to delete the top-level scope")
 	}
-	if err := t.beginWrite(ctx, scope, "", ""); err != nil {
+	if err := t.beginWrite(ctx, scope, ""); err != nil {
 		return err
 	}
 	if _, err := t.tx.ExecContext(ctx, t.d.rebind("DELETE FROM objects WHERE scope = ?"), scope); err != nil {
