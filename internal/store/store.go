@@ -8,6 +8,7 @@
 //
 // Invariants every implementation keeps (storetest checks them):
 //   - a Tx either commits every write it made and the matching revision bumps, or nothing;
+//   - Tx.Revision reads a revision that no other writer can move before the Tx ends;
 //   - a write to object O bumps rev(O.Scope) and rev(""); when O is a container (Scope == "")
 //     it also bumps rev(O.ID), so a change of a container's own settings is a change of it;
 //   - Name, when set, is unique within (Scope, Kind); a clash is ErrConflict;
@@ -75,6 +76,12 @@ type Tx interface {
 	Delete(ctx context.Context, scope string, kind Kind, id string) error
 	// DeleteScope removes every object of a scope (a deleted container's contents).
 	DeleteScope(ctx context.Context, scope string) error
+	// Revision returns the latest committed revision of scope and orders this transaction
+	// after every writer that committed before it and before every writer that commits after
+	// it, so the value holds until this transaction ends (a precondition such as "the store
+	// is still at revision N" checked with it cannot be raced). It counts as a write of scope
+	// "" only: committing a transaction that wrote nothing else bumps rev("") alone.
+	Revision(ctx context.Context, scope string) (int64, error)
 }
 
 // ChangeFunc receives the new revisions of the scopes a committed transaction touched

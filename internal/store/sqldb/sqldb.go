@@ -550,6 +550,29 @@ func (t *tx) List(ctx context.Context, q store.Query) ([]store.Object, string, e
 	return list(ctx, t.d, t.tx, q)
 }
 
+// Revision implements store.Tx. Taking the global revision first (as the first write does)
+// queues this transaction behind every writer, so the revision read next is the latest
+// committed one on both backends (PostgreSQL runs READ COMMITTED) and nobody can move it
+// before this transaction ends.
+func (t *tx) Revision(ctx context.Context, scope string) (int64, error) {
+	if !t.wrote {
+		r, err := t.d.bump(ctx, t.tx, "")
+		if err != nil {
+			return 0, err
+		}
+		t.globalRev, t.wrote = r, true
+	}
+	var rev int64
+	err := t.tx.QueryRowContext(ctx, t.d.rebind("SELECT revision FROM revisions WHERE scope = ?"), scope).Scan(&rev)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, fmt.Errorf("read revision of %q: %w", scope, err)
+	}
+	return rev, nil
+}
+
 func nullable(s string) sql.NullString { return sql.NullString{String: s, Valid: s != ""} }
 
 func validate(o store.Object) error {

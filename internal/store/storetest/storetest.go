@@ -303,6 +303,60 @@ func Run(t *testing.T, s store.Store) {
 		}
 	})
 
+	t.Run("revision precondition inside a transaction", func(t *testing.T) {
+		// Every writer checks rev(ps4) is what it read outside, then writes: exactly the
+		// writers that read the revision before any other committed may succeed, and no
+		// write is lost or doubled.
+		if err := s.Update(ctx, func(tx store.Tx) error { return tx.Put(ctx, obj("ps4", "policy", "seed", "", "", `{}`)) }); err != nil {
+			t.Fatal(err)
+		}
+		start, err := s.Revision(ctx, "ps4")
+		if err != nil {
+			t.Fatal(err)
+		}
+		errConflict := errors.New("moved")
+		const n = 8
+		var wg sync.WaitGroup
+		results := make(chan error, n)
+		for i := range n {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				results <- s.Update(ctx, func(tx store.Tx) error {
+					rev, err := tx.Revision(ctx, "ps4")
+					if err != nil {
+						return err
+					}
+					if rev != start {
+						return errConflict
+					}
+					return tx.Put(ctx, obj("ps4", "policy", "seed", "", "", fmt.Sprintf(`{"by":%d}`, i)))
+				})
+			}()
+		}
+		wg.Wait()
+		close(results)
+		won := 0
+		for err := range results {
+			switch {
+			case err == nil:
+				won++
+			case !errors.Is(err, errConflict):
+				t.Fatal(err)
+			}
+		}
+		if won != 1 {
+			t.Fatalf("%d writers passed the precondition, want 1", won)
+		}
+		if after, _ := s.Revision(ctx, "ps4"); after != start+1 {
+			t.Fatalf("revision %d -> %d, want +1", start, after)
+		}
+		var rev int64
+		if err := s.Update(ctx, func(tx store.Tx) error { rev, err = tx.Revision(ctx, "never-written"); return err }); err != nil || rev != 0 {
+			t.Fatalf("revision of an unwritten scope: %d, %v", rev, err)
+		}
+	})
+
 	t.Run("concurrent writers", func(t *testing.T) {
 		before, _ := s.Revision(ctx, "ps3")
 		const n = 24
