@@ -142,7 +142,8 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger) (*Node, er
 	}
 	n.Identity = identity.New(identity.WithLogger(logger))
 	n.closers = append(n.closers, n.Identity.Close)
-	n.Policies = policystore.New(st, policystore.WithAccount(cfg.Region, cfg.AccountID), policystore.WithCognitoEndpoint(n.localPoolEndpoint))
+	n.Policies = policystore.New(st, policystore.WithAccount(cfg.Region, cfg.AccountID), policystore.WithCognitoEndpoint(n.localPoolEndpoint),
+		policystore.WithMaxSchemaBytes(cfg.MaxSchemaBytes))
 	n.Snapshots = policystore.NewSnapshots(st, logger, policystore.WithMaxStaleness(time.Duration(cfg.MaxStaleness), st.LastContact))
 	n.Decider = authz.New(n.Snapshots, n.Identity)
 	n.Metrics = metrics.New(n.Identity, n.Snapshots)
@@ -221,6 +222,7 @@ func (n *Node) Verifier(services ...string) *sigv4.Verifier {
 			return "", false
 		},
 		Services: services,
+		Region:   n.Config.Region,
 	}
 }
 

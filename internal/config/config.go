@@ -55,6 +55,9 @@ type Config struct {
 	TrustedProxies []string `json:"trustedProxies"`
 	// AuditFile is where audit records go: a path, "stdout", or "" for none.
 	AuditFile string `json:"auditFile"`
+	// MaxSchemaBytes bounds a policy store schema; 0 means the management API's request limit
+	// (1 MiB). 100000 is AVP's quota, for setups that must stay portable to AWS.
+	MaxSchemaBytes int `json:"maxSchemaBytes"`
 }
 
 // Duration is a time.Duration written as a Go duration string ("30s") in files and env.
@@ -128,6 +131,7 @@ var Env = []struct {
 	{"GATEHOUSE_TLS_KEY_FILE", "tlsKeyFile", "gateway TLS key (PEM)"},
 	{"GATEHOUSE_TRUSTED_PROXIES", "trustedProxies", "comma-separated CIDRs trusted for X-Forwarded-*"},
 	{"GATEHOUSE_AUDIT_FILE", "auditFile", "audit trail destination: path, stdout, or empty"},
+	{"GATEHOUSE_MAX_SCHEMA_BYTES", "maxSchemaBytes", "policy store schema size limit (100000 = AVP's quota)"},
 }
 
 // LoadFile merges a YAML or JSON file into c. Unknown keys are an error naming the key.
@@ -208,6 +212,8 @@ func (c *Config) Set(key, v string) error {
 		}
 	case "auditFile":
 		c.AuditFile = v
+	case "maxSchemaBytes":
+		c.MaxSchemaBytes, err = strconv.Atoi(v)
 	default:
 		return fmt.Errorf("unknown setting %q", key)
 	}
@@ -256,6 +262,9 @@ func (c *Config) Validate() error {
 	}
 	if c.PollInterval <= 0 {
 		errs = append(errs, errors.New("pollInterval: must be positive"))
+	}
+	if c.MaxSchemaBytes < 0 {
+		errs = append(errs, errors.New("maxSchemaBytes: must not be negative"))
 	}
 	return errors.Join(errs...)
 }

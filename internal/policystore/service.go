@@ -17,14 +17,20 @@ import (
 
 // Limits, as AVP's quotas.
 const (
-	MaxPolicyBytes   = 10000
-	MaxSchemaBytes   = 100000
-	clientTokenTTL   = 8 * time.Hour
-	maxNameLength    = 200
-	maxDescription   = 150
-	defaultPageSize  = 10
-	maximumPageSize  = 50
-	maxEntitiesBatch = 1000
+	MaxPolicyBytes = 10000
+	// AVPMaxSchemaBytes is AVP's schema quota, for deployments that must not accept a schema
+	// AWS would refuse (WithMaxSchemaBytes).
+	AVPMaxSchemaBytes = 100000
+	// DefaultMaxSchemaBytes is the schema limit by default: the management API's request body
+	// limit, so a generated schema for a large API is not refused by a quota that only exists
+	// for compatibility.
+	DefaultMaxSchemaBytes = 1 << 20
+	clientTokenTTL        = 8 * time.Hour
+	maxNameLength         = 200
+	maxDescription        = 150
+	defaultPageSize       = 10
+	maximumPageSize       = 50
+	maxEntitiesBatch      = 1000
 )
 
 // Service implements the policy-store operations over a store.Store.
@@ -33,6 +39,8 @@ type Service struct {
 	now     func() time.Time
 	account string
 	region  string
+
+	maxSchemaBytes int
 
 	cognitoEndpoint CognitoEndpointFunc
 }
@@ -48,9 +56,19 @@ func WithAccount(region, account string) Option {
 	return func(s *Service) { s.region, s.account = region, account }
 }
 
+// WithMaxSchemaBytes sets the schema size limit (default DefaultMaxSchemaBytes; AVP's quota
+// is AVPMaxSchemaBytes). n <= 0 keeps the default.
+func WithMaxSchemaBytes(n int) Option {
+	return func(s *Service) {
+		if n > 0 {
+			s.maxSchemaBytes = n
+		}
+	}
+}
+
 // New returns a Service.
 func New(st store.Store, opts ...Option) *Service {
-	s := &Service{st: st, now: time.Now, account: "000000000000", region: "us-east-1"}
+	s := &Service{st: st, now: time.Now, account: "000000000000", region: "us-east-1", maxSchemaBytes: DefaultMaxSchemaBytes}
 	for _, o := range opts {
 		o(s)
 	}
@@ -309,8 +327,8 @@ func (s *Service) DeletePolicyStore(ctx context.Context, id string) error {
 // PutSchema sets a store's schema from Cedar JSON or .cedarschema text. As in AVP, existing
 // policies are not revalidated.
 func (s *Service) PutSchema(ctx context.Context, storeID, text string) (Schema, error) {
-	if len(text) > MaxSchemaBytes {
-		return Schema{}, invalid("definition.cedarJson", "schema is larger than %d bytes", MaxSchemaBytes)
+	if len(text) > s.maxSchemaBytes {
+		return Schema{}, invalid("definition.cedarJson", "schema is larger than %d bytes (setting maxSchemaBytes)", s.maxSchemaBytes)
 	}
 	sch, err := policy.ParseSchema([]byte(text))
 	if err != nil {
