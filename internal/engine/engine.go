@@ -7,6 +7,12 @@
 // The decision, determining policies and errors are identical to running
 // cedar.Authorize over the whole set; engine_prop_test.go checks that on
 // random stores.
+//
+// A snapshot moves to the next revision of its store with Apply, which
+// shares the previous snapshot's index and indexes only the changed
+// policies; engine_prop_test.go checks that such a snapshot decides exactly
+// as one built from scratch, through random add, update and delete
+// sequences.
 package engine
 
 import (
@@ -59,16 +65,35 @@ type Result struct {
 
 // Snapshot is an immutable, indexed policy store. It is safe for concurrent
 // use.
+//
+// A snapshot made by Build holds its policies in one indexed layer. One made
+// by Apply shares that layer with its predecessor (base), hides the base
+// policies the change deleted or replaced, and indexes only the policies
+// added or replaced since base in a small second layer (delta), so a change
+// costs in proportion to the delta, not to the store. Compact folds both into
+// one layer; Apply does so itself once the delta outgrows hardDeltaLimit.
 type Snapshot struct {
-	revision  int64
-	policies  []entry // sorted by ID
-	entities  types.EntityMap
-	principal dimIndex
-	action    dimIndex
-	resource  dimIndex
+	revision int64
+	entities types.EntityMap
+	base     *layer
+	// delta is nil when no change was applied since base was built.
+	delta *layer
+	// hidden marks base positions that a later change deleted or replaced;
+	// nHidden counts them.
+	hidden  bitset
+	nHidden int
 	// scratch pools per-request working memory. It lives on the snapshot
 	// rather than in a package variable and is dropped with it.
 	scratch sync.Pool
+}
+
+// layer is a set of policies sorted by ID, indexed by scope. It is never
+// modified after buildLayer, so snapshots share it.
+type layer struct {
+	policies  []entry
+	principal dimIndex
+	action    dimIndex
+	resource  dimIndex
 }
 
 // entry is one policy. Its scope is read from the AST when a candidate is
@@ -198,35 +223,48 @@ func Build(in Input) (*Snapshot, error) {
 	if len(in.Policies) > 1<<31-1 {
 		return nil, errors.New("build snapshot: too many policies")
 	}
-	s := &Snapshot{
-		revision: in.Revision,
-		policies: make([]entry, 0, len(in.Policies)),
-		entities: in.Entities,
-	}
+	policies := make([]entry, 0, len(in.Policies))
 	for i, p := range in.Policies {
-		if p.ID == "" {
-			return nil, fmt.Errorf("build snapshot: policy %d: empty id", i)
+		e, err := newEntry(i, p)
+		if err != nil {
+			return nil, fmt.Errorf("build snapshot: %w", err)
 		}
-		if p.Policy == nil {
-			return nil, fmt.Errorf("build snapshot: policy %q: nil policy", p.ID)
-		}
-		s.policies = append(s.policies, entry{
-			id:     cedar.PolicyID(p.ID),
-			policy: p.Policy,
-			head:   (*xast.Policy)(p.Policy.AST()),
-		})
+		policies = append(policies, e)
 	}
 	// Evaluating in ID order makes cedar's reasons and errors come out
 	// sorted, and the result independent of the input order.
-	slices.SortFunc(s.policies, func(a, b entry) int { return cmp.Compare(a.id, b.id) })
-	for i := 1; i < len(s.policies); i++ {
-		if s.policies[i].id == s.policies[i-1].id {
-			return nil, fmt.Errorf("build snapshot: duplicate policy id %q", s.policies[i].id)
+	slices.SortFunc(policies, compareEntries)
+	for i := 1; i < len(policies); i++ {
+		if policies[i].id == policies[i-1].id {
+			return nil, fmt.Errorf("build snapshot: duplicate policy id %q", policies[i].id)
 		}
 	}
+	base, err := buildLayer(policies)
+	if err != nil {
+		return nil, err
+	}
+	return &Snapshot{revision: in.Revision, entities: in.Entities, base: base}, nil
+}
+
+// newEntry checks the i-th policy of an input.
+func newEntry(i int, p Policy) (entry, error) {
+	if p.ID == "" {
+		return entry{}, fmt.Errorf("policy %d: empty id", i)
+	}
+	if p.Policy == nil {
+		return entry{}, fmt.Errorf("policy %q: nil policy", p.ID)
+	}
+	return entry{id: cedar.PolicyID(p.ID), policy: p.Policy, head: (*xast.Policy)(p.Policy.AST())}, nil
+}
+
+func compareEntries(a, b entry) int { return cmp.Compare(a.id, b.id) }
+
+// buildLayer indexes policies, which must be sorted by ID without duplicates.
+func buildLayer(policies []entry) (*layer, error) {
+	l := &layer{policies: policies}
 	var pb, ab, rb dimBuilder
-	for i := range s.policies {
-		e := &s.policies[i]
+	for i := range l.policies {
+		e := &l.policies[i]
 		if err := pb.add(int32(i), e.head.Principal); err != nil {
 			return nil, fmt.Errorf("build snapshot: policy %q: principal scope: %w", e.id, err)
 		}
@@ -237,8 +275,155 @@ func Build(in Input) (*Snapshot, error) {
 			return nil, fmt.Errorf("build snapshot: policy %q: resource scope: %w", e.id, err)
 		}
 	}
-	s.principal, s.action, s.resource = pb.finish(), ab.finish(), rb.finish()
-	return s, nil
+	l.principal, l.action, l.resource = pb.finish(), ab.finish(), rb.finish()
+	return l, nil
+}
+
+// find returns the position of the policy with the given ID.
+func (l *layer) find(id cedar.PolicyID) (int, bool) {
+	if l == nil {
+		return 0, false
+	}
+	return slices.BinarySearchFunc(l.policies, id, func(e entry, id cedar.PolicyID) int {
+		return cmp.Compare(e.id, id)
+	})
+}
+
+// Change is what moves a snapshot to a newer revision of its store.
+type Change struct {
+	Revision int64
+	// Delete removes policies by ID; an ID the snapshot does not hold is
+	// ignored. Deletions apply before Put.
+	Delete []string
+	// Put adds policies or replaces those with the same ID.
+	Put []Policy
+	// Entities, when not nil, replaces the snapshot's entities (with the
+	// same ownership rule as Input.Entities); nil keeps them.
+	Entities types.EntityMap
+}
+
+// Delta limits, in policies. A delta past softDeltaLimit should be compacted
+// off the request path (NeedsCompaction); one past hardDeltaLimit is
+// compacted by Apply itself, which bounds the cost of the next Apply's delta
+// rebuild and of the two-layer lookup.
+func softDeltaLimit(base int) int { return max(128, base/128) }
+func hardDeltaLimit(base int) int { return max(2048, base/16) }
+
+// Apply returns the snapshot of the next revision: s with c applied. s is
+// not modified, and the result shares s's base layer; the work is in
+// proportion to the changed policies plus the delta accumulated since the
+// last compaction. It fails as Build does, leaving s usable.
+func (s *Snapshot) Apply(c Change) (*Snapshot, error) {
+	next := &Snapshot{revision: c.Revision, entities: s.entities, base: s.base, nHidden: s.nHidden}
+	if c.Entities != nil {
+		next.entities = c.Entities
+	}
+	delta := make(map[cedar.PolicyID]entry, s.deltaLen()+len(c.Put))
+	if s.delta != nil {
+		for _, e := range s.delta.policies {
+			delta[e.id] = e
+		}
+	}
+	next.hidden = slices.Clone(s.hidden)
+	hide := func(id cedar.PolicyID) {
+		if i, ok := s.base.find(id); ok && !next.hidden.has(i) {
+			next.hidden.set(i, len(s.base.policies))
+			next.nHidden++
+		}
+	}
+	for _, id := range c.Delete {
+		delete(delta, cedar.PolicyID(id))
+		hide(cedar.PolicyID(id))
+	}
+	put := make(map[cedar.PolicyID]bool, len(c.Put))
+	for i, p := range c.Put {
+		e, err := newEntry(i, p)
+		if err != nil {
+			return nil, fmt.Errorf("apply change: %w", err)
+		}
+		if put[e.id] {
+			return nil, fmt.Errorf("apply change: duplicate policy id %q", e.id)
+		}
+		put[e.id] = true
+		delta[e.id] = e
+		hide(e.id)
+	}
+	entries := make([]entry, 0, len(delta))
+	for _, e := range delta {
+		entries = append(entries, e)
+	}
+	slices.SortFunc(entries, compareEntries)
+	if len(entries) > hardDeltaLimit(len(s.base.policies)) {
+		next.delta = &layer{policies: entries}
+		return next.Compact()
+	}
+	if len(entries) > 0 {
+		var err error
+		if next.delta, err = buildLayer(entries); err != nil {
+			return nil, fmt.Errorf("apply change: %w", err)
+		}
+	}
+	return next, nil
+}
+
+func (s *Snapshot) deltaLen() int {
+	if s.delta == nil {
+		return 0
+	}
+	return len(s.delta.policies)
+}
+
+// NeedsCompaction reports whether the delta has grown enough that the owner
+// should replace s with s.Compact() when it can afford an O(store) build.
+func (s *Snapshot) NeedsCompaction() bool {
+	return s.deltaLen() > softDeltaLimit(len(s.base.policies))
+}
+
+// Compact returns a snapshot that decides exactly as s but keeps every
+// policy in one freshly indexed layer.
+func (s *Snapshot) Compact() (*Snapshot, error) {
+	if s.delta == nil && s.nHidden == 0 {
+		return s, nil
+	}
+	all := make([]entry, 0, s.Len())
+	var d []entry
+	if s.delta != nil {
+		d = s.delta.policies
+	}
+	// Both lists are sorted and share no visible ID: merge them.
+	j := 0
+	for i := range s.base.policies {
+		if s.hidden.has(i) {
+			continue
+		}
+		for j < len(d) && d[j].id < s.base.policies[i].id {
+			all = append(all, d[j])
+			j++
+		}
+		all = append(all, s.base.policies[i])
+	}
+	all = append(all, d[j:]...)
+	base, err := buildLayer(all)
+	if err != nil {
+		return nil, fmt.Errorf("compact snapshot: %w", err)
+	}
+	return &Snapshot{revision: s.revision, entities: s.entities, base: base}, nil
+}
+
+// bitset is a set of small non-negative integers.
+type bitset []uint64
+
+func (b bitset) has(i int) bool {
+	w := i / 64
+	return w < len(b) && b[w]&(1<<(uint(i)%64)) != 0
+}
+
+// set adds i; n bounds the members, so the set is sized once.
+func (b *bitset) set(i, n int) {
+	if len(*b) == 0 {
+		*b = make(bitset, (n+63)/64)
+	}
+	(*b)[i/64] |= 1 << (uint(i) % 64)
 }
 
 func toScope(n xast.IsScopeNode) (scope, error) {
@@ -308,19 +493,24 @@ func (d *dimIndex) count(uid types.EntityUID, anc *uidSet) int {
 func (s *Snapshot) Revision() int64 { return s.revision }
 
 // Len is the number of policies.
-func (s *Snapshot) Len() int { return len(s.policies) }
+func (s *Snapshot) Len() int { return len(s.base.policies) - s.nHidden + s.deltaLen() }
 
 // Policy returns the policy with the given ID, for example to read the
 // annotations of a determining policy.
 func (s *Snapshot) Policy(id string) (*cedar.Policy, bool) {
-	i, ok := slices.BinarySearchFunc(s.policies, cedar.PolicyID(id), func(e entry, id cedar.PolicyID) int {
-		return cmp.Compare(e.id, id)
-	})
-	if !ok {
-		return nil, false
+	if i, ok := s.delta.find(cedar.PolicyID(id)); ok {
+		return s.delta.policies[i].policy, true
 	}
-	return s.policies[i].policy, true
+	if i, ok := s.base.find(cedar.PolicyID(id)); ok && !s.hidden.has(i) {
+		return s.base.policies[i].policy, true
+	}
+	return nil, false
 }
+
+// Entities returns the stored entities the snapshot evaluates against. The
+// snapshot owns the map: callers must not modify it (clone it to derive the
+// entities of a Change).
+func (s *Snapshot) Entities() types.EntityMap { return s.entities }
 
 // Authorize decides req. overlay holds request-supplied entities (it may be
 // nil); an overlay entity replaces a stored entity with the same UID.
@@ -355,12 +545,12 @@ func (s *Snapshot) Authorize(req cedar.Request, overlay types.EntityGetter) Resu
 	}
 
 	s.selectCandidates(sc, req, ents)
-	if len(sc.cands) == 0 {
+	if len(sc.cands)+len(sc.dcands) == 0 {
 		// What cedar.Authorize returns for an empty set, without its
 		// per-call allocations.
 		return Result{Decision: cedar.Deny}
 	}
-	sc.iter.s, sc.iter.idx = s, sc.cands
+	sc.iter.s, sc.iter.idx, sc.iter.didx = s, sc.cands, sc.dcands
 	if sc.iter.seq == nil {
 		// Bound once per scratch, so All does not allocate per request.
 		sc.iter.seq = sc.iter.each
@@ -370,49 +560,59 @@ func (s *Snapshot) Authorize(req cedar.Request, overlay types.EntityGetter) Resu
 	return toResult(decision, diag)
 }
 
-// selectCandidates fills sc.cands with the indexes, in ID order, of the
-// policies whose scope holds for req.
+// selectCandidates fills sc.cands (base positions) and sc.dcands (delta
+// positions), each in ID order, with the policies whose scope holds for req.
 func (s *Snapshot) selectCandidates(sc *scratch, req cedar.Request, ents types.EntityGetter) {
 	ancestors(ents, req.Principal, &sc.pAnc)
 	ancestors(ents, req.Action, &sc.aAnc)
 	ancestors(ents, req.Resource, &sc.rAnc)
+	sc.cands = s.base.selectCandidates(sc.cands[:0], sc, req, s.hidden)
+	sc.dcands = sc.dcands[:0]
+	if s.delta != nil {
+		sc.dcands = s.delta.selectCandidates(sc.dcands, sc, req, nil)
+	}
+}
 
+// selectCandidates appends to cands the positions, in ID order, of the
+// policies of l not in hidden whose scope holds for req; sc holds the
+// request's ancestor sets.
+func (l *layer) selectCandidates(cands []int32, sc *scratch, req cedar.Request, hidden bitset) []int32 {
 	// Iterate the most selective dimension; check all three scopes per
 	// candidate. Completeness: a policy whose scope holds on a dimension
 	// sits in a visited bucket of it (== E and in E and is T in E need E
 	// among the ancestors, which include the entity itself; is T needs the
 	// entity's type; in [..] needs one listed entity among the ancestors).
-	d, uid, anc := &s.principal, req.Principal, &sc.pAnc
+	d, uid, anc := &l.principal, req.Principal, &sc.pAnc
 	best := d.count(uid, anc)
-	if n := s.action.count(req.Action, &sc.aAnc); n < best {
-		d, uid, anc, best = &s.action, req.Action, &sc.aAnc, n
+	if n := l.action.count(req.Action, &sc.aAnc); n < best {
+		d, uid, anc, best = &l.action, req.Action, &sc.aAnc, n
 	}
-	if n := s.resource.count(req.Resource, &sc.rAnc); n < best {
-		d, uid, anc, best = &s.resource, req.Resource, &sc.rAnc, n
+	if n := l.resource.count(req.Resource, &sc.rAnc); n < best {
+		d, uid, anc, best = &l.resource, req.Resource, &sc.rAnc, n
 	}
-	cands := sc.cands[:0]
-	if best > 0 {
-		cands = s.collect(cands, d.any, req, sc)
-		cands = s.collect(cands, d.byType.get(uid.Type), req, sc)
-		for _, a := range anc.list {
-			cands = s.collect(cands, d.byEntity.get(a), req, sc)
-		}
-		// Buckets of one dimension are disjoint except for action
-		// `in [..]` policies listed under several ancestors; sorting then
-		// compacting removes those duplicates without a per-request map
-		// and restores ID order.
-		slices.Sort(cands)
-		cands = slices.Compact(cands)
+	if best == 0 {
+		return cands
 	}
-	sc.cands = cands
+	cands = l.collect(cands, d.any, req, sc, hidden)
+	cands = l.collect(cands, d.byType.get(uid.Type), req, sc, hidden)
+	for _, a := range anc.list {
+		cands = l.collect(cands, d.byEntity.get(a), req, sc, hidden)
+	}
+	// Buckets of one dimension are disjoint except for action
+	// `in [..]` policies listed under several ancestors; sorting then
+	// compacting removes those duplicates without a per-request map
+	// and restores ID order.
+	slices.Sort(cands)
+	return slices.Compact(cands)
 }
 
-func (s *Snapshot) collect(dst, bucket []int32, req cedar.Request, sc *scratch) []int32 {
+func (l *layer) collect(dst, bucket []int32, req cedar.Request, sc *scratch, hidden bitset) []int32 {
 	for _, i := range bucket {
-		e := &s.policies[i]
+		e := &l.policies[i]
 		if scopeHolds(e.head.Principal, req.Principal, &sc.pAnc) &&
 			scopeHolds(e.head.Action, req.Action, &sc.aAnc) &&
-			scopeHolds(e.head.Resource, req.Resource, &sc.rAnc) {
+			scopeHolds(e.head.Resource, req.Resource, &sc.rAnc) &&
+			!hidden.has(int(i)) {
 			dst = append(dst, i)
 		}
 	}
@@ -472,18 +672,29 @@ func comparePolicyErrors(a, b PolicyError) int {
 	return cmp.Compare(a.Message, b.Message)
 }
 
-// candIter feeds the candidates to cedar.Authorize in ID order.
+// candIter feeds the candidates to cedar.Authorize in ID order, merging the
+// base and delta candidates (which never share an ID: a base policy the
+// delta replaces is hidden).
 type candIter struct {
-	s   *Snapshot
-	idx []int32
-	seq iter.Seq2[cedar.PolicyID, *cedar.Policy]
+	s    *Snapshot
+	idx  []int32 // base positions
+	didx []int32 // delta positions
+	seq  iter.Seq2[cedar.PolicyID, *cedar.Policy]
 }
 
 func (c *candIter) All() iter.Seq2[cedar.PolicyID, *cedar.Policy] { return c.seq }
 
 func (c *candIter) each(yield func(cedar.PolicyID, *cedar.Policy) bool) {
-	for _, i := range c.idx {
-		e := &c.s.policies[i]
+	i, j := 0, 0
+	for i < len(c.idx) || j < len(c.didx) {
+		var e *entry
+		if j == len(c.didx) || (i < len(c.idx) && c.s.base.policies[c.idx[i]].id < c.s.delta.policies[c.didx[j]].id) {
+			e = &c.s.base.policies[c.idx[i]]
+			i++
+		} else {
+			e = &c.s.delta.policies[c.didx[j]]
+			j++
+		}
 		if !yield(e.id, e.policy) {
 			return
 		}
@@ -584,7 +795,7 @@ func ancestors(ents types.EntityGetter, uid types.EntityUID, out *uidSet) {
 // little.
 type scratch struct {
 	pAnc, aAnc, rAnc uidSet
-	cands            []int32
+	cands, dcands    []int32
 	iter             candIter
 	merged           merged
 }
@@ -594,10 +805,13 @@ type scratch struct {
 const maxPooledCands = 1 << 16
 
 func (s *Snapshot) release(sc *scratch) {
-	sc.iter.s, sc.iter.idx = nil, nil
+	sc.iter.s, sc.iter.idx, sc.iter.didx = nil, nil, nil
 	sc.merged = merged{}
 	if cap(sc.cands) > maxPooledCands {
 		sc.cands = nil
+	}
+	if cap(sc.dcands) > maxPooledCands {
+		sc.dcands = nil
 	}
 	s.scratch.Put(sc)
 }

@@ -3,6 +3,7 @@ package engine
 import (
 	"fmt"
 	"runtime"
+	"slices"
 	"strings"
 	"testing"
 
@@ -199,5 +200,49 @@ func BenchmarkBuild100k(b *testing.B) {
 		// Parsed policies plus index.
 		b.ReportMetric(liveHeapMB()-before, "heapMB")
 		runtime.KeepAlive(s)
+	})
+}
+
+// groupPoliciesN is groupPolicies for tests.
+func groupPoliciesN(n int) []Policy { return groupPolicies(n) }
+
+// BenchmarkChange100k compares moving a 100,000-policy snapshot to the next
+// revision after one policy changed: Apply (incremental) against Build (from
+// the already parsed policies, what a full rebuild costs at best).
+// Run: go test -run x -bench Change100k ./internal/engine/
+func BenchmarkChange100k(b *testing.B) {
+	const n = 100_000
+	ps := groupPolicies(n)
+	changed := func(i int) Policy {
+		p := ast.Permit().PrincipalIn(petGroup(fmt.Sprint("changed", i))).ActionInSet(petAction("post /pets"))
+		return Policy{ID: ps[(i*7919)%n].ID, Policy: cedar.NewPolicyFromAST(p)}
+	}
+	b.Run("apply", func(b *testing.B) {
+		s, err := Build(Input{Policies: ps})
+		if err != nil {
+			b.Fatal(err)
+		}
+		i := 0
+		for b.Loop() {
+			i++
+			if s, err = s.Apply(Change{Revision: int64(i), Put: []Policy{changed(i)}}); err != nil {
+				b.Fatal(err)
+			}
+		}
+		if s.Len() != n {
+			b.Fatalf("Len %d", s.Len())
+		}
+	})
+	b.Run("build", func(b *testing.B) {
+		cur := slices.Clone(ps)
+		i := 0
+		for b.Loop() {
+			i++
+			c := changed(i)
+			cur[(i*7919)%n] = c
+			if _, err := Build(Input{Revision: int64(i), Policies: cur}); err != nil {
+				b.Fatal(err)
+			}
+		}
 	})
 }

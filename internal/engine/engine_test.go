@@ -276,3 +276,55 @@ func TestConcurrentAuthorize(t *testing.T) {
 		t.Fatal(e)
 	}
 }
+
+// A delta past the hard limit is folded into the base by Apply itself, so
+// neither the next Apply's delta rebuild nor the two-layer lookup grow
+// without bound when the owner never compacts.
+func TestApplyCompactsPastHardLimit(t *testing.T) {
+	t.Parallel()
+	s, err := Build(Input{Revision: 1, Policies: groupPoliciesN(10)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	next, err := s.Apply(Change{Revision: 2, Delete: []string{"policy000003"}, Put: groupPoliciesN(10 + hardDeltaLimit(10) + 1)[10:]})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if next.delta != nil || next.nHidden != 0 {
+		t.Fatalf("delta of %d policies, %d hidden: want one compacted layer", next.deltaLen(), next.nHidden)
+	}
+	if want := 10 - 1 + hardDeltaLimit(10) + 1; next.Len() != want {
+		t.Fatalf("Len %d, want %d", next.Len(), want)
+	}
+	if _, ok := next.Policy("policy000003"); ok {
+		t.Fatal("deleted policy survived compaction")
+	}
+	if s.Len() != 10 {
+		t.Fatalf("Apply modified its receiver: Len %d", s.Len())
+	}
+	small, err := s.Apply(Change{Revision: 2, Put: groupPoliciesN(11)[10:]})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if small.deltaLen() != 1 || small.NeedsCompaction() {
+		t.Fatalf("one added policy: delta %d, needs compaction %v", small.deltaLen(), small.NeedsCompaction())
+	}
+}
+
+func TestApplyRejectsBadChanges(t *testing.T) {
+	t.Parallel()
+	s, err := Build(Input{Revision: 1, Policies: groupPoliciesN(3)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := groupPoliciesN(1)[0]
+	for name, c := range map[string]Change{
+		"duplicate put": {Put: []Policy{p, p}},
+		"empty id":      {Put: []Policy{{Policy: p.Policy}}},
+		"nil policy":    {Put: []Policy{{ID: "x"}}},
+	} {
+		if _, err := s.Apply(c); err == nil {
+			t.Errorf("%s: Apply succeeded", name)
+		}
+	}
+}
