@@ -12,7 +12,7 @@ import (
 // parts this encoder does not model (a Cedar context, a gap's time) go through encoding/json;
 // TestEncodeMatchesEncodingJSON holds the two together.
 func encode(r *Record) ([]byte, error) {
-	if r.DroppedSince != nil || (r.Cedar != nil && len(r.Cedar.Context) > 0) {
+	if r.DroppedSince != nil || r.DroppedUntil != nil || (r.Cedar != nil && len(r.Cedar.Context) > 0) {
 		return json.Marshal(r)
 	}
 	b := make([]byte, 0, 512)
@@ -119,6 +119,8 @@ func encode(r *Record) ([]byte, error) {
 		key("dropped")
 		b = strconv.AppendUint(b, r.Dropped, 10)
 	}
+	str("keyId", r.KeyID, true)
+	str("signature", r.Signature, true)
 	str("prevHash", r.PrevHash, true)
 	str("hash", r.Hash, true)
 	b = append(b, '}')

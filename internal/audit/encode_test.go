@@ -30,6 +30,7 @@ func TestEncodeMatchesEncodingJSON(t *testing.T) {
 			AuthnResult: pick(), Reason: pick(), PolicyStoreID: pick(), Revision: rng.Int64N(3) - 1, Decision: pick(),
 			DeterminingPolicies: picks(), Errors: picks(), LatencyUs: rng.Int64N(3), UpstreamStatus: rng.IntN(3) * 100, Actor: pick(),
 			Operation: pick(), Target: pick(), Change: pick(), RevisionBefore: rng.Int64N(2), Redacted: picks(), Dropped: uint64(rng.IntN(2)),
+			KeyID: pick(), Signature: pick(),
 			PrevHash: pick(), Hash: pick()}
 		if rng.IntN(2) == 0 {
 			r.Cedar = &Cedar{Principal: pick(), Action: pick(), Resource: pick()}

@@ -7,13 +7,14 @@ import (
 	"time"
 )
 
-// Record kinds. Callers write KindDecision and KindWrite; the writer alone writes KindStart
-// and KindGap.
+// Record kinds. Callers write KindDecision and KindWrite; the writer alone writes KindStart,
+// KindGap and KindDigest.
 const (
 	KindDecision = "decision"
 	KindWrite    = "write"
 	KindStart    = "start"
 	KindGap      = "gap"
+	KindDigest   = "digest"
 )
 
 // Record sources.
@@ -81,9 +82,15 @@ type Record struct {
 	// Redacted names the fields the caller erased or masked before writing.
 	Redacted []string `json:"redacted,omitempty"`
 
-	// Gap records: how many records were dropped, and since when.
+	// Gap records: how many records are missing (Reason says why: queue_full or
+	// write_failed), and the times of the first and last of them.
 	Dropped      uint64     `json:"dropped,omitempty"`
 	DroppedSince *time.Time `json:"droppedSince,omitempty"`
+	DroppedUntil *time.Time `json:"droppedUntil,omitempty"`
+
+	// Digest records: the key that signed, and the signature (see [Digest]).
+	KeyID     string `json:"keyId,omitempty"`
+	Signature string `json:"signature,omitempty"`
 
 	PrevHash string `json:"prevHash,omitempty"`
 	Hash     string `json:"hash,omitempty"`

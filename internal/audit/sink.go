@@ -1,10 +1,10 @@
 package audit
 
 import (
-	"bufio"
 	"bytes"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"os"
@@ -13,46 +13,60 @@ import (
 	"time"
 )
 
-// sink is the destination the writer goroutine owns; only that goroutine calls write, flush
-// and close.
+// sink is the destination the writer goroutine owns; only that goroutine calls it.
 type sink interface {
-	write(line []byte) error
-	flush() error
+	// write appends whole records: buf holds them back to back and ends[i] is the offset just
+	// past record i. It returns how many leading records reached the destination completely
+	// and, if not all did, the error; a file keeps no part of the others.
+	write(buf []byte, ends []int) (int, error)
 	close() error
 	rotations() uint64
 }
 
+// bufSize is how many bytes of records the writer collects before it writes them.
 const bufSize = 256 << 10
 
+// streamSink writes to an io.Writer, which cannot be truncated: a record cut short by a failed
+// write stays as a malformed line (the next write starts a new line), and verify reports it.
 type streamSink struct {
-	w  io.Writer
-	bw *bufio.Writer
+	w    io.Writer
+	torn bool
 }
 
-func newStreamSink(w io.Writer) *streamSink {
-	return &streamSink{w: w, bw: bufio.NewWriterSize(w, bufSize)}
-}
-
-func (s *streamSink) write(line []byte) error {
-	_, err := s.bw.Write(line)
-	if err != nil {
-		// bufio keeps its first error forever; start over so later records can get through.
-		s.bw.Reset(s.w)
+func (s *streamSink) write(buf []byte, ends []int) (int, error) {
+	if s.torn {
+		if _, err := s.w.Write([]byte{'\n'}); err != nil {
+			return 0, err
+		}
+		s.torn = false
 	}
-	return err
-}
-
-func (s *streamSink) flush() error {
-	err := s.bw.Flush()
-	if err != nil {
-		s.bw.Reset(s.w)
+	n, err := s.w.Write(buf)
+	if err == nil && n < len(buf) {
+		err = io.ErrShortWrite
 	}
-	return err
+	if err == nil {
+		return len(ends), nil
+	}
+	k := complete(ends, 0, n)
+	if k == 0 && n > 0 || k > 0 && n > ends[k-1] {
+		s.torn = true
+	}
+	return k, err
 }
 
-func (s *streamSink) close() error { return s.flush() }
+func (s *streamSink) close() error { return nil }
 
 func (s *streamSink) rotations() uint64 { return 0 }
+
+// complete returns how many of the records ending at ends (offsets from base) lie within the
+// first n bytes written from base.
+func complete(ends []int, base, n int) int {
+	k := 0
+	for k < len(ends) && ends[k]-base <= n {
+		k++
+	}
+	return k
+}
 
 // fileSink appends to a file and rotates it to <path>.<UTC timestamp> when it would grow past
 // max; the chain simply continues in the new file.
@@ -61,8 +75,8 @@ type fileSink struct {
 	path    string
 	max     int64
 	f       *os.File
-	bw      *bufio.Writer
-	size    int64
+	size    int64 // where the last complete record ends
+	torn    bool  // bytes past size still need truncating
 	rotated atomic.Uint64
 }
 
@@ -90,7 +104,7 @@ func openFileSink(path string, max int64, instance string, logger *slog.Logger) 
 		f.Close()
 		return nil, "", err
 	}
-	return &fileSink{logger: logger, path: path, max: max, f: f, bw: bufio.NewWriterSize(f, bufSize), size: st.Size()}, prev, nil
+	return &fileSink{logger: logger, path: path, max: max, f: f, size: st.Size()}, prev, nil
 }
 
 // tailWindow bounds how far back from the end tail looks for the last complete line.
@@ -142,42 +156,65 @@ func tail(path, instance string) (prevHash string, partial bool, err error) {
 	return last.Hash, partial, nil
 }
 
-func (s *fileSink) write(line []byte) error {
-	if s.size > 0 && s.size+int64(len(line)) > s.max {
-		if err := s.rotate(); err != nil {
-			// Keep appending to the current file rather than lose records; the next write
-			// tries again.
-			s.logger.Error("audit file rotation failed", "path", s.path, "error", err)
+func (s *fileSink) write(buf []byte, ends []int) (int, error) {
+	if s.torn {
+		// A failed write left part of a record, and truncating it failed too: nothing may follow
+		// it until it is gone.
+		if err := s.truncate(); err != nil {
+			return 0, err
 		}
 	}
-	n, err := s.bw.Write(line)
-	s.size += int64(n)
-	if err != nil {
-		s.reset()
+	for i := 0; i < len(ends); {
+		base := 0
+		if i > 0 {
+			base = ends[i-1]
+		}
+		if s.size > 0 && s.size+int64(ends[i]-base) > s.max {
+			if err := s.rotate(); err != nil {
+				// Keep appending to the current file rather than lose records; the next record
+				// tries again.
+				s.logger.Error("audit file rotation failed", "path", s.path, "error", err)
+			}
+		}
+		j := i + 1
+		for j < len(ends) && s.size+int64(ends[j]-base) <= s.max {
+			j++
+		}
+		n, err := s.f.Write(buf[base:ends[j-1]])
+		if err != nil {
+			// Keep the complete records, cut off the rest so no partial record remains.
+			k := complete(ends[i:j], base, n)
+			good := 0
+			if k > 0 {
+				good = ends[i+k-1] - base
+			}
+			if n > good {
+				s.size += int64(good)
+				s.torn = true
+				if terr := s.truncate(); terr != nil {
+					err = errors.Join(err, terr)
+				}
+			} else {
+				s.size += int64(n)
+			}
+			return i + k, err
+		}
+		s.size += int64(n)
+		i = j
 	}
-	return err
+	return len(ends), nil
 }
 
-func (s *fileSink) flush() error {
-	err := s.bw.Flush()
-	if err != nil {
-		s.reset()
+// truncate cuts the file back to the end of its last complete record.
+func (s *fileSink) truncate() error {
+	if err := s.f.Truncate(s.size); err != nil {
+		return fmt.Errorf("truncate partial record: %w", err)
 	}
-	return err
-}
-
-// reset drops bufio's sticky error so later records can get through once the disk recovers.
-func (s *fileSink) reset() {
-	s.bw.Reset(s.f)
-	if st, err := s.f.Stat(); err == nil {
-		s.size = st.Size()
-	}
+	s.torn = false
+	return nil
 }
 
 func (s *fileSink) rotate() error {
-	if err := s.bw.Flush(); err != nil {
-		return err
-	}
 	if err := s.f.Sync(); err != nil {
 		return err
 	}
@@ -210,7 +247,6 @@ func (s *fileSink) reopen(cause error) error {
 		return errors.Join(cause, err)
 	}
 	s.f = f
-	s.bw.Reset(f)
 	s.size = 0
 	if st, err := f.Stat(); err == nil {
 		s.size = st.Size()
@@ -219,10 +255,9 @@ func (s *fileSink) reopen(cause error) error {
 }
 
 func (s *fileSink) close() error {
-	ferr := s.bw.Flush()
 	serr := s.f.Sync()
 	cerr := s.f.Close()
-	return errors.Join(ferr, serr, cerr)
+	return errors.Join(serr, cerr)
 }
 
 func (s *fileSink) rotations() uint64 { return s.rotated.Load() }
