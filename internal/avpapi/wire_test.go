@@ -76,7 +76,7 @@ func newSDK(t *testing.T) *vp.Client {
 	decision := avpapi.IsAuthorizedOutput{Decision: avpapi.DecisionAllow, DeterminingPolicies: []avpapi.DeterminingPolicyItem{{PolicyID: "p1"}}, Errors: []avpapi.EvaluationErrorItem{{ErrorDescription: "e"}}}
 	svc := &awsjson.Service{
 		TargetPrefix: "VerifiedPermissions", JSONVersion: "1.0",
-		Verifier: &sigv4.Verifier{Lookup: func(string) (string, bool) { return "s", true }, Services: []string{"verifiedpermissions"}},
+		Verifier: &sigv4.Verifier{Lookup: func(string) (string, bool) { return "s", true }, Services: []string{"verifiedpermissions"}, Region: "us-east-1"},
 		Ops: map[string]awsjson.Op{
 			"CreatePolicyStore": op[avpapi.CreatePolicyStoreInput](t, avpapi.CreatePolicyStoreOutput{PolicyStoreID: "ps-1", Arn: "arn:ps", CreatedDate: created, LastUpdatedDate: updated}),
 			"GetPolicyStore": op[avpapi.GetPolicyStoreInput](t, avpapi.GetPolicyStoreOutput{PolicyStoreID: "ps-1", Arn: "arn:ps",

@@ -78,6 +78,7 @@ func newService(now func() time.Time) *awsjson.Service {
 				return secret, id == keyID
 			},
 			Services: []string{"verifiedpermissions"},
+			Region:   "us-east-1",
 			Now:      now,
 		},
 		Ops: map[string]awsjson.Op{

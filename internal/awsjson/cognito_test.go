@@ -23,7 +23,7 @@ func TestJSON11PublicOp(t *testing.T) {
 		TargetPrefix: "AWSCognitoIdentityProviderService",
 		JSONVersion:  "1.1",
 		Public:       map[string]bool{"InitiateAuth": true},
-		Verifier:     &sigv4.Verifier{Lookup: func(string) (string, bool) { return "", false }, Services: []string{"cognito-idp"}},
+		Verifier:     &sigv4.Verifier{Lookup: func(string) (string, bool) { return "", false }, Services: []string{"cognito-idp"}, Region: "us-east-1"},
 		Ops: map[string]awsjson.Op{
 			"InitiateAuth": func(ctx context.Context, body []byte) (any, error) {
 				var in struct {

@@ -28,7 +28,7 @@ func (e epoch) MarshalJSON() ([]byte, error) {
 func (p *IdP) cognitoAPI() *awsjson.Service {
 	var v *sigv4.Verifier
 	if p.creds != nil {
-		v = &sigv4.Verifier{Lookup: p.creds, Services: []string{"cognito-idp"}, Now: p.now}
+		v = &sigv4.Verifier{Lookup: p.creds, Services: []string{"cognito-idp"}, Region: p.region, Now: p.now}
 	}
 	ops := map[string]awsjson.Op{
 		"InitiateAuth":              op(p.opInitiateAuth),

@@ -9,6 +9,15 @@
 // protocol errors with errors.Is and may show Error() to the client: the
 // messages never contain secrets or the expected signature. Temporary
 // credentials (X-Amz-Security-Token) are not supported and are rejected.
+//
+// A valid signature binds the whole request as the handler sees it: host,
+// X-Amz-Date and every header that selects or changes the operation
+// (X-Amz-Target, Content-Type, Content-Encoding, any other X-Amz-*) must be
+// among the SignedHeaders, so a captured request cannot be replayed as a
+// different operation by adding or changing an unsigned header. The
+// credential scope must name the verifier's region and one of its services,
+// and its date must be the date of X-Amz-Date, so a signature made for one
+// API or region is never accepted by another.
 package sigv4
 
 import (
@@ -70,6 +79,9 @@ type Verifier struct {
 	// Services lists the accepted signing names, e.g. "verifiedpermissions".
 	// Empty accepts none.
 	Services []string
+	// Region is the only region accepted in the credential scope, e.g.
+	// "us-east-1". Empty accepts none.
+	Region string
 	// MaxSkew bounds |now - X-Amz-Date|; zero means 15 minutes.
 	MaxSkew time.Duration
 	// Now returns the current time; nil means time.Now.
@@ -110,6 +122,9 @@ func (v *Verifier) Verify(r *http.Request, body []byte) (accessKeyID string, err
 	if !slices.Contains(ah.signedHeaders, "x-amz-date") {
 		return "", fail(ErrMalformed, "'X-Amz-Date' must be a 'SignedHeader' in the AWS Authorization.")
 	}
+	if err := checkSignedHeaders(r.Header, ah.signedHeaders); err != nil {
+		return "", err
+	}
 	amzDate := r.Header.Get("X-Amz-Date")
 	t, perr := time.Parse(amzDateFormat, amzDate)
 	if perr != nil || len(r.Header.Values("X-Amz-Date")) != 1 {
@@ -117,6 +132,9 @@ func (v *Verifier) Verify(r *http.Request, body []byte) (accessKeyID string, err
 	}
 	if ah.date != amzDate[:8] {
 		return "", fail(ErrInvalid, "Date in Credential scope does not match YYYYMMDD from ISO-8601 version of date from HTTP: '%s' != '%s', from '%s'.", ah.date, amzDate[:8], amzDate)
+	}
+	if v.Region == "" || ah.region != v.Region {
+		return "", fail(ErrInvalid, "Credential should be scoped to a valid region, not '%s'.", truncate(ah.region, 40))
 	}
 	if !slices.Contains(v.Services, ah.service) {
 		return "", fail(ErrInvalid, "Credential should be scoped to correct service: '%s'.", strings.Join(v.Services, "', '"))
@@ -234,6 +252,31 @@ func parseAuthorization(h string) (authHeader, error) {
 	}
 	ah.signature = b
 	return ah, nil
+}
+
+// checkSignedHeaders rejects a request carrying a header that selects or
+// changes the operation but is not covered by the signature. Real SDKs sign
+// every header except a few transport ones (User-Agent, X-Amzn-Trace-Id,
+// Expect, Transfer-Encoding), so they always pass.
+func checkSignedHeaders(h http.Header, signed []string) error {
+	for name := range h {
+		lower := strings.ToLower(name)
+		if !operationHeader(lower) || slices.Contains(signed, lower) {
+			continue
+		}
+		return fail(ErrMalformed, "Header '%s' is present in the request but is not a 'SignedHeader' in the AWS Authorization.", truncate(name, 100))
+	}
+	return nil
+}
+
+// operationHeader reports whether a (lowercase) header can change what a
+// request does or how its body is read.
+func operationHeader(name string) bool {
+	switch name {
+	case "content-type", "content-encoding":
+		return true
+	}
+	return strings.HasPrefix(name, "x-amz-")
 }
 
 func truncate(s string, n int) string {

@@ -37,6 +37,7 @@ func newVerifier(now time.Time) *sigv4.Verifier {
 			return "", false
 		},
 		Services: []string{svc},
+		Region:   region,
 		Now:      func() time.Time { return now },
 	}
 }
@@ -71,6 +72,8 @@ type reqSpec struct {
 	signTime            time.Time
 	secret              string
 	service             string
+	region              string
+	sessionToken        string
 }
 
 func defaultSpec() reqSpec {
@@ -82,6 +85,7 @@ func defaultSpec() reqSpec {
 		signTime: fixedNow,
 		secret:   secret,
 		service:  svc,
+		region:   region,
 	}
 }
 
@@ -100,8 +104,8 @@ func signed(t *testing.T, base string, s reqSpec) *http.Request {
 		req.Header.Set(k, v)
 	}
 	sum := sha256.Sum256([]byte(s.body))
-	creds := aws.Credentials{AccessKeyID: keyID, SecretAccessKey: s.secret}
-	if err := v4.NewSigner().SignHTTP(context.Background(), creds, req, hex.EncodeToString(sum[:]), s.service, region, s.signTime); err != nil {
+	creds := aws.Credentials{AccessKeyID: keyID, SecretAccessKey: s.secret, SessionToken: s.sessionToken}
+	if err := v4.NewSigner().SignHTTP(context.Background(), creds, req, hex.EncodeToString(sum[:]), s.service, s.region, s.signTime); err != nil {
 		t.Fatal(err)
 	}
 	return req
@@ -216,10 +220,30 @@ func TestVerifyRejects(t *testing.T) {
 			r.Header.Set("Authorization", a[:len(a)-2])
 		}, want: sigv4.ErrMalformed},
 		{name: "missing x-amz-date", tamper: func(r *http.Request) { r.Header.Del("X-Amz-Date") }, want: sigv4.ErrMalformed},
-		{name: "content sha mismatch", tamper: func(r *http.Request) { r.Header.Set("X-Amz-Content-Sha256", "UNSIGNED-PAYLOAD") }, want: sigv4.ErrInvalid},
+		{name: "content sha mismatch", spec: func(s reqSpec) reqSpec { s.headers["X-Amz-Content-Sha256"] = "UNSIGNED-PAYLOAD"; return s }, want: sigv4.ErrInvalid},
+		{name: "content sha added unsigned", tamper: func(r *http.Request) {
+			sum := sha256.Sum256([]byte(defaultSpec().body))
+			r.Header.Set("X-Amz-Content-Sha256", hex.EncodeToString(sum[:]))
+		}, want: sigv4.ErrMalformed},
 		{name: "presigned query", tamper: func(r *http.Request) { r.URL.RawQuery = "X-Amz-Signature=abc" }, want: sigv4.ErrMalformed},
-		{name: "session token", tamper: func(r *http.Request) { r.Header.Set("X-Amz-Security-Token", "tok") }, want: sigv4.ErrUnknownKey},
+		{name: "session token added unsigned", tamper: func(r *http.Request) { r.Header.Set("X-Amz-Security-Token", "tok") }, want: sigv4.ErrMalformed},
+		{name: "signed session token", spec: func(s reqSpec) reqSpec { s.sessionToken = "tok"; return s }, want: sigv4.ErrUnknownKey},
 		{name: "nil lookup", v: func(v *sigv4.Verifier) { v.Lookup = nil }, want: sigv4.ErrUnknownKey},
+		// A captured request whose signature does not cover X-Amz-Target
+		// must not be replayable as another operation.
+		{name: "target added unsigned", spec: func(s reqSpec) reqSpec { delete(s.headers, "X-Amz-Target"); return s },
+			tamper: func(r *http.Request) { r.Header.Set("X-Amz-Target", "VerifiedPermissions.DeletePolicyStore") }, want: sigv4.ErrMalformed},
+		{name: "target in lower case added unsigned", spec: func(s reqSpec) reqSpec { delete(s.headers, "X-Amz-Target"); return s },
+			tamper: func(r *http.Request) { r.Header["x-amz-target"] = []string{"VerifiedPermissions.DeletePolicyStore"} }, want: sigv4.ErrMalformed},
+		{name: "content type added unsigned", spec: func(s reqSpec) reqSpec { delete(s.headers, "Content-Type"); return s },
+			tamper: func(r *http.Request) { r.Header.Set("Content-Type", "application/x-amz-json-1.1") }, want: sigv4.ErrMalformed},
+		{name: "content encoding added unsigned", tamper: func(r *http.Request) { r.Header.Set("Content-Encoding", "gzip") }, want: sigv4.ErrMalformed},
+		{name: "other x-amz header added unsigned", tamper: func(r *http.Request) { r.Header.Set("X-Amz-Expected-Bucket-Owner", "1") }, want: sigv4.ErrMalformed},
+		{name: "second x-amz-date", tamper: func(r *http.Request) { r.Header.Add("X-Amz-Date", r.Header.Get("X-Amz-Date")) }, want: sigv4.ErrMalformed},
+		{name: "second authorization", tamper: func(r *http.Request) { r.Header.Add("Authorization", r.Header.Get("Authorization")) }, want: sigv4.ErrMalformed},
+		{name: "other region", spec: func(s reqSpec) reqSpec { s.region = "eu-west-1"; return s }, want: sigv4.ErrInvalid},
+		{name: "verifier without region", v: func(v *sigv4.Verifier) { v.Region = "" }, want: sigv4.ErrInvalid},
+		{name: "verifier without services", v: func(v *sigv4.Verifier) { v.Services = nil }, want: sigv4.ErrInvalid},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
