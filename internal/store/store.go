@@ -12,7 +12,10 @@
 //   - a write to object O bumps rev(O.Scope) and rev(""); when O is a container (Scope == "")
 //     it also bumps rev(O.ID), so a change of a container's own settings is a change of it;
 //   - Name, when set, is unique within (Scope, Kind); a clash is ErrConflict;
-//   - List returns objects ordered by ID (byte order) and pages with an opaque token.
+//   - List returns objects ordered by ID (byte order) and pages with an opaque token;
+//   - Changes(scope, R) names every object of scope created, replaced or deleted by a commit
+//     that moved rev(scope) past R, so a reader holding the scope at revision R catches up by
+//     reading only those; deleting the container itself makes it answer ErrHistoryReset.
 package store
 
 import (
@@ -27,7 +30,19 @@ var (
 	ErrConflict = errors.New("conflict")
 	// ErrBadPageToken means a List page token was not produced by this store for this query.
 	ErrBadPageToken = errors.New("invalid page token")
+	// ErrHistoryReset means Changes cannot describe the scope since the given revision (its
+	// container was deleted since): the caller must read the scope in full.
+	ErrHistoryReset = errors.New("change history reset")
 )
+
+// Change is one object of a scope written or deleted after a revision.
+type Change struct {
+	Kind Kind
+	ID   string
+	// Deleted is set when the object no longer exists; Object is its current state otherwise.
+	Deleted bool
+	Object  Object
+}
 
 // Kind names a resource type.
 type Kind string
@@ -85,7 +100,9 @@ type Tx interface {
 }
 
 // ChangeFunc receives the new revisions of the scopes a committed transaction touched
-// (always including ""). It must not block.
+// (always including ""). It runs before Update returns, so its work delays the writer's
+// acknowledgement: it may do bounded work that must precede it (the policy snapshot manager
+// builds the changed snapshots there) but must not wait on anything unbounded.
 type ChangeFunc func(revisions map[string]int64)
 
 // Store is a transactional object store. Implementations: sqldb (SQLite and PostgreSQL).
@@ -99,6 +116,11 @@ type Store interface {
 	Revision(ctx context.Context, scope string) (int64, error)
 	// Revisions returns every scope's revision.
 	Revisions(ctx context.Context) (map[string]int64, error)
+	// Changes returns the objects of scope (not "") written or deleted by commits after
+	// revision since, each once with its current state, ordered by Kind then ID. It reads one
+	// consistent state: pair it with Revision before and after to know which revision it
+	// brings the reader to.
+	Changes(ctx context.Context, scope string, since int64) ([]Change, error)
 	// OnChange registers fn, called after every commit on this node (synchronously, before
 	// Update returns) and, where the backend supports it, after commits made by other nodes.
 	OnChange(fn ChangeFunc)

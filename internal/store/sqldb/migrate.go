@@ -51,6 +51,78 @@ var migrations = []migration{
 			`CREATE TABLE revisions (scope TEXT COLLATE "C" PRIMARY KEY, revision BIGINT NOT NULL)`,
 		},
 	},
+	{
+		// The change log behind store.Store.Changes; changes.go describes it.
+		version: 2,
+		sqlite: []string{
+			`CREATE TABLE changes (
+				scope TEXT NOT NULL,
+				kind TEXT NOT NULL,
+				id TEXT NOT NULL,
+				revision INTEGER NOT NULL,
+				PRIMARY KEY (scope, kind, id)
+			)`,
+			`CREATE INDEX changes_revision ON changes (scope, revision)`,
+			`CREATE TRIGGER objects_inserted AFTER INSERT ON objects WHEN NEW.scope <> '' BEGIN
+				INSERT OR REPLACE INTO changes (scope, kind, id, revision) VALUES (NEW.scope, NEW.kind, NEW.id, -1);
+			END`,
+			`CREATE TRIGGER objects_updated AFTER UPDATE ON objects WHEN NEW.scope <> '' BEGIN
+				INSERT OR REPLACE INTO changes (scope, kind, id, revision) VALUES (NEW.scope, NEW.kind, NEW.id, -1);
+			END`,
+			`CREATE TRIGGER objects_deleted AFTER DELETE ON objects WHEN OLD.scope <> '' BEGIN
+				INSERT OR REPLACE INTO changes (scope, kind, id, revision) VALUES (OLD.scope, OLD.kind, OLD.id, -1);
+			END`,
+			`CREATE TRIGGER containers_deleted AFTER DELETE ON objects WHEN OLD.scope = '' BEGIN
+				DELETE FROM changes WHERE scope = OLD.id;
+				INSERT INTO changes (scope, kind, id, revision) VALUES (OLD.id, '', '', -1);
+			END`,
+			`CREATE TRIGGER revisions_inserted AFTER INSERT ON revisions BEGIN
+				UPDATE changes SET revision = NEW.revision WHERE scope = NEW.scope AND revision = -1;
+			END`,
+			`CREATE TRIGGER revisions_updated AFTER UPDATE ON revisions BEGIN
+				UPDATE changes SET revision = NEW.revision WHERE scope = NEW.scope AND revision = -1;
+			END`,
+		},
+		postgres: []string{
+			`CREATE TABLE changes (
+				scope TEXT COLLATE "C" NOT NULL,
+				kind TEXT COLLATE "C" NOT NULL,
+				id TEXT COLLATE "C" NOT NULL,
+				revision BIGINT NOT NULL,
+				PRIMARY KEY (scope, kind, id)
+			)`,
+			`CREATE INDEX changes_revision ON changes (scope, revision)`,
+			`CREATE FUNCTION gatehouse_object_changed() RETURNS trigger LANGUAGE plpgsql AS $$
+			BEGIN
+				IF TG_OP = 'DELETE' THEN
+					IF OLD.scope = '' THEN
+						DELETE FROM changes WHERE scope = OLD.id;
+						INSERT INTO changes (scope, kind, id, revision) VALUES (OLD.id, '', '', -1);
+					ELSE
+						INSERT INTO changes (scope, kind, id, revision) VALUES (OLD.scope, OLD.kind, OLD.id, -1)
+						ON CONFLICT (scope, kind, id) DO UPDATE SET revision = -1;
+					END IF;
+					RETURN OLD;
+				END IF;
+				IF NEW.scope <> '' THEN
+					INSERT INTO changes (scope, kind, id, revision) VALUES (NEW.scope, NEW.kind, NEW.id, -1)
+					ON CONFLICT (scope, kind, id) DO UPDATE SET revision = -1;
+				END IF;
+				RETURN NEW;
+			END
+			$$`,
+			`CREATE TRIGGER objects_changed AFTER INSERT OR UPDATE OR DELETE ON objects
+				FOR EACH ROW EXECUTE FUNCTION gatehouse_object_changed()`,
+			`CREATE FUNCTION gatehouse_revision_changed() RETURNS trigger LANGUAGE plpgsql AS $$
+			BEGIN
+				UPDATE changes SET revision = NEW.revision WHERE scope = NEW.scope AND revision = -1;
+				RETURN NEW;
+			END
+			$$`,
+			`CREATE TRIGGER revisions_changed AFTER INSERT OR UPDATE ON revisions
+				FOR EACH ROW EXECUTE FUNCTION gatehouse_revision_changed()`,
+		},
+	},
 }
 
 // migrate applies pending migrations in one transaction. On PostgreSQL an advisory lock makes
@@ -69,9 +141,14 @@ func (d *DB) migrate(ctx context.Context) error {
 	if _, err := tx.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS gatehouse_migrations (version INTEGER PRIMARY KEY, applied_at BIGINT NOT NULL)`); err != nil {
 		return fmt.Errorf("migrate: create version table: %w", err)
 	}
-	var current int
-	if err := tx.QueryRowContext(ctx, `SELECT COALESCE(MAX(version), 0) FROM gatehouse_migrations`).Scan(&current); err != nil {
+	var current, count, first int
+	if err := tx.QueryRowContext(ctx, `SELECT COALESCE(MAX(version), 0), COUNT(*), COALESCE(MIN(version), 1) FROM gatehouse_migrations`).Scan(&current, &count, &first); err != nil {
 		return fmt.Errorf("migrate: read version: %w", err)
+	}
+	// Migrations are recorded one row per version from 1: any other shape is damage, not a
+	// newer Gatehouse.
+	if count != current || first != 1 {
+		return fmt.Errorf("migrate: %w: schema versions recorded are not 1..%d (%d rows)", ErrCorrupt, current, count)
 	}
 	if latest := migrations[len(migrations)-1].version; current > latest {
 		return fmt.Errorf("migrate: database schema version %d is newer than this binary supports (%d)", current, latest)

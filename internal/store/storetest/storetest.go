@@ -14,6 +14,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strings"
 	"sync"
 	"testing"
 
@@ -390,4 +391,170 @@ func Run(t *testing.T, s store.Store) {
 			t.Fatalf("revisions %v %v", revs, err)
 		}
 	})
+
+	t.Run("changes since a revision", func(t *testing.T) {
+		update := func(fn func(tx store.Tx) error) int64 {
+			t.Helper()
+			if err := s.Update(ctx, fn); err != nil {
+				t.Fatal(err)
+			}
+			r, err := s.Revision(ctx, "cs")
+			if err != nil {
+				t.Fatal(err)
+			}
+			return r
+		}
+		// describe renders changes as "kind/id=data" or "kind/id deleted".
+		describe := func(since int64) string {
+			t.Helper()
+			ch, err := s.Changes(ctx, "cs", since)
+			if err != nil {
+				t.Fatalf("changes since %d: %v", since, err)
+			}
+			var b strings.Builder
+			for _, c := range ch {
+				if c.Deleted {
+					fmt.Fprintf(&b, "%s/%s deleted;", c.Kind, c.ID)
+					continue
+				}
+				if c.Object.Kind != c.Kind || c.Object.ID != c.ID || c.Object.Scope != "cs" || c.Object.Created.IsZero() {
+					t.Fatalf("change %s/%s carries object %+v", c.Kind, c.ID, c.Object)
+				}
+				fmt.Fprintf(&b, "%s/%s=%s;", c.Kind, c.ID, c.Object.Data)
+			}
+			return b.String()
+		}
+		expect := func(since int64, want string) {
+			t.Helper()
+			if got := describe(since); got != want {
+				t.Fatalf("changes since %d:\n got %s\nwant %s", since, got, want)
+			}
+		}
+		r0 := update(func(tx store.Tx) error {
+			if err := tx.Create(ctx, obj("", "policy_store", "cs", "", "", `{}`)); err != nil {
+				return err
+			}
+			for _, id := range []string{"a", "b"} {
+				if err := tx.Create(ctx, obj("cs", "policy", id, "", "", `{"v":0}`)); err != nil {
+					return err
+				}
+			}
+			return tx.Create(ctx, obj("cs", "entity", "e", "", "", `{"v":0}`))
+		})
+		expect(0, `entity/e={"v":0};policy/a={"v":0};policy/b={"v":0};`)
+		expect(r0, "")
+		r1 := update(func(tx store.Tx) error {
+			if err := tx.Put(ctx, obj("cs", "policy", "a", "", "", `{"v":1}`)); err != nil {
+				return err
+			}
+			if err := tx.Delete(ctx, "cs", "policy", "b"); err != nil {
+				return err
+			}
+			if err := tx.Create(ctx, obj("cs", "policy", "c", "", "", `{"v":1}`)); err != nil {
+				return err
+			}
+			// Created and deleted in one transaction: a reader may have heard of it.
+			if err := tx.Create(ctx, obj("cs", "policy", "d", "", "", `{}`)); err != nil {
+				return err
+			}
+			return tx.Delete(ctx, "cs", "policy", "d")
+		})
+		expect(r0, `policy/a={"v":1};policy/b deleted;policy/c={"v":1};policy/d deleted;`)
+		expect(r1, "")
+		// Another scope's writes, a rolled-back transaction and a write of the container
+		// itself change nothing in the log of cs.
+		update(func(tx store.Tx) error { return tx.Put(ctx, obj("other", "policy", "a", "", "", `{}`)) })
+		boom := errors.New("boom")
+		if err := s.Update(ctx, func(tx store.Tx) error {
+			if err := tx.Put(ctx, obj("cs", "policy", "a", "", "", `{"v":"lost"}`)); err != nil {
+				return err
+			}
+			return boom
+		}); !errors.Is(err, boom) {
+			t.Fatal(err)
+		}
+		r2 := update(func(tx store.Tx) error { return tx.Put(ctx, obj("", "policy_store", "cs", "", "", `{"d":1}`)) })
+		if r2 != r1+1 {
+			t.Fatalf("container write: revision %d -> %d", r1, r2)
+		}
+		expect(r1, "")
+		r3 := update(func(tx store.Tx) error { return tx.Put(ctx, obj("cs", "policy", "b", "", "", `{"v":3}`)) })
+		expect(r2, `policy/b={"v":3};`)
+		expect(r0, `policy/a={"v":1};policy/b={"v":3};policy/c={"v":1};policy/d deleted;`)
+
+		// Deleting the container and creating it again must not look like a few changes to
+		// someone who held the old one.
+		update(func(tx store.Tx) error {
+			if err := tx.DeleteScope(ctx, "cs"); err != nil {
+				return err
+			}
+			return tx.Delete(ctx, "", "policy_store", "cs")
+		})
+		r5 := update(func(tx store.Tx) error {
+			if err := tx.Create(ctx, obj("", "policy_store", "cs", "", "", `{}`)); err != nil {
+				return err
+			}
+			return tx.Create(ctx, obj("cs", "policy", "a", "", "", `{"v":5}`))
+		})
+		for _, since := range []int64{0, r0, r3} {
+			if _, err := s.Changes(ctx, "cs", since); !errors.Is(err, store.ErrHistoryReset) {
+				t.Fatalf("changes since %d across a container deletion: %v, want ErrHistoryReset", since, err)
+			}
+		}
+		expect(r5, "")
+		r6 := update(func(tx store.Tx) error { return tx.Put(ctx, obj("cs", "policy", "z", "", "", `{}`)) })
+		expect(r5, `policy/z={};`)
+		expect(r6, "")
+		if _, err := s.Changes(ctx, "", 0); err == nil {
+			t.Fatal("changes of the top-level scope: no error")
+		}
+	})
+
+	t.Run("changes under concurrent writers", func(t *testing.T) {
+		start, _ := s.Revision(ctx, "cw")
+		const n = 16
+		var wg sync.WaitGroup
+		errs := make(chan error, n)
+		for i := range n {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				errs <- s.Update(ctx, func(tx store.Tx) error {
+					return tx.Put(ctx, obj("cw", "policy", fmt.Sprintf("p%02d", i), "", "", fmt.Sprintf(`{"i":%d}`, i)))
+				})
+			}()
+		}
+		// A reader catching up while they commit: whenever the revision did not move
+		// around the read, the log names exactly as many objects as commits happened.
+		done := make(chan struct{})
+		go func() { wg.Wait(); close(done) }()
+		for reading := true; reading; {
+			select {
+			case <-done:
+				reading = false
+			default:
+			}
+			before, err := s.Revision(ctx, "cw")
+			if err != nil {
+				t.Fatal(err)
+			}
+			ch, err := s.Changes(ctx, "cw", start)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if after, _ := s.Revision(ctx, "cw"); after == before && int64(len(ch)) != before-start {
+				t.Fatalf("at revision %d the log names %d objects, want %d", before, len(ch), before-start)
+			}
+		}
+		close(errs)
+		for err := range errs {
+			if err != nil {
+				t.Fatal(err)
+			}
+		}
+		if ch, err := s.Changes(ctx, "cw", start); err != nil || len(ch) != n {
+			t.Fatalf("%d changes, %v; want %d", len(ch), err, n)
+		}
+	})
+
 }

@@ -1,0 +1,67 @@
+package sqldb
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"time"
+
+	"github.com/gatehouse-dev/gatehouse/internal/store"
+)
+
+// The change log (table changes, migration 2) is kept by triggers, so no write path and no
+// older binary can forget it: every insert, update or delete of an object in a scope upserts
+// (scope, kind, id) with revision -1, and bumping a scope's revision (which the commit does for
+// every scope it touched, after its writes) stamps that scope's -1 rows with the new revision.
+// Writers serialize on the global revision row before their first write, so -1 rows of two
+// transactions never mix, and a committed row always carries the revision of the commit that
+// last wrote the object. Objects of scope "" (containers) are not logged: their changes bump
+// the container's own revision, and readers re-read the container. Deleting a container drops
+// its scope's log and leaves a marker row (kind "") that makes Changes answer
+// store.ErrHistoryReset to anyone who held the scope before, because a container deleted
+// and created again must not look like the old one plus a few changes.
+
+// Changes implements store.Store in one statement, so the log and the objects it joins are
+// read from one consistent state on both backends.
+func (d *DB) Changes(ctx context.Context, scope string, since int64) ([]store.Change, error) {
+	if scope == "" {
+		return nil, fmt.Errorf("changes: the top-level scope has no change log")
+	}
+	rows, err := d.db.QueryContext(ctx, d.rebind(`SELECT c.kind, c.id, o.scope, o.kind, o.id, o.name, o.ref, o.data, o.created_at, o.updated_at
+		FROM changes c LEFT JOIN objects o ON o.scope = c.scope AND o.kind = c.kind AND o.id = c.id
+		WHERE c.scope = ? AND c.revision > ? ORDER BY c.kind, c.id`), scope, since)
+	if err != nil {
+		return nil, fmt.Errorf("read changes of %q since %d: %w", scope, since, err)
+	}
+	defer rows.Close()
+	var out []store.Change
+	for rows.Next() {
+		var (
+			c                store.Change
+			kind             string
+			oScope, oKind    sql.NullString
+			oID, name, ref   sql.NullString
+			data             sql.NullString
+			created, updated sql.NullInt64
+		)
+		if err := rows.Scan(&kind, &c.ID, &oScope, &oKind, &oID, &name, &ref, &data, &created, &updated); err != nil {
+			return nil, fmt.Errorf("read changes of %q: %w", scope, err)
+		}
+		if kind == "" {
+			return nil, fmt.Errorf("changes of %q since %d: %w", scope, since, store.ErrHistoryReset)
+		}
+		c.Kind = store.Kind(kind)
+		if !oID.Valid {
+			c.Deleted = true
+		} else {
+			c.Object = store.Object{Scope: oScope.String, Kind: store.Kind(oKind.String), ID: oID.String,
+				Name: name.String, Ref: ref.String, Data: []byte(data.String),
+				Created: time.UnixMicro(created.Int64).UTC(), Updated: time.UnixMicro(updated.Int64).UTC()}
+		}
+		out = append(out, c)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("read changes of %q: %w", scope, err)
+	}
+	return out, nil
+}
