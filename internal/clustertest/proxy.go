@@ -14,16 +14,19 @@ import (
 
 // Proxy forwards TCP connections from a loopback port to a target address until it is cut.
 // While cut it closes every forwarded connection and accepts-then-closes new ones, which is
-// what a client sees when the database host drops off the network and comes back.
+// what a client sees when the database host drops off the network and comes back. While
+// black-holed it keeps every connection open but delivers nothing either way, and accepts new
+// ones without ever answering: what a client sees when a firewall drops the packets.
 type Proxy struct {
 	ln     net.Listener
 	target string
 
-	mu     sync.Mutex
-	cut    bool
-	closed bool
-	conns  map[net.Conn]struct{}
-	wg     sync.WaitGroup
+	mu        sync.Mutex
+	cut       bool
+	blackhole bool
+	closed    bool
+	conns     map[net.Conn]struct{}
+	wg        sync.WaitGroup
 }
 
 // NewProxy listens on 127.0.0.1:0 and forwards to target.
@@ -52,11 +55,34 @@ func (p *Proxy) Cut() {
 	}
 }
 
-// Resume forwards new connections again.
+// Blackhole stops delivering bytes on every connection, open or new, until Resume.
+func (p *Proxy) Blackhole() {
+	p.mu.Lock()
+	p.blackhole = true
+	p.mu.Unlock()
+}
+
+// Resume forwards new connections again. Connections open across a black hole are closed:
+// their sessions lost bytes and cannot carry on.
 func (p *Proxy) Resume() {
 	p.mu.Lock()
-	p.cut = false
+	wasBlackhole := p.blackhole
+	p.cut, p.blackhole = false, false
 	p.mu.Unlock()
+	if wasBlackhole {
+		p.mu.Lock()
+		for c := range p.conns {
+			c.Close()
+			delete(p.conns, c)
+		}
+		p.mu.Unlock()
+	}
+}
+
+func (p *Proxy) blackholed() bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.blackhole
 }
 
 // Close stops the proxy and closes every connection.
@@ -112,6 +138,13 @@ func (p *Proxy) forward(client net.Conn) {
 		client.Close()
 		return
 	}
+	if p.blackholed() {
+		// Hold the connection and answer nothing until it is closed (by Resume or Close).
+		_, _ = io.Copy(io.Discard, client)
+		client.Close()
+		p.untrack(client)
+		return
+	}
 	server, err := net.DialTimeout("tcp", p.target, 5*time.Second)
 	if err != nil || !p.track(server) {
 		if server != nil {
@@ -123,7 +156,18 @@ func (p *Proxy) forward(client net.Conn) {
 	}
 	done := make(chan struct{}, 2)
 	pipe := func(dst, src net.Conn) {
-		_, _ = io.Copy(dst, src)
+		buf := make([]byte, 32<<10)
+		for {
+			n, err := src.Read(buf)
+			if n > 0 && !p.blackholed() {
+				if _, werr := dst.Write(buf[:n]); werr != nil {
+					break
+				}
+			}
+			if err != nil {
+				break
+			}
+		}
 		// Either direction ending ends the connection: a half-open database session is
 		// not something the tests want to reason about.
 		dst.Close()

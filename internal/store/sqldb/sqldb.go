@@ -1,5 +1,11 @@
 // Package sqldb implements store.Store on SQLite (the embedded default, via modernc.org/sqlite,
 // no cgo) and PostgreSQL (via pgx), with one schema and one set of queries for both.
+//
+// Invariant: no call waits on the database for longer than the configured bound
+// (WithTimeout): a read, a connect or a ping is bounded as a whole; in an Update every
+// statement (BEGIN and its lock wait, each read and write, COMMIT) is, and a failed attempt is
+// retried only while the Update is younger than the bound. A database that black-holes
+// packets or a SQLite file locked by another process therefore answers an error, never a hang.
 package sqldb
 
 import (
@@ -70,6 +76,8 @@ type DB struct {
 	// connected is set once it did and the schema is migrated.
 	deferConnect bool
 	connected    atomic.Bool
+	// timeout bounds every wait on the database (see the package comment).
+	timeout time.Duration
 
 	mu      sync.RWMutex
 	onWrite []store.ChangeFunc
@@ -86,8 +94,44 @@ type Option func(*DB)
 // (not ready, deciding nothing) before its database is up.
 func WithDeferredConnect() Option { return func(d *DB) { d.deferConnect = true } }
 
+// ErrCorrupt marks errors from a SQLite file that is damaged or is not a Gatehouse database.
+var ErrCorrupt = errors.New("database file is corrupt or not a Gatehouse database")
+
+// classify names corruption, which SQLite reports only as a code.
+func (d *DB) classify(err error) error {
+	if err == nil || errors.Is(err, ErrCorrupt) {
+		return err
+	}
+	var sqErr *sqlite.Error
+	if errors.As(err, &sqErr) {
+		switch sqErr.Code() & 0xff {
+		case sqlite3.SQLITE_CORRUPT, sqlite3.SQLITE_NOTADB:
+			return fmt.Errorf("%w (%s): %w", ErrCorrupt, d.dsn, err)
+		}
+	}
+	return err
+}
+
 // errNotConnected means the database has not been reached since Open.
 var errNotConnected = errors.New("database not reached yet")
+
+// DefaultTimeout is the bound on database waits when WithTimeout is not given.
+const DefaultTimeout = 10 * time.Second
+
+// WithTimeout bounds every wait on the database: connecting, each statement, each lock wait
+// (d <= 0 keeps DefaultTimeout).
+func WithTimeout(d time.Duration) Option {
+	return func(db *DB) {
+		if d > 0 {
+			db.timeout = d
+		}
+	}
+}
+
+// bounded derives the context of one database call.
+func (d *DB) bounded(ctx context.Context) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(ctx, d.timeout)
+}
 
 // WithLogger sets the logger (default slog.Default()).
 func WithLogger(l *slog.Logger) Option { return func(d *DB) { d.logger = l } }
@@ -100,7 +144,7 @@ func IsPostgres(dsn string) bool {
 // Open opens the database named by dsn — a postgres:// URL or a SQLite file path — and runs
 // pending migrations.
 func Open(ctx context.Context, dsn string, opts ...Option) (*DB, error) {
-	d := &DB{dsn: dsn, logger: slog.Default()}
+	d := &DB{dsn: dsn, logger: slog.Default(), timeout: DefaultTimeout}
 	for _, o := range opts {
 		o(d)
 	}
@@ -128,13 +172,16 @@ func Open(ctx context.Context, dsn string, opts ...Option) (*DB, error) {
 			}
 			f.Close()
 		}
-		d.db, err = sql.Open("sqlite", sqliteDSN(dsn))
+		d.db, err = sql.Open("sqlite", sqliteDSN(dsn, d.timeout))
 		if err != nil {
 			return nil, fmt.Errorf("open sqlite %s: %w", dsn, err)
 		}
 		d.db.SetMaxOpenConns(8)
 	}
-	if err := d.connect(ctx); err != nil {
+	cctx, cancel := d.bounded(ctx)
+	defer cancel()
+	if err := d.connect(cctx); err != nil {
+		err = d.classify(err)
 		if !d.deferConnect || d.dialect != dialectPostgres {
 			d.db.Close()
 			return nil, err
@@ -164,16 +211,17 @@ func (d *DB) connect(ctx context.Context) error {
 }
 
 // sqliteDSN builds a modernc URI: WAL so readers never block the writer, FULL sync so an
-// acknowledged write survives a crash, and BEGIN IMMEDIATE so two writers never deadlock on
-// a read-to-write lock upgrade.
-func sqliteDSN(path string) string {
+// acknowledged write survives a crash, BEGIN IMMEDIATE so two writers never deadlock on
+// a read-to-write lock upgrade, and a busy timeout of the call bound, since SQLite's lock
+// wait does not notice a cancelled context.
+func sqliteDSN(path string, lockWait time.Duration) string {
 	if strings.HasPrefix(path, "file:") {
 		return path
 	}
 	esc := strings.NewReplacer("%", "%25", "?", "%3F", "#", "%23").Replace(path)
 	q := url.Values{}
 	q.Add("_pragma", "journal_mode(WAL)")
-	q.Add("_pragma", "busy_timeout(10000)")
+	q.Add("_pragma", fmt.Sprintf("busy_timeout(%d)", max(lockWait.Milliseconds(), 1)))
 	q.Add("_pragma", "synchronous(FULL)")
 	q.Add("_txlock", "immediate")
 	return "file:" + esc + "?" + q.Encode()
@@ -182,12 +230,14 @@ func sqliteDSN(path string) string {
 // Close closes the database.
 func (d *DB) Close() error { return d.db.Close() }
 
-// Ping checks that the database answers.
+// Ping checks that the database answers a read of the revisions, which every decision
+// depends on: a connection alone proves nothing about a damaged file.
 func (d *DB) Ping(ctx context.Context) error {
 	if !d.connected.Load() {
 		return errNotConnected
 	}
-	return d.db.PingContext(ctx)
+	_, err := d.Revisions(ctx)
+	return err
 }
 
 // Backend names the database kind ("sqlite" or "postgres").
@@ -347,37 +397,50 @@ func list(ctx context.Context, d *DB, q querier, qry store.Query) ([]store.Objec
 
 // Get implements store.Reader.
 func (d *DB) Get(ctx context.Context, scope string, kind store.Kind, id string) (store.Object, error) {
-	return get(ctx, d, d.db, scope, kind, id)
+	ctx, cancel := d.bounded(ctx)
+	defer cancel()
+	o, err := get(ctx, d, d.db, scope, kind, id)
+	return o, d.classify(err)
 }
 
 // GetByName implements store.Reader.
 func (d *DB) GetByName(ctx context.Context, scope string, kind store.Kind, name string) (store.Object, error) {
-	return getByName(ctx, d, d.db, scope, kind, name)
+	ctx, cancel := d.bounded(ctx)
+	defer cancel()
+	o, err := getByName(ctx, d, d.db, scope, kind, name)
+	return o, d.classify(err)
 }
 
 // List implements store.Reader.
 func (d *DB) List(ctx context.Context, q store.Query) ([]store.Object, string, error) {
-	return list(ctx, d, d.db, q)
+	ctx, cancel := d.bounded(ctx)
+	defer cancel()
+	out, next, err := list(ctx, d, d.db, q)
+	return out, next, d.classify(err)
 }
 
 // Revision implements store.Store.
 func (d *DB) Revision(ctx context.Context, scope string) (int64, error) {
+	ctx, cancel := d.bounded(ctx)
+	defer cancel()
 	var rev int64
 	err := d.db.QueryRowContext(ctx, d.rebind("SELECT revision FROM revisions WHERE scope = ?"), scope).Scan(&rev)
 	if errors.Is(err, sql.ErrNoRows) {
 		return 0, nil
 	}
 	if err != nil {
-		return 0, fmt.Errorf("read revision of %q: %w", scope, err)
+		return 0, d.classify(fmt.Errorf("read revision of %q: %w", scope, err))
 	}
 	return rev, nil
 }
 
 // Revisions implements store.Store.
 func (d *DB) Revisions(ctx context.Context) (map[string]int64, error) {
+	ctx, cancel := d.bounded(ctx)
+	defer cancel()
 	rows, err := d.db.QueryContext(ctx, "SELECT scope, revision FROM revisions")
 	if err != nil {
-		return nil, fmt.Errorf("read revisions: %w", err)
+		return nil, d.classify(fmt.Errorf("read revisions: %w", err))
 	}
 	defer rows.Close()
 	out := map[string]int64{}
@@ -387,11 +450,14 @@ func (d *DB) Revisions(ctx context.Context) (map[string]int64, error) {
 			r int64
 		)
 		if err := rows.Scan(&s, &r); err != nil {
-			return nil, fmt.Errorf("read revisions: %w", err)
+			return nil, d.classify(fmt.Errorf("read revisions: %w", err))
 		}
 		out[s] = r
 	}
-	return out, rows.Err()
+	if err := rows.Err(); err != nil {
+		return nil, d.classify(fmt.Errorf("read revisions: %w", err))
+	}
+	return out, nil
 }
 
 // Update implements store.Store.
@@ -400,6 +466,7 @@ func (d *DB) Update(ctx context.Context, fn func(store.Tx) error) error {
 		return errNotConnected
 	}
 	const maxAttempts = 5
+	start := time.Now()
 	var err error
 	for attempt := 1; attempt <= maxAttempts; attempt++ {
 		var revs map[string]int64
@@ -411,20 +478,31 @@ func (d *DB) Update(ctx context.Context, fn func(store.Tx) error) error {
 			}
 			return nil
 		}
-		if !d.retryable(err) || ctx.Err() != nil {
-			return err
+		// Each attempt may wait its full bound on a lock: retrying past the bound would
+		// multiply the wait the bound promises.
+		if !d.retryable(err) || ctx.Err() != nil || time.Since(start) >= d.timeout {
+			return d.classify(err)
 		}
-		time.Sleep(time.Duration(attempt*attempt) * 5 * time.Millisecond)
+		select {
+		case <-ctx.Done():
+			return d.classify(err)
+		case <-time.After(time.Duration(attempt*attempt) * 5 * time.Millisecond):
+		}
 	}
-	return err
+	return d.classify(err)
 }
 
 func (d *DB) updateOnce(ctx context.Context, fn func(store.Tx) error) (map[string]int64, error) {
-	sqlTx, err := d.db.BeginTx(ctx, nil)
+	w := newWatchdog(ctx, d.timeout)
+	defer w.stop()
+	w.statement()
+	sqlTx, err := d.db.BeginTx(w.ctx, nil)
 	if err != nil {
-		return nil, fmt.Errorf("begin: %w", err)
+		return nil, w.explain(fmt.Errorf("begin: %w", err))
 	}
-	tx := &tx{d: d, tx: sqlTx, touched: map[string]bool{}}
+	bt := &boundTx{tx: sqlTx, w: w}
+	defer bt.release()
+	tx := &tx{d: d, tx: bt, touched: map[string]bool{}}
 	committed := false
 	defer func() {
 		if !committed {
@@ -432,12 +510,13 @@ func (d *DB) updateOnce(ctx context.Context, fn func(store.Tx) error) (map[strin
 		}
 	}()
 	if err := fn(tx); err != nil {
-		return nil, err
+		return nil, w.explain(err)
 	}
 	if !tx.wrote {
 		// A read-only transaction bumps nothing.
+		w.statement()
 		if err := sqlTx.Commit(); err != nil {
-			return nil, fmt.Errorf("commit: %w", err)
+			return nil, w.explain(fmt.Errorf("commit: %w", err))
 		}
 		committed = true
 		return nil, nil
@@ -451,25 +530,26 @@ func (d *DB) updateOnce(ctx context.Context, fn func(store.Tx) error) (map[strin
 	}
 	sort.Strings(scopes)
 	for _, s := range scopes {
-		r, err := d.bump(ctx, sqlTx, s)
+		r, err := d.bump(ctx, tx.tx, s)
 		if err != nil {
-			return nil, err
+			return nil, w.explain(err)
 		}
 		revs[s] = r
 	}
 	if d.dialect == dialectPostgres {
 		payload, _ := json.Marshal(revs)
 		if len(payload) < 7900 { // NOTIFY payloads are capped at 8000 bytes; listeners re-read otherwise
-			_, err = sqlTx.ExecContext(ctx, "SELECT pg_notify($1, $2)", d.channel, string(payload))
+			_, err = tx.tx.ExecContext(ctx, "SELECT pg_notify($1, $2)", d.channel, string(payload))
 		} else {
-			_, err = sqlTx.ExecContext(ctx, "SELECT pg_notify($1, $2)", d.channel, "")
+			_, err = tx.tx.ExecContext(ctx, "SELECT pg_notify($1, $2)", d.channel, "")
 		}
 		if err != nil {
-			return nil, fmt.Errorf("notify: %w", err)
+			return nil, w.explain(fmt.Errorf("notify: %w", err))
 		}
 	}
+	w.statement()
 	if err := sqlTx.Commit(); err != nil {
-		return nil, fmt.Errorf("commit: %w", err)
+		return nil, w.explain(fmt.Errorf("commit: %w", err))
 	}
 	committed = true
 	return revs, nil
@@ -514,7 +594,7 @@ func (d *DB) isUniqueViolation(err error) bool {
 
 type tx struct {
 	d         *DB
-	tx        *sql.Tx
+	tx        *boundTx
 	wrote     bool
 	globalRev int64
 	touched   map[string]bool

@@ -72,7 +72,7 @@ func (d *DB) Watch(ctx context.Context, interval time.Duration) {
 }
 
 func (d *DB) poll(ctx context.Context) {
-	pctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	pctx, cancel := d.bounded(ctx)
 	defer cancel()
 	if !d.connected.Load() {
 		if err := d.connect(pctx); err != nil {
@@ -118,7 +118,7 @@ func (d *DB) listenOnce(ctx context.Context) error {
 	if !d.connected.Load() {
 		return errNotConnected
 	}
-	cctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	cctx, cancel := d.bounded(ctx)
 	conn, err := pgx.Connect(cctx, d.dsn)
 	cancel()
 	if err != nil {

@@ -1,0 +1,238 @@
+package sqldb_test
+
+import (
+	"bufio"
+	"context"
+	"database/sql"
+	"errors"
+	"io"
+	"net/url"
+	"os"
+	"os/exec"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gatehouse-dev/gatehouse/internal/clustertest"
+	"github.com/gatehouse-dev/gatehouse/internal/store"
+	"github.com/gatehouse-dev/gatehouse/internal/store/sqldb"
+	"github.com/gatehouse-dev/gatehouse/internal/store/storetest"
+)
+
+// The bound the tests configure, and how long they wait before calling a call hung: generous,
+// so a slow machine never fails them, yet far below the minute the calls used to hang.
+const (
+	bound     = time.Second
+	hungAfter = 15 * time.Second
+)
+
+// lockHolderEnv makes the test binary, re-executed, hold a SQLite write lock (see
+// TestHoldSQLiteLock).
+const lockHolderEnv = "SQLDB_TEST_HOLD_LOCK"
+
+// TestHoldSQLiteLock is not a test: run with lockHolderEnv set to a database path, the test
+// binary becomes the other process, which takes an exclusive lock on the file, prints "locked"
+// and holds the lock until its stdin closes (at most a minute).
+func TestHoldSQLiteLock(t *testing.T) {
+	path := os.Getenv(lockHolderEnv)
+	if path == "" {
+		t.Skip("helper process only")
+	}
+	db, err := sql.Open("sqlite", "file:"+path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	ctx := context.Background()
+	conn, err := db.Conn(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	if _, err := conn.ExecContext(ctx, "BEGIN EXCLUSIVE"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := conn.ExecContext(ctx, "UPDATE revisions SET revision = revision WHERE scope = ''"); err != nil {
+		t.Fatal(err)
+	}
+	os.Stdout.WriteString("locked\n")
+	done := make(chan struct{})
+	go func() { _, _ = io.Copy(io.Discard, os.Stdin); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(time.Minute):
+	}
+	_, _ = conn.ExecContext(ctx, "ROLLBACK")
+}
+
+// holdLock starts another process that holds a write lock on the SQLite file at path until
+// the returned function is called.
+func holdLock(t *testing.T, path string) (release func()) {
+	t.Helper()
+	cmd := exec.Command(os.Args[0], "-test.run=^TestHoldSQLiteLock$", "-test.count=1")
+	cmd.Env = append(os.Environ(), lockHolderEnv+"="+path)
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd.Stderr = os.Stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	release = func() {
+		stdin.Close()
+		_ = cmd.Wait()
+	}
+	t.Cleanup(release)
+	line, err := bufio.NewReader(stdout).ReadString('\n')
+	if err != nil || strings.TrimSpace(line) != "locked" {
+		release()
+		t.Fatalf("lock holder: %q, %v", line, err)
+	}
+	go func() { _, _ = io.Copy(io.Discard, stdout) }()
+	return release
+}
+
+func put(ctx context.Context, s *sqldb.DB, id string) error {
+	return s.Update(ctx, func(tx store.Tx) error {
+		return tx.Put(ctx, store.Object{Scope: "s", Kind: "k", ID: id, Data: []byte(`{}`)})
+	})
+}
+
+// within runs call and fails the test if it has not returned after hungAfter.
+func within(t *testing.T, what string, call func() error) error {
+	t.Helper()
+	done := make(chan error, 1)
+	start := time.Now()
+	go func() { done <- call() }()
+	select {
+	case err := <-done:
+		t.Logf("%s returned after %v: %v", what, time.Since(start).Round(time.Millisecond), err)
+		return err
+	case <-time.After(hungAfter):
+		t.Fatalf("%s still waiting after %v with a %v bound", what, hungAfter, bound)
+		return nil
+	}
+}
+
+// TestSQLiteLockedByAnotherProcess: a write to a file another process holds locked fails
+// within the bound (it waited 5 × the busy timeout, ~50 s) and succeeds once the lock is gone.
+func TestSQLiteLockedByAnotherProcess(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	path := storetest.DSN(t, "sqlite")
+	s, err := sqldb.Open(ctx, path, sqldb.WithTimeout(bound))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if err := put(ctx, s, "before"); err != nil {
+		t.Fatal(err)
+	}
+	release := holdLock(t, path)
+	if err := within(t, "write to a locked file", func() error { return put(ctx, s, "during") }); err == nil {
+		t.Fatal("a write to a file locked by another process succeeded")
+	}
+	// Readers are not blocked by the writer (WAL).
+	if _, err := s.Get(ctx, "s", "k", "before"); err != nil {
+		t.Fatalf("read while another process writes: %v", err)
+	}
+	release()
+	if err := put(ctx, s, "after"); err != nil {
+		t.Fatalf("write after the lock was released: %v", err)
+	}
+	if _, err := s.Get(ctx, "s", "k", "during"); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("the failed write left data behind: %v", err)
+	}
+}
+
+// TestPostgresBlackhole: with the database behind a firewall that drops every packet, every
+// kind of call — open, read, write, ping — answers an error within the bound, and the store
+// works again once the network is back.
+func TestPostgresBlackhole(t *testing.T) {
+	t.Parallel()
+	dsn := storetest.DSN(t, "postgres")
+	ctx := context.Background()
+	proxy, err := clustertest.NewProxy(dbHost(t, dsn))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { proxy.Close() })
+	proxied := viaHost(t, dsn, proxy.Addr())
+	s, err := sqldb.Open(ctx, proxied, sqldb.WithTimeout(bound))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if err := put(ctx, s, "before"); err != nil {
+		t.Fatal(err)
+	}
+
+	proxy.Blackhole()
+	calls := []struct {
+		name string
+		call func() error
+	}{
+		{"write", func() error { return put(ctx, s, "during") }},
+		{"read", func() error { _, err := s.Get(ctx, "s", "k", "before"); return err }},
+		{"list", func() error { _, _, err := s.List(ctx, store.Query{Scope: "s", Kind: "k"}); return err }},
+		{"revisions", func() error { _, err := s.Revisions(ctx); return err }},
+		{"ping", func() error { return s.Ping(ctx) }},
+		{"open", func() error {
+			s2, err := sqldb.Open(ctx, proxied, sqldb.WithTimeout(bound))
+			if err == nil {
+				s2.Close()
+			}
+			return err
+		}},
+	}
+	for _, c := range calls {
+		if err := within(t, c.name, c.call); err == nil {
+			t.Errorf("%s through a black hole succeeded", c.name)
+		}
+	}
+
+	proxy.Resume()
+	deadline := time.Now().Add(hungAfter)
+	for {
+		err := put(ctx, s, "after")
+		if err == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("write after the network came back: %v", err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if _, err := s.Get(ctx, "s", "k", "during"); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("the failed write left data behind: %v", err)
+	}
+}
+
+// dbHost is the host:port of the PostgreSQL server in dsn.
+func dbHost(t *testing.T, dsn string) string {
+	t.Helper()
+	u, err := url.Parse(dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if u.Port() == "" {
+		return u.Hostname() + ":5432"
+	}
+	return u.Host
+}
+
+// viaHost returns dsn pointing at hostport instead of its own server.
+func viaHost(t *testing.T, dsn, hostport string) string {
+	t.Helper()
+	u, err := url.Parse(dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	u.Host = hostport
+	return u.String()
+}
