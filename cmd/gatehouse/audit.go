@@ -16,7 +16,7 @@ the sequence numbers, across rotated files given in order. It reports the first 
 was modified, deleted, inserted or reordered, with its file, line and sequence number.`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := audit.VerifyFiles(cmd.OutOrStdout(), args); err != nil {
+			if err := audit.VerifyFiles(cmd.OutOrStdout(), audit.VerifyOptions{}, args); err != nil {
 				return exitCode(1)
 			}
 			return nil

@@ -77,14 +77,14 @@ func TestAuditTrailOfAPICalls(t *testing.T) {
 		t.Fatal("the trail contains token material")
 	}
 	var report bytes.Buffer
-	if err := audit.VerifyFiles(&report, []string{trail}); err != nil {
+	if err := audit.VerifyFiles(&report, audit.VerifyOptions{}, []string{trail}); err != nil {
 		t.Fatalf("trail does not verify: %v\n%s", err, report.String())
 	}
 	// Tampering with a decision is detected.
 	tampered := strings.Replace(text, `"decision":"ALLOW"`, `"decision":"DENY"`, 1)
 	os.WriteFile(trail, []byte(tampered), 0o600)
 	report.Reset()
-	if err := audit.VerifyFiles(&report, []string{trail}); err == nil || !strings.Contains(report.String(), "modified") {
+	if err := audit.VerifyFiles(&report, audit.VerifyOptions{}, []string{trail}); err == nil || !strings.Contains(report.String(), "modified") {
 		t.Fatalf("tampered trail verified: %s", report.String())
 	}
 }

@@ -3,6 +3,7 @@ package audit
 import (
 	"bufio"
 	"bytes"
+	"crypto/ed25519"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -10,6 +11,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"time"
 )
 
 // ProblemKind classifies the first break Verify finds.
@@ -25,6 +27,9 @@ const (
 	Reordered  ProblemKind = "reordered"
 	BrokenLink ProblemKind = "broken-link"
 	Malformed  ProblemKind = "malformed"
+	// BadSignature is a digest whose signature does not verify with the key it names (or names
+	// no known key): the records it covers were rewritten, or the digest was forged.
+	BadSignature ProblemKind = "bad-signature"
 )
 
 // Problem is where a trail stops verifying. Line is 1-based within File; Seq is the seq of the
@@ -61,6 +66,33 @@ type Report struct {
 	// UnlinkedStarts counts start records after earlier records of the same instance that do
 	// not link to them (the writer could not read the end of the file it appended to).
 	UnlinkedStarts int
+	// Digests counts digest records; their signatures were checked only when Signed is true
+	// (VerifyOptions.Keys was given). Anchors counts the store's digests found in the trail.
+	Digests int
+	Signed  bool
+	Anchors int
+	// Unsigned lists, per chain, the records after its last digest: no signature vouches that
+	// nothing was deleted from there on.
+	Unsigned []Unsigned
+}
+
+// Unsigned is the tail of a chain that no digest covers, from File:Line (seq FromSeq) on.
+type Unsigned struct {
+	Instance string
+	File     string
+	Line     int
+	FromSeq  uint64
+	Records  uint64
+}
+
+// VerifyOptions are what Verify checks digests against.
+type VerifyOptions struct {
+	// Keys are the public keys of digest signers by key id. With none, digest signatures are
+	// not checked.
+	Keys map[string]ed25519.PublicKey
+	// Anchors are digests kept apart from the trail (the latest of each writer, from the
+	// store): each must name a record present in the trail with the same hash.
+	Anchors []Digest
 }
 
 // Source is one trail file to verify.
@@ -79,16 +111,36 @@ const lookahead = 4096
 // Verify checks the trails in srcs, in order, as one stream: every record's hash, and per
 // instance the seq continuity and prevHash links from its start record on. It returns the
 // first break as a *Problem error; other errors are read errors.
-func Verify(srcs ...Source) (Report, error) {
-	v := &verifier{lines: &lineReader{srcs: srcs}, chains: map[string]*chain{}}
+func Verify(srcs ...Source) (Report, error) { return VerifyWith(VerifyOptions{}, srcs...) }
+
+// VerifyWith is Verify that also checks digest signatures with opts.Keys and that every
+// anchor in opts.Anchors is in the trail, so records deleted from the end up to the last
+// anchored digest are reported as deleted.
+func VerifyWith(opts VerifyOptions, srcs ...Source) (Report, error) {
+	v := &verifier{lines: &lineReader{srcs: srcs}, chains: map[string]*chain{}, opts: opts, anchors: map[string][]*anchor{}}
+	for _, d := range opts.Anchors {
+		v.anchors[d.Instance] = append(v.anchors[d.Instance], &anchor{Digest: d})
+	}
+	v.rep.Signed = len(opts.Keys) > 0
 	err := v.run()
+	if err == nil {
+		err = v.finish()
+	}
 	v.rep.Files = v.lines.opened
 	v.rep.Instances = len(v.chains)
 	return v.rep, err
 }
 
+type anchor struct {
+	Digest
+	found bool
+}
+
 // VerifyPaths opens the files and calls Verify.
-func VerifyPaths(paths ...string) (Report, error) {
+func VerifyPaths(paths ...string) (Report, error) { return VerifyPathsWith(VerifyOptions{}, paths...) }
+
+// VerifyPathsWith opens the files and calls VerifyWith.
+func VerifyPathsWith(opts VerifyOptions, paths ...string) (Report, error) {
 	srcs := make([]Source, 0, len(paths))
 	for _, p := range paths {
 		f, err := os.Open(p)
@@ -105,7 +157,7 @@ func VerifyPaths(paths ...string) (Report, error) {
 			s.R.(*os.File).Close()
 		}
 	}()
-	return Verify(srcs...)
+	return VerifyWith(opts, srcs...)
 }
 
 // entry is what Verify keeps of one line.
@@ -118,18 +170,26 @@ type entry struct {
 	prevHash string
 	hash     string
 	dropped  uint64
+	time     time.Time
+	keyID    string
+	sig      string
 }
 
-// chain is the state of one instance's chain: its last record and the one before.
+// chain is the state of one instance's chain: its last record and the one before, and the
+// seq of its last digest.
 type chain struct {
 	last, before entry
 	hasBefore    bool
+	digestSeq    uint64
+	firstAfter   entry // the first record after the last digest
 }
 
 type verifier struct {
-	lines  *lineReader
-	chains map[string]*chain
-	rep    Report
+	lines   *lineReader
+	chains  map[string]*chain
+	opts    VerifyOptions
+	anchors map[string][]*anchor
+	rep     Report
 }
 
 func (v *verifier) run() error {
@@ -145,7 +205,14 @@ func (v *verifier) run() error {
 		if p != nil {
 			return p
 		}
+		prev := v.chains[e.instance]
 		if p := v.check(e); p != nil {
+			return p
+		}
+		if c := v.chains[e.instance]; c != prev && prev != nil {
+			v.unsigned(prev) // a restart of the same instance ends the previous chain
+		}
+		if p := v.signed(e); p != nil {
 			return p
 		}
 		v.rep.Records++
@@ -154,6 +221,84 @@ func (v *verifier) run() error {
 			v.rep.Dropped += e.dropped
 		}
 	}
+}
+
+// signed checks a digest record's signature and the anchors naming e, and keeps track of what
+// the last digest covers.
+func (v *verifier) signed(e entry) *Problem {
+	c := v.chains[e.instance]
+	for _, a := range v.anchors[e.instance] {
+		switch {
+		case a.found:
+		case a.Seq == e.seq && a.Hash != e.hash:
+			return e.problem(Modified, fmt.Sprintf("record does not match the digest kept in the store (signed %s): it was replaced", a.Time.Format(time.RFC3339)))
+		case a.Seq+1 == e.seq && e.kind == KindDigest && e.prevHash == a.Hash && e.sig == encodeSig(a.Signature):
+			// The anchor is found when its digest record is: deleting only that is deleting too.
+			a.found = true
+			v.rep.Anchors++
+		}
+	}
+	if e.kind != KindDigest {
+		if c.digestSeq+1 == e.seq {
+			c.firstAfter = e
+		}
+		return nil
+	}
+	v.rep.Digests++
+	if e.prevHash == "" || e.seq < 2 {
+		return e.problem(Malformed, "digest record covers no record")
+	}
+	if v.rep.Signed {
+		sig, ok := decodeSig(e.sig)
+		if !ok {
+			return e.problem(Malformed, `digest "signature" is not a base64url Ed25519 signature`)
+		}
+		key, ok := v.opts.Keys[e.keyID]
+		if !ok {
+			return e.problem(BadSignature, fmt.Sprintf("digest signed by unknown key %q", e.keyID))
+		}
+		d := Digest{Instance: e.instance, Seq: e.seq - 1, Hash: e.prevHash, Time: e.time, KeyID: e.keyID, Signature: sig}
+		if !d.Valid(key) {
+			return e.problem(BadSignature, "digest signature does not verify: the records it covers were rewritten, or the digest was forged")
+		}
+	}
+	c.digestSeq = e.seq
+	return nil
+}
+
+// unsigned notes the records of c after its last digest.
+func (v *verifier) unsigned(c *chain) {
+	if c.last.seq <= c.digestSeq || c.firstAfter.seq == 0 {
+		return
+	}
+	f := c.firstAfter
+	v.rep.Unsigned = append(v.rep.Unsigned, Unsigned{Instance: f.instance, File: f.file, Line: f.line, FromSeq: f.seq, Records: c.last.seq - f.seq + 1})
+}
+
+// finish reports anchors missing from the trail (records deleted from its end) and the
+// unsigned tails.
+func (v *verifier) finish() error {
+	for inst, as := range v.anchors {
+		for _, a := range as {
+			if a.found {
+				continue
+			}
+			if key, ok := v.opts.Keys[a.KeyID]; v.rep.Signed && (!ok || !a.Valid(key)) {
+				return &Problem{File: "store", Seq: a.Seq, Kind: BadSignature, Detail: fmt.Sprintf("the stored digest of instance %q does not verify with key %q", inst, a.KeyID)}
+			}
+			at := a.Time.Format(time.RFC3339)
+			if c := v.chains[inst]; c != nil {
+				return c.last.problem(Deleted, fmt.Sprintf("records seq %d..%d of instance %q are missing after this record: the digest kept in the store (signed %s) is record seq %d",
+					c.last.seq+1, a.Seq+1, inst, at, a.Seq+1))
+			}
+			return &Problem{File: "store", Seq: a.Seq, Kind: Deleted, Detail: fmt.Sprintf("the digest kept in the store (signed %s) covers instance %q up to seq %d, which is not in these files: the newest records are missing (or not every file of the trail was given)",
+				at, inst, a.Seq)}
+		}
+	}
+	for _, c := range v.chains {
+		v.unsigned(c)
+	}
+	return nil
 }
 
 // check links e into its instance's chain or explains why it cannot.
@@ -265,17 +410,21 @@ func parseEntry(raw []byte, file string, line int) (entry, *Problem) {
 		return bad(`record does not end with its "hash"`)
 	}
 	var f struct {
-		Seq      uint64 `json:"seq"`
-		Instance string `json:"instance"`
-		Kind     string `json:"kind"`
-		PrevHash string `json:"prevHash"`
-		Hash     string `json:"hash"`
-		Dropped  uint64 `json:"dropped"`
+		Seq      uint64    `json:"seq"`
+		Instance string    `json:"instance"`
+		Kind     string    `json:"kind"`
+		PrevHash string    `json:"prevHash"`
+		Hash     string    `json:"hash"`
+		Dropped  uint64    `json:"dropped"`
+		Time     time.Time `json:"time"`
+		KeyID    string    `json:"keyId"`
+		Sig      string    `json:"signature"`
 	}
 	if err := json.Unmarshal(raw, &f); err != nil {
 		return bad("invalid JSON: " + err.Error())
 	}
 	e.seq, e.instance, e.kind, e.prevHash, e.hash, e.dropped = f.Seq, f.Instance, f.Kind, f.PrevHash, sum, f.Dropped
+	e.time, e.keyID, e.sig = f.Time, f.KeyID, f.Sig
 	switch {
 	case f.Hash != sum:
 		return bad(`"hash" is not the last field`)

@@ -316,7 +316,7 @@ func TestVerifyFilesSummary(t *testing.T) {
 	t.Parallel()
 	path := writeChain(t, 9)
 	var out bytes.Buffer
-	if err := audit.VerifyFiles(&out, []string{path}); err != nil {
+	if err := audit.VerifyFiles(&out, audit.VerifyOptions{}, []string{path}); err != nil {
 		t.Fatalf("VerifyFiles: %v\n%s", err, out.String())
 	}
 	if got := out.String(); got != "ok: 10 records in 1 file, chain intact\n" {
@@ -326,13 +326,13 @@ func TestVerifyFilesSummary(t *testing.T) {
 	lines[4] = bytes.Replace(lines[4], []byte("GET"), []byte("PUT"), 1)
 	writeLines(t, path, lines)
 	out.Reset()
-	if err := audit.VerifyFiles(&out, []string{path}); err == nil {
+	if err := audit.VerifyFiles(&out, audit.VerifyOptions{}, []string{path}); err == nil {
 		t.Fatal("VerifyFiles accepted a modified record")
 	}
 	if want := "FAIL at " + path + ":5 (seq 5): record modified"; !strings.HasPrefix(out.String(), want) {
 		t.Fatalf("summary = %q, want prefix %q", out.String(), want)
 	}
-	if err := audit.VerifyFiles(&out, []string{filepath.Join(t.TempDir(), "nope")}); err == nil {
+	if err := audit.VerifyFiles(&out, audit.VerifyOptions{}, []string{filepath.Join(t.TempDir(), "nope")}); err == nil {
 		t.Fatal("VerifyFiles accepted a missing file")
 	}
 }
