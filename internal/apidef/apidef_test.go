@@ -161,6 +161,8 @@ func TestValidate(t *testing.T) {
 		{"mock status", func(d *apidef.Definition) { d.Routes[6].Mock.Status = 99 }, "routes[6].mock.status"},
 		{"route upstream", func(d *apidef.Definition) { d.Routes[5].Upstream = "http//x" }, "routes[5].upstream"},
 		{"no upstream at all", func(d *apidef.Definition) { d.Upstream = "" }, "routes[0].upstream"},
+		{"websocket on POST", func(d *apidef.Definition) { d.Routes[2].WebSocket = true }, "routes[2].websocket"},
+		{"websocket on mock", func(d *apidef.Definition) { d.Routes[6].WebSocket = true }, "routes[6].websocket"},
 		{"negative body limit", func(d *apidef.Definition) { n := int64(-1); d.Routes[0].MaxBodyBytes = &n }, "routes[0].maxBodyBytes"},
 		{"cedar without store", func(d *apidef.Definition) { a := d.Authorizers["avp"]; a.PolicyStoreID = ""; d.Authorizers["avp"] = a }, "authorizers.avp.policyStoreId"},
 		{"unknown type", func(d *apidef.Definition) { a := d.Authorizers["avp"]; a.Type = "lambda"; d.Authorizers["avp"] = a }, "authorizers.avp.type"},

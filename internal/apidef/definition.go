@@ -113,6 +113,10 @@ type Route struct {
 	Mock *Mock `json:"mock,omitempty"`
 	// MaxBodyBytes bounds the request body (default 10 MiB).
 	MaxBodyBytes *int64 `json:"maxBodyBytes,omitempty"`
+	// WebSocket lets an authorized GET with "Upgrade: websocket" open a tunnel to this route's
+	// upstream path. Only the upgrade request is authorized; the frames inside the tunnel are
+	// not. Without it every protocol upgrade is refused, and h2c is refused always.
+	WebSocket bool `json:"websocket,omitempty"`
 }
 
 // Mock is a canned response. Body may use $context variables (see the gateway package).

@@ -15,6 +15,7 @@ func FuzzParseDefinition(f *testing.F) {
 	f.Add("name: x\nroutes:\n  - {route: \"ANY /{proxy+}\", authorizer: none, mock: {body: '$context.path'}}\nupstream: http://h\n")
 	f.Add("name: x\nauthorizers: {a: {type: cedar, policyStoreId: p, cacheTtl: 0}}\nroutes: [{route: GET /a/{b}, authorizer: a, resource: 'A::\"{b}\"'}]\nupstream: http://h\n")
 	f.Add("name: &a x\nstage: *a\n")
+	f.Add("name: x\nroutes: [{route: 'GET /ws', authorizer: none, websocket: true}]\nupstream: http://h\n")
 	f.Add("- 1\n- 2\n")
 	f.Add("name: x\nroutes: [{route: 'GET /a/{b+}/c', authorizer: none}]")
 	f.Fuzz(func(t *testing.T, doc string) {

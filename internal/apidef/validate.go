@@ -462,5 +462,14 @@ func validateRoute(d *Definition, path string, r Route, rp RoutePattern) error {
 	if r.MaxBodyBytes != nil && (*r.MaxBodyBytes < 0 || *r.MaxBodyBytes > MaxBodyBytesLimit) {
 		return fieldError(path+".maxBodyBytes", "must be 0 to %d", MaxBodyBytesLimit)
 	}
+	if r.WebSocket {
+		// A WebSocket handshake is a GET (RFC 6455 §4.1) and needs an upstream to tunnel to.
+		if rp.Method != "GET" && rp.Method != "ANY" {
+			return fieldError(path+".websocket", "only GET or ANY routes can open a websocket")
+		}
+		if r.Mock != nil {
+			return fieldError(path+".websocket", "a mock route cannot open a websocket")
+		}
+	}
 	return nil
 }

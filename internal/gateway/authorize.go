@@ -99,24 +99,19 @@ func identityEntry(a *api, tok *identity.Token, src *identity.Source) *entry {
 	return e
 }
 
-// claimString renders a claim as a header value: strings as is, numbers and booleans as JSON,
-// arrays of strings comma-joined; anything else, or anything with control characters, is
-// dropped.
+// claimString renders a claim as an identity header value (see encodeIdentity): strings as
+// is, numbers and booleans as JSON, arrays of strings as a list; anything else is dropped.
 func claimString(v any) string {
-	var s string
 	switch x := v.(type) {
-	case nil:
-		return ""
 	case string:
-		s = x
+		return encodeIdentity(x)
 	case json.Number:
-		s = x.String()
+		return x.String()
 	case bool:
 		if x {
-			s = "true"
-		} else {
-			s = "false"
+			return "true"
 		}
+		return "false"
 	case []any:
 		parts := make([]string, 0, len(x))
 		for _, e := range x {
@@ -126,23 +121,9 @@ func claimString(v any) string {
 			}
 			parts = append(parts, p)
 		}
-		s = strings.Join(parts, ",")
-	default:
-		return ""
+		return encodeIdentityList(parts)
 	}
-	if !validHeaderValue(s) {
-		return ""
-	}
-	return s
-}
-
-func validHeaderValue(s string) bool {
-	for i := 0; i < len(s); i++ {
-		if c := s[i]; c < 0x20 && c != '\t' || c == 0x7f {
-			return false
-		}
-	}
-	return true
+	return ""
 }
 
 func (e *entry) allowed() outcome {

@@ -91,6 +91,8 @@ type route struct {
 	upstream *upstream
 	mock     *mock
 	maxBody  int64
+	// websocket: an authorized "Upgrade: websocket" GET may open a tunnel to the upstream.
+	websocket bool
 }
 
 func (g *Gateway) compile(ctx context.Context, as *apidef.State) (*state, error) {
@@ -154,7 +156,8 @@ func (g *Gateway) compileAPI(ctx context.Context, d *apidef.Definition, policies
 	routes := make([]router.Route, 0, len(d.Routes))
 	for i, rd := range d.Routes {
 		method, path, _ := apidef.SplitRoute(rd.Route)
-		r := &route{api: a, method: method, path: path, scopes: rd.Scopes, action: rd.Action, maxBody: apidef.DefaultMaxBodyBytes}
+		r := &route{api: a, method: method, path: path, scopes: rd.Scopes, action: rd.Action, maxBody: apidef.DefaultMaxBodyBytes,
+			websocket: rd.WebSocket}
 		if rd.Authorizer != apidef.AuthorizerNone {
 			r.authz = a.authorizers[rd.Authorizer]
 		}

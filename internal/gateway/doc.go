@@ -22,11 +22,21 @@
 //     the IAM evaluation (which reads the client address and the clock) on every request.
 //   - Every response carries X-Gatehouse-Decision-Id (a UUIDv7), allowed or not; an
 //     upstream's own value is dropped. Upstreams receive X-Gatehouse-Principal (the Cedar
-//     entity id, "<poolId>|<sub>" for Cognito), X-Gatehouse-Groups (comma-joined group
-//     names), X-Gatehouse-Claim-<Name> for the API's identityHeaders.claims and the decision
-//     id, set in ReverseProxy.Rewrite after hop-by-hop and Connection-listed headers are gone
-//     and after every inbound header whose name starts with X-Gatehouse- (case-insensitively,
-//     '_' read as '-') is deleted.
+//     entity id, "<poolId>|<sub>" for Cognito), X-Gatehouse-Groups (group names),
+//     X-Gatehouse-Claim-<Name> for the API's identityHeaders.claims and the decision id, set in
+//     ReverseProxy.Rewrite after hop-by-hop and Connection-listed headers are gone and after
+//     every inbound header whose name starts with X-Gatehouse- (case-insensitively, '_' read
+//     as '-') is deleted. Each value, and each element of a list (groups, array claims), is
+//     percent-encoded for '%', ',', space, control and non-ASCII bytes, and list elements are
+//     joined with ','; so a ',' in a value is always a separator. The forward-auth answer
+//     carries every identity header the API can set, empty when absent, so that a proxy copying
+//     them overwrites client-sent values.
+//   - A request that asks to switch protocols (an Upgrade or HTTP2-Settings header, or
+//     "upgrade" in Connection) is refused with reason upgrade_refused (400
+//     BAD_REQUEST_PARAMETERS; 403 on forward-auth) unless it is a GET asking for exactly
+//     "websocket" on a route with websocket: true; that handshake is authorized like any
+//     request and the tunnel opens only to the route's upstream path. h2c is never forwarded,
+//     and CONNECT matches no route.
 //   - X-Forwarded-*, Forwarded, X-Real-Ip, X-Original-* and X-Rewrite-Url from clients are
 //     dropped unless the peer is in Deps.TrustedProxies; X-HTTP-Method-Override,
 //     X-HTTP-Method and X-Method-Override are always dropped. HEAD is authorized as GET.

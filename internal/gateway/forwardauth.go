@@ -123,7 +123,14 @@ func (g *Gateway) serveForwardAuth(w http.ResponseWriter, r *http.Request) {
 	q.clientIP = forwardedClient(r)
 	q.clientStr = addrString(q.clientIP)
 	q.secure = r.TLS != nil || strings.EqualFold(r.Header.Get("X-Forwarded-Proto"), "https")
-	out := g.authorize(ctx, q)
+	var out outcome
+	if upgradeRefused(method, r.Header, q.route.websocket) {
+		// The proxy forwarded the client's Upgrade: allowing it would let the proxy open a
+		// tunnel whose requests are never decided. 403, not 400: nginx passes only 401/403.
+		out = deny(respAccessDenied, msgUpgrade, reasonUpgrade)
+	} else {
+		out = g.authorize(ctx, q)
+	}
 	v := &vars{path: canon, resourcePath: q.route.path, httpMethod: method, stage: a.stage, apiID: a.id,
 		requestID: id, principalID: out.principal, sourceIP: q.clientStr}
 	if !out.allow {
@@ -131,7 +138,7 @@ func (g *Gateway) serveForwardAuth(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	g.decided(ctx, SourceForwardAuth, method, canon, q, out, 0)
-	setIdentityHeaders(w.Header(), q, out)
+	setIdentityHeaders(w.Header(), q, out, true)
 	w.WriteHeader(http.StatusOK)
 }
 

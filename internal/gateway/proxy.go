@@ -88,6 +88,9 @@ func (u *upstream) rewrite(pr *httputil.ProxyRequest) {
 			delete(h, k)
 		}
 	}
+	// Only meaningful in an h2c upgrade, which is never forwarded; ReverseProxy strips it
+	// only when Connection lists it.
+	delete(h, "Http2-Settings")
 	if f.q.trusted {
 		if v := pr.In.Header["X-Forwarded-For"]; v != nil {
 			h["X-Forwarded-For"] = v
@@ -101,25 +104,78 @@ func (u *upstream) rewrite(pr *httputil.ProxyRequest) {
 			}
 		}
 	}
-	setIdentityHeaders(h, f.q, f.out)
+	setIdentityHeaders(h, f.q, f.out, false)
 }
 
 // setIdentityHeaders sets the identity headers; the caller has removed inbound X-Gatehouse-*.
-func setIdentityHeaders(h http.Header, q *reqInfo, out outcome) {
+// With all set, every identity header the API can produce is present, empty when the request
+// has no such fact: a forward-auth proxy that copies them then overwrites whatever the client
+// sent under those names.
+func setIdentityHeaders(h http.Header, q *reqInfo, out outcome, all bool) {
 	h.Set(HeaderDecisionID, q.decisionID)
-	if out.principal != "" && validHeaderValue(out.principal) {
-		h.Set(HeaderPrincipal, out.principal)
+	if p := encodeIdentity(out.principal); p != "" || all {
+		h.Set(HeaderPrincipal, p)
 	}
-	if len(out.groups) > 0 {
-		if v := strings.Join(out.groups, ","); validHeaderValue(v) {
-			h.Set(HeaderGroups, v)
+	if g := encodeIdentityList(out.groups); g != "" || all {
+		h.Set(HeaderGroups, g)
+	}
+	for i, ch := range q.api.claimHeaders {
+		var c string
+		if i < len(out.claims) {
+			c = out.claims[i]
+		}
+		if c != "" || all {
+			h.Set(ch.header, c)
 		}
 	}
-	for i, c := range out.claims {
-		if c != "" {
-			h.Set(q.api.claimHeaders[i].header, c)
+}
+
+// encodeIdentity percent-encodes (RFC 3986, upper-case hex) every byte of an identity header
+// value that would make it ambiguous or unsafe: '%' and ',' (the list separator), space and
+// control bytes (trimmed or refused by HTTP parsers) and non-ASCII bytes. Other printable ASCII
+// passes unchanged, so "us-east-1_X|sub" and e-mail addresses arrive as they are, and any
+// percent-decoder (url.PathUnescape, decodeURIComponent, urllib.parse.unquote) reads it back.
+func encodeIdentity(s string) string {
+	n := 0
+	for i := 0; i < len(s); i++ {
+		if mustEncode(s[i]) {
+			n++
 		}
 	}
+	if n == 0 {
+		return s
+	}
+	const hex = "0123456789ABCDEF"
+	b := make([]byte, 0, len(s)+2*n)
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; mustEncode(c) {
+			b = append(b, '%', hex[c>>4], hex[c&15])
+		} else {
+			b = append(b, c)
+		}
+	}
+	return string(b)
+}
+
+func mustEncode(c byte) bool { return c <= ' ' || c >= 0x7f || c == '%' || c == ',' }
+
+// encodeIdentityList encodes each element and joins them with commas: a comma in the value is
+// always a separator, never part of a name.
+func encodeIdentityList(vs []string) string {
+	switch len(vs) {
+	case 0:
+		return ""
+	case 1:
+		return encodeIdentity(vs[0])
+	}
+	var b strings.Builder
+	for i, v := range vs {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteString(encodeIdentity(v))
+	}
+	return b.String()
 }
 
 func unescapePath(raw string) string {

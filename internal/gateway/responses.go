@@ -33,6 +33,7 @@ const (
 	msgIntegrationTO  = "Endpoint request timed out"
 	msgTooLarge       = "Request Too Long"
 	msgBadParameters  = "Invalid request parameters"
+	msgUpgrade        = "Protocol upgrade not allowed"
 )
 
 // response is a compiled gateway response.

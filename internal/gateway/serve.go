@@ -120,7 +120,12 @@ func (g *Gateway) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	q.clientStr = addrString(q.clientIP)
 	q.secure = r.TLS != nil || (q.trusted && strings.EqualFold(r.Header.Get("X-Forwarded-Proto"), "https"))
 
-	out := g.authorize(ctx, q)
+	var out outcome
+	if upgradeRefused(r.Method, r.Header, q.route.websocket) {
+		out = deny(respBadParameters, msgUpgrade, reasonUpgrade)
+	} else {
+		out = g.authorize(ctx, q)
+	}
 	v := &vars{path: canon, resourcePath: q.route.path, httpMethod: r.Method, stage: a.stage, apiID: a.id,
 		requestID: id, principalID: out.principal, sourceIP: q.clientStr}
 	if !out.allow {
@@ -146,6 +151,40 @@ func (g *Gateway) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	g.decided(ctx, SourceGateway, r.Method, canon, q, out, 0)
 	f := &forward{q: q, out: out, vars: v}
 	rt.upstream.proxy.ServeHTTP(w, r.WithContext(context.WithValue(ctx, fwdKey{}, f)))
+}
+
+// reasonUpgrade is the denial reason of a refused protocol switch.
+const reasonUpgrade = "upgrade_refused"
+
+// upgradeRefused reports whether a request asks to switch protocols in a way the route does not
+// allow. Once the upstream answers 101 the connection is a tunnel the gateway cannot read, so
+// every request sent inside it would reach the upstream undecided: "Upgrade: h2c" would let a
+// client speak HTTP/2 to any upstream path. Only a route with websocket: true takes an upgrade,
+// and only a GET asking for exactly "websocket" (RFC 6455 §4.1); ReverseProxy then refuses a
+// 101 for any other protocol. An Upgrade header without "Connection: upgrade", or an
+// HTTP2-Settings header, counts as asking: a proxy in front may read them more loosely.
+func upgradeRefused(method string, h http.Header, websocket bool) bool {
+	up := h.Values("Upgrade")
+	conn := connectionHasToken(h, "upgrade")
+	if len(up) == 0 && !conn && h.Values("Http2-Settings") == nil {
+		return false
+	}
+	if !websocket || method != http.MethodGet || !conn || len(up) != 1 {
+		return true
+	}
+	return !strings.EqualFold(strings.TrimSpace(up[0]), "websocket")
+}
+
+// connectionHasToken reports whether the Connection header lists token (case-insensitively).
+func connectionHasToken(h http.Header, token string) bool {
+	for _, v := range h.Values("Connection") {
+		for _, t := range strings.Split(v, ",") {
+			if strings.EqualFold(strings.TrimSpace(t), token) {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 func (g *Gateway) respondDenied(ctx context.Context, w http.ResponseWriter, source, method, canon string, q *reqInfo, out outcome, v *vars) {
