@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/url"
 	"regexp"
 	"slices"
 	"strings"
@@ -12,7 +13,6 @@ import (
 	"unicode"
 
 	"github.com/cedar-policy/cedar-go"
-	"github.com/getkin/kin-openapi/openapi3"
 	"sigs.k8s.io/yaml"
 
 	"github.com/gatehouse-dev/gatehouse/internal/apidef"
@@ -116,6 +116,9 @@ type Result struct {
 	Options Options
 	// Notes are things the user should know that are not errors (dropped assignments).
 	Notes []string
+	// Warnings are what was wrong with the document or could not be routed as written, each
+	// naming its place in the document (paths./pets.get).
+	Warnings []string
 	// Report is set by WriteDir.
 	Report *Report
 }
@@ -124,7 +127,7 @@ var (
 	cedarIdentRE  = regexp.MustCompile(`^[_a-zA-Z][_a-zA-Z0-9]*$`)
 	poolIDRE      = regexp.MustCompile(`^([a-z]{2}(?:-[a-z]+)+-\d)_[0-9a-zA-Z]+$`)
 	fileStemRE    = regexp.MustCompile(`[^A-Za-z0-9_.-]`)
-	apiNameBadRE  = regexp.MustCompile(`[^A-Za-z0-9._-]+`)
+	apiNameBadRE  = regexp.MustCompile(`[-._]*[^A-Za-z0-9._-]+[-._]*`)
 	cedarReserved = []string{"true", "false", "if", "then", "else", "in", "is", "like", "has", "__cedar"}
 )
 
@@ -148,7 +151,9 @@ func Namespace(apiName string) string {
 	return ns
 }
 
-// apiName turns a document title into an API name apidef accepts.
+// apiName turns a document title into an API name apidef accepts: every run of other
+// characters (with the punctuation around it) becomes one '-', so "Swagger Petstore -
+// OpenAPI 3.0" is "Swagger-Petstore-OpenAPI-3.0".
 func apiName(title string) string {
 	n := strings.Trim(apiNameBadRE.ReplaceAllString(title, "-"), "-._")
 	if len(n) > 128 {
@@ -162,8 +167,13 @@ func apiName(title string) string {
 
 // Generate builds the schema, policies, API definition, identity source and manifest from a
 // parsed document. It writes nothing; every error names the option or operation at fault.
-func Generate(doc *openapi3.T, opts Options) (*Result, error) {
-	ops, err := operations(doc)
+//
+// The answers override what the document says: an operation the document marks public
+// (security: []) is public unless it is assigned to a group or listed as authenticated, and
+// authenticated routes require the document's OAuth2/OpenID Connect scopes unless scopes are
+// given. OPTIONS routes are public preflights.
+func Generate(doc *Document, opts Options) (*Result, error) {
+	ops, warns, err := operations(doc)
 	if err != nil {
 		return nil, err
 	}
@@ -198,7 +208,16 @@ func Generate(doc *openapi3.T, opts Options) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	r := &Result{Namespace: ns, APIName: o.APIName, Files: map[string][]byte{}, PolicyFiles: map[string]string{}}
+	r := &Result{Namespace: ns, APIName: o.APIName, Files: map[string][]byte{}, PolicyFiles: map[string]string{},
+		Warnings: append(slices.Clone(doc.Warnings), warns...)}
+	if base := doc.BasePath; base != "" && o.Upstream != "" {
+		// The document's operations are served under its server path; an upstream given
+		// without a path is that server.
+		if u, err := url.Parse(o.Upstream); err == nil && (u.Path == "" || u.Path == "/") && u.RawQuery == "" {
+			o.Upstream = strings.TrimSuffix(o.Upstream, "/") + base
+			r.Notes = append(r.Notes, fmt.Sprintf("upstream %s: the document's operations are under %s (servers)", o.Upstream, base))
+		}
+	}
 
 	idx := newOpIndex(ops)
 	authz := map[*operation]string{} // route → "none" | jwt (absent: cedar)
@@ -217,9 +236,12 @@ func Generate(doc *openapi3.T, opts Options) (*Result, error) {
 				return nil, fmt.Errorf("%s route %q: %w", l.flag, ref, err)
 			}
 			if prev, dup := authz[op]; dup && prev != l.kind {
-				return nil, fmt.Errorf("route %s is listed as both public and authenticated", op.Route())
+				return nil, fmt.Errorf("route %s is listed as both public and authenticated", op.docRoute())
 			}
 			authz[op] = l.kind
+			if l.kind == apidef.TypeJWT && len(o.Scopes) == 0 && op.ScopesAll {
+				r.Warnings = append(r.Warnings, fmt.Sprintf("%s.security: needs several scopes at once; an authenticated route requires any one of its scopes, so it takes any valid token (give --scope)", op.Refs[0]))
+			}
 		}
 	}
 	if len(o.Scopes) > 0 {
@@ -269,7 +291,7 @@ func Generate(doc *openapi3.T, opts Options) (*Result, error) {
 			for _, x := range op {
 				if k, ok := authz[x]; ok {
 					return nil, fmt.Errorf("group %q: operation %q: route %s is %s, so a policy for it would never be asked",
-						a.Group, ref, x.Route(), map[string]string{apidef.AuthorizerNone: "public", apidef.TypeJWT: "authenticated-only"}[k])
+						a.Group, ref, x.docRoute(), map[string]string{apidef.AuthorizerNone: "public", apidef.TypeJWT: "authenticated-only"}[k])
 				}
 			}
 			for _, act := range acts {
@@ -280,15 +302,49 @@ func Generate(doc *openapi3.T, opts Options) (*Result, error) {
 		}
 	}
 
+	// What the document says, for routes the answers do not mention.
+	granted := map[*operation]bool{}
+	for _, g := range groups {
+		for _, act := range grants[g] {
+			for _, op := range ops {
+				if slices.Contains(op.actions(), act) {
+					granted[op] = true
+				}
+			}
+		}
+	}
+	var docPublic []string
+	for _, op := range ops {
+		if _, set := authz[op]; set || granted[op] || !op.Public {
+			continue
+		}
+		authz[op] = apidef.AuthorizerNone
+		if !op.CORS {
+			docPublic = append(docPublic, op.docRoute())
+		}
+	}
+	if len(docPublic) > 0 {
+		r.Notes = append(r.Notes, fmt.Sprintf("public because the document says security: [] (list them with --authenticated or --allow to protect them): %s", strings.Join(docPublic, ", ")))
+	}
+	if len(groups) == 0 {
+		r.Warnings = append(r.Warnings, "no group was given any operation (--allow): every route that is not public or authenticated is denied to everyone")
+	}
+
 	// Schema.
 	schemaText := schemaText(ns, ops)
 	schema, err := policy.ParseSchema([]byte(schemaText))
 	if err != nil {
 		return nil, fmt.Errorf("generated schema does not parse (please report): %w", err)
 	}
+	rules := map[string][]paramRule{} // action → rules of its partial segments
 	for _, op := range ops {
 		r.Actions = append(r.Actions, op.actions()...)
 		r.Routes = append(r.Routes, op.Route())
+		for _, act := range op.actions() {
+			if len(op.Rules) > 0 {
+				rules[act] = op.Rules
+			}
+		}
 	}
 	r.Files["schema.cedarschema"] = []byte("// " + generatedNote + "\n" + schemaText)
 
@@ -301,13 +357,38 @@ func Generate(doc *openapi3.T, opts Options) (*Result, error) {
 			continue
 		}
 		sortActions(acts)
-		text := policyText(ns, idn.prefix+"|"+g, acts)
+		// Actions of partial segments ({Sid}.json) get a policy of their own whose condition
+		// checks the literal part, which the route (a whole {Sid} segment) does not.
+		var plain, ruled []string
+		for _, a := range acts {
+			if len(rules[a]) > 0 {
+				ruled = append(ruled, a)
+			} else {
+				plain = append(plain, a)
+			}
+		}
+		var text string
+		if len(plain) > 0 {
+			text = policyText(ns, idn.prefix+"|"+g, plain, nil)
+		}
+		for _, a := range ruled {
+			if text != "" {
+				text += "\n"
+			}
+			text += policyText(ns, idn.prefix+"|"+g, []string{a}, rules[a])
+		}
+		want := len(ruled)
+		if len(plain) > 0 {
+			want++
+		}
 		list, err := cedar.NewPolicyListFromBytes(g, []byte(text))
-		if err != nil || len(list) != 1 {
+		if err != nil || len(list) != want {
 			return nil, fmt.Errorf("generated policy for group %q does not parse (please report): %v", g, err)
 		}
-		if err := schema.Validate(g, list[0]); err != nil {
-			return nil, fmt.Errorf("generated policy for group %q: %w", g, err)
+		for _, p := range list {
+			if err := schema.Validate(g, p); err != nil {
+				return nil, fmt.Errorf("generated policy for group %q: %w", g, err)
+			}
 		}
 		stem := fileStemRE.ReplaceAllString(g, "_")
 		for base, n := stem, 2; stems[strings.ToLower(stem)]; n++ {
@@ -447,13 +528,33 @@ type opIndex struct {
 	byPath map[string][]*operation
 }
 
+// newOpIndex indexes the routes an answer may name: by operationId (of every operation
+// merged into a route), by action path and by every document path (with its fragment). CORS
+// preflight routes are nobody's to assign.
 func newOpIndex(ops []*operation) *opIndex {
 	x := &opIndex{ops: ops, byID: map[string]*operation{}, byPath: map[string][]*operation{}}
 	for _, o := range ops {
-		if o.OperationID != "" {
-			x.byID[o.OperationID] = o
+		if o.CORS {
+			continue
 		}
-		x.byPath[o.Path] = append(x.byPath[o.Path], o)
+		for _, id := range append([]string{o.OperationID}, o.aliases...) {
+			if id != "" {
+				x.byID[id] = o
+			}
+		}
+		paths := []string{o.Path}
+		for _, ref := range o.Refs {
+			p := strings.TrimPrefix(ref, "paths.")
+			if i := strings.LastIndexByte(p, '.'); i > 0 && p != ref {
+				p = p[:i]
+				if !slices.Contains(paths, p) {
+					paths = append(paths, p)
+				}
+			}
+		}
+		for _, p := range paths {
+			x.byPath[p] = append(x.byPath[p], o)
+		}
 	}
 	return x
 }
@@ -544,8 +645,9 @@ func sortActions(acts []string) {
 	})
 }
 
-// policyText writes a group's policy in the AWS console's layout.
-func policyText(ns, groupID string, acts []string) string {
+// policyText writes a group's policy in the AWS console's layout, with a condition for each
+// rule.
+func policyText(ns, groupID string, acts []string, rules []paramRule) string {
 	var b strings.Builder
 	b.WriteString("permit (\n    principal in ")
 	b.WriteString(ns + "::" + GroupType + "::" + cedarString(groupID))
@@ -564,7 +666,19 @@ func policyText(ns, groupID string, acts []string) string {
 		}
 		b.WriteString("],\n")
 	}
-	b.WriteString("    resource\n);\n")
+	b.WriteString("    resource\n)")
+	for i, rl := range rules {
+		if i == 0 {
+			b.WriteString("\nwhen { ")
+		} else {
+			b.WriteString(" && ")
+		}
+		fmt.Fprintf(&b, "context.pathParameters[%s] like %s", cedarString(rl.Param), likeLiteral(rl.Pattern))
+	}
+	if len(rules) > 0 {
+		b.WriteString(" }")
+	}
+	b.WriteString(";\n")
 	return b.String()
 }
 
@@ -626,6 +740,17 @@ func attrName(n string) string {
 	return cedarString(n)
 }
 
+// likeLiteral quotes a like pattern: like cedarString, but the \* escapes of literal stars
+// stay as they are.
+func likeLiteral(p string) string {
+	parts := strings.Split(p, `\*`)
+	for i, s := range parts {
+		q := cedarString(s)
+		parts[i] = q[1 : len(q)-1]
+	}
+	return `"` + strings.Join(parts, `\*`) + `"`
+}
+
 // cedarString quotes s as a Cedar string literal.
 func cedarString(s string) string {
 	var b strings.Builder
@@ -664,26 +789,33 @@ func definition(o Options, ops []*operation, authz map[*operation]string, idn *i
 		case apidef.TypeJWT:
 			rt.Authorizer = idn.jwtName
 			rt.Scopes = o.Scopes
-			if _, ok := def.Authorizers[idn.jwtName]; !ok {
-				a := apidef.Authorizer{Type: apidef.TypeJWT, IdentitySources: []apidef.IdentitySource{{Configuration: idn.jwt}}}
-				if len(o.Scopes) == 0 {
-					// Without scopes API Gateway's Cognito authorizer wants ID tokens; keep the one
-					// token type the cedar routes take.
-					a.TokenType = o.TokenType
-				}
-				def.Authorizers[idn.jwtName] = a
+			if len(rt.Scopes) == 0 && !op.ScopesAll {
+				rt.Scopes = op.Scopes
 			}
+			a, ok := def.Authorizers[idn.jwtName]
+			if !ok {
+				a = apidef.Authorizer{Type: apidef.TypeJWT, IdentitySources: []apidef.IdentitySource{{Configuration: idn.jwt}}}
+			}
+			if len(rt.Scopes) == 0 {
+				// Without scopes API Gateway's Cognito authorizer wants ID tokens; keep the one
+				// token type the cedar routes take.
+				a.TokenType = o.TokenType
+			}
+			def.Authorizers[idn.jwtName] = a
 		default:
 			rt.Authorizer = CedarAuthorizer
+			if op.RoutePath != op.Path {
+				rt.Action = op.actions()[0]
+			}
 			if _, ok := def.Authorizers[CedarAuthorizer]; !ok {
 				def.Authorizers[CedarAuthorizer] = apidef.Authorizer{Type: apidef.TypeCedar, PolicyStoreID: o.PolicyStoreID,
 					TokenType: o.TokenType, Namespace: o.Namespace, CacheTTL: &apidef.Duration{Duration: cedarCacheTTL}}
 			}
 		}
 		if op.Mock != nil {
-			rt.Mock = &apidef.Mock{Status: op.Mock.Status, Body: op.Mock.Body, ContentType: "application/json"}
+			rt.Mock = &apidef.Mock{Status: op.Mock.Status, Body: op.Mock.Body, ContentType: "application/json", Headers: op.Mock.Headers}
 		} else if o.Upstream == "" {
-			return nil, fmt.Errorf("route %s needs an upstream: give the API's upstream URL (--upstream)", op.Route())
+			return nil, fmt.Errorf("route %s (%s) needs an upstream: give the API's upstream URL (--upstream)", op.Route(), op.Refs[0])
 		}
 		def.Routes = append(def.Routes, rt)
 	}

@@ -239,6 +239,13 @@ func AccessMatrix(d *apply.Dir, opts MatrixOptions) (*Matrix, error) {
 			for _, p := range templateParams(path) {
 				pp[types.String(p)] = types.String("")
 			}
+			// A partial segment's action ({Sid}.json on route segment {Sid}) allows only values
+			// with its literal part: ask with such a value.
+			if _, actPath, ok := strings.Cut(rt.Action, " "); ok {
+				for k, v := range partialSamples(path, actPath) {
+					pp[types.String(k)] = types.String(v)
+				}
+			}
 			ctx := types.NewRecord(types.RecordMap{"pathParameters": types.NewRecord(pp), "queryStringParameters": types.NewRecord(nil)})
 			for _, meth := range methods {
 				r := row(strings.ToUpper(meth) + " " + path)
@@ -466,4 +473,24 @@ func (m *Matrix) WriteJSON(w io.Writer) error {
 	}
 	_, err = w.Write(b)
 	return err
+}
+
+// partialSamples aligns a route template with its action's path and returns, for each route
+// parameter whose action segment has literal text around a parameter ("{Sid}.json"), a value
+// that has that text ("x.json").
+func partialSamples(route, action string) map[string]string {
+	rs, as := strings.Split(route, "/"), strings.Split(action, "/")
+	if len(rs) != len(as) {
+		return nil
+	}
+	out := map[string]string{}
+	for i, seg := range rs {
+		a := as[i]
+		open, end := strings.IndexByte(a, '{'), strings.IndexByte(a, '}')
+		if !strings.HasPrefix(seg, "{") || open < 0 || end < open || (open == 0 && end == len(a)-1) {
+			continue
+		}
+		out[strings.Trim(seg, "{}+")] = a[:open] + "x" + a[end+1:]
+	}
+	return out
 }

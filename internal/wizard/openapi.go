@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
+	"net/http"
 	"regexp"
 	"slices"
 	"strconv"
@@ -14,6 +16,8 @@ import (
 	"github.com/getkin/kin-openapi/openapi2conv"
 	"github.com/getkin/kin-openapi/openapi3"
 	"sigs.k8s.io/yaml"
+
+	"github.com/gatehouse-dev/gatehouse/internal/router"
 )
 
 // MaxDocumentBytes bounds an OpenAPI document.
@@ -26,10 +30,27 @@ const AnyMethodExtension = "x-amazon-apigateway-any-method"
 // anyMethods are the methods an ANY operation stands for, as actions (SPEC §2.1).
 var anyMethods = []string{"delete", "get", "patch", "post", "put"}
 
-// Parse reads an OpenAPI 3 or Swagger 2 document, JSON or YAML, and validates it. A Swagger 2
-// document is converted to OpenAPI 3. External $refs are not followed: a document names only
-// itself.
-func Parse(ctx context.Context, data []byte) (doc *openapi3.T, err error) {
+// Document is a parsed OpenAPI document and what reading it found.
+type Document struct {
+	*openapi3.T
+	// BasePath is the path of the document's first server (Swagger 2: basePath) without
+	// variables, "" when it has none: the upstream serves the operations under it.
+	BasePath string
+	// Warnings name, by their place in the document (paths./pets.get), everything that was
+	// wrong with it but does not matter for authorization.
+	Warnings []string
+}
+
+// maxValidationWarnings bounds the schema-level problems listed one by one.
+const maxValidationWarnings = 20
+
+// Parse reads an OpenAPI 3 or Swagger 2 document, JSON or YAML. A Swagger 2 document is
+// converted to OpenAPI 3. External $refs are not followed: a document names only itself.
+//
+// Only what authorization needs is an error (paths, methods, parameters, security); the
+// rest of kin-openapi's validation — response schemas, their regular expressions (often
+// ECMAScript, which Go's regexp cannot compile), defaults, examples — becomes a warning.
+func Parse(ctx context.Context, data []byte) (doc *Document, err error) {
 	// kin-openapi is not hardened against every malformed document (nil path items panic in
 	// the Swagger 2 converter); a bad document must be an error, never a crash.
 	defer func() {
@@ -52,6 +73,7 @@ func Parse(ctx context.Context, data []byte) (doc *openapi3.T, err error) {
 		return nil, fmt.Errorf("openapi document: want an object: %w", err)
 	}
 	loader := openapi3.NewLoader()
+	out := &Document{}
 	switch {
 	case probe.OpenAPI != nil && probe.Swagger != nil:
 		return nil, errors.New("openapi document: has both openapi and swagger version keys")
@@ -68,69 +90,192 @@ func Parse(ctx context.Context, data []byte) (doc *openapi3.T, err error) {
 				return nil, fmt.Errorf("swagger 2 document: paths.%s: empty path item", p)
 			}
 		}
-		if doc, err = openapi2conv.ToV3WithLoader(&d2, loader, nil); err != nil {
+		out.BasePath, out.Warnings = swagger2Base(&d2)
+		if out.T, err = openapi2conv.ToV3WithLoader(&d2, loader, nil); err != nil {
 			return nil, fmt.Errorf("convert swagger 2 document: %w", err)
 		}
 	case probe.OpenAPI != nil:
 		if !strings.HasPrefix(*probe.OpenAPI, "3.") {
 			return nil, fmt.Errorf("openapi document: version %q is not supported (want 3.x)", *probe.OpenAPI)
 		}
-		if doc, err = loader.LoadFromData(js); err != nil {
+		if out.T, err = loader.LoadFromData(js); err != nil {
 			return nil, fmt.Errorf("openapi document: %w", err)
+		}
+		var w string
+		out.BasePath, w = serversBase(out.T.Servers)
+		if w != "" {
+			out.Warnings = append(out.Warnings, w)
 		}
 	default:
 		return nil, errors.New(`openapi document: neither "openapi: 3.x" nor "swagger: \"2.0\"" found`)
 	}
-	if err := validate(ctx, doc); err != nil {
-		return nil, fmt.Errorf("invalid openapi document: %w", err)
+	if out.T.Paths == nil || out.T.Paths.Len() == 0 {
+		return nil, errors.New("invalid openapi document: paths: the document has no operations")
 	}
-	return doc, nil
+	out.Warnings = append(out.Warnings, validate(ctx, out.T)...)
+	return out, nil
 }
 
-// validate runs kin-openapi's validation. API Gateway documents name the parameter of a greedy
-// segment {proxy+} "proxy", which kin-openapi reads as a parameter called "proxy+"; the paths
-// are validated under their {proxy} spelling so such documents (AWS's own exports) pass.
-func validate(ctx context.Context, doc *openapi3.T) error {
-	if doc.Paths == nil || doc.Paths.Len() == 0 {
-		return errors.New("paths: the document has no operations")
+// stageVarRE matches API Gateway's ${...} variables (stage variables, or template variables
+// of the tools that render AWS's examples).
+var stageVarRE = regexp.MustCompile(`\$\{[^}]*\}`)
+
+// swagger2Base reads basePath. Segments that are ${...} variables (API Gateway stage
+// variables, template placeholders) stand for the stage, which Gatehouse serves as
+// /<stage>: they are dropped, as is a host made of variables, so the converted servers entry
+// is a plain URL.
+func swagger2Base(d *openapi2.T) (string, []string) {
+	var warns []string
+	if stageVarRE.MatchString(d.Host) {
+		warns = append(warns, fmt.Sprintf("host: %q is a variable; the upstream comes from --upstream", d.Host))
+		d.Host = ""
 	}
+	if !strings.Contains(d.BasePath, "${") {
+		return cleanBase(d.BasePath), warns
+	}
+	var keep []string
+	for _, seg := range strings.Split(d.BasePath, "/") {
+		if stageVarRE.MatchString(seg) {
+			continue
+		}
+		if seg != "" {
+			keep = append(keep, seg)
+		}
+	}
+	base := "/" + strings.Join(keep, "/")
+	warns = append(warns, fmt.Sprintf("basePath: %q: the ${...} variables stand for the stage (served as /<stage>, --stage); upstream path prefix %q", d.BasePath, cleanBase(base)))
+	d.BasePath = base
+	return cleanBase(base), warns
+}
+
+// serversBase is the path of the first server, its variables replaced by their defaults.
+func serversBase(servers openapi3.Servers) (string, string) {
+	if len(servers) == 0 || servers[0] == nil {
+		return "", ""
+	}
+	url := stageVarRE.ReplaceAllString(servers[0].URL, "")
+	for name, v := range servers[0].Variables {
+		if v != nil {
+			url = strings.ReplaceAll(url, "{"+name+"}", v.Default)
+		}
+	}
+	if i := strings.Index(url, "://"); i >= 0 {
+		url = url[i+3:]
+		if j := strings.IndexByte(url, '/'); j >= 0 {
+			url = url[j:]
+		} else {
+			url = ""
+		}
+	}
+	if strings.ContainsAny(url, "{}?#") {
+		return "", fmt.Sprintf("servers[0].url: %q has a path init cannot read; no upstream path prefix taken from it", servers[0].URL)
+	}
+	return cleanBase(url), ""
+}
+
+func cleanBase(p string) string {
+	p = strings.TrimRight(p, "/")
+	if p != "" && !strings.HasPrefix(p, "/") {
+		p = "/" + p
+	}
+	return p
+}
+
+// validate runs kin-openapi's validation with the checks that do not concern authorization
+// switched off, and returns what it still finds as warnings: a response schema's pattern or
+// a parameter's default never decides who may call an operation. API Gateway documents name
+// the parameter of a greedy segment {proxy+} "proxy", which kin-openapi reads as a parameter
+// called "proxy+"; the paths are validated under their {proxy} spelling so AWS's own exports
+// pass.
+func validate(ctx context.Context, doc *openapi3.T) []string {
 	orig := doc.Paths
 	plain := openapi3.NewPathsWithCapacity(orig.Len())
 	plain.Extensions = orig.Extensions
 	for _, p := range orig.Keys() {
 		plain.Set(strings.ReplaceAll(p, "+}", "}"), orig.Value(p))
 	}
-	if plain.Len() != orig.Len() {
-		return errors.New("paths: two paths differ only in a greedy {name+} segment")
-	}
 	doc.Paths = plain
 	defer func() { doc.Paths = orig }()
-	return doc.Validate(ctx, openapi3.DisableExamplesValidation())
+	err := doc.Validate(ctx, openapi3.EnableMultiError(), openapi3.DisableExamplesValidation(),
+		openapi3.DisableSchemaPatternValidation(), openapi3.DisableSchemaDefaultsValidation(), openapi3.DisableSchemaFormatValidation())
+	if err == nil {
+		return nil
+	}
+	var errs []error
+	var me openapi3.MultiError
+	if errors.As(err, &me) {
+		errs = me
+	} else {
+		errs = []error{err}
+	}
+	var out []string
+	for i, e := range errs {
+		if i == maxValidationWarnings {
+			out = append(out, fmt.Sprintf("openapi validation: %d more problems not listed", len(errs)-i))
+			break
+		}
+		out = append(out, "openapi validation (ignored, not needed for authorization): "+strings.ReplaceAll(e.Error(), "\n", " "))
+	}
+	return out
 }
 
 // operation is one route of the document: a method (or ANY) on a path template.
 type operation struct {
-	Method      string // upper case: GET, POST, ... or ANY
-	Path        string // the template as written in the document
+	Method string // upper case: GET, POST, ... ANY or OPTIONS
+	// Path is the path of the operation's action ids: the document's path without a URL
+	// fragment (never sent in a request).
+	Path string
+	// RoutePath is the gateway's template: partial segments such as {Sid}.json become whole
+	// {Sid} segments (their literal part is a rule, below) and sibling parameters at one
+	// position take one name, as API Gateway requires.
+	RoutePath   string
 	OperationID string
-	PathParams  []string // from the template, {proxy+} → proxy
+	// Refs are the document's names of the operation: paths.<path>.<method>, one per document
+	// path merged into this route (paths that differ only by a fragment are one request).
+	Refs        []string
+	PathParams  []string // of RoutePath, {proxy+} → proxy
 	QueryParams []string // declared in: query, path item and operation, sorted
 	Mock        *mockIntegration
+	// Rules hold the literal part of partial segments: the parameter's value must match.
+	Rules []paramRule
+	// Public: the document says the operation takes no credentials (security: []).
+	Public bool
+	// Scopes are the OAuth2/OpenID Connect scopes the document requires, any one of them
+	// (ScopesAll: a requirement needs several at once, which a jwt route cannot express).
+	Scopes    []string
+	ScopesAll bool
+	// CORS: an OPTIONS route answering preflights (no token, no action).
+	CORS bool
 	// explicit (ANY only) are the methods the path also has their own operation for: those
 	// win, as they do in the gateway, so their actions belong to them.
 	explicit []string
+	aliases  []string // operationIds of merged operations
+}
+
+// paramRule says a path parameter's value must look like Cedar's like pattern (the literal
+// text around it in a partial segment, * for the parameter).
+type paramRule struct {
+	Param   string
+	Pattern string
 }
 
 type mockIntegration struct {
-	Status int
-	Body   string
+	Status  int
+	Body    string
+	Headers map[string]string
 }
 
 // Route is "METHOD /path" as the gateway writes it.
-func (o *operation) Route() string { return o.Method + " " + o.Path }
+func (o *operation) Route() string { return o.Method + " " + o.RoutePath }
+
+// docRoute is "METHOD /path" as the document writes it (for the people reading it).
+func (o *operation) docRoute() string { return o.Method + " " + o.Path }
 
 // actions returns the operation's action ids, "<lowercase method> <path>".
 func (o *operation) actions() []string {
+	if o.CORS {
+		return nil
+	}
 	if o.Method == "ANY" {
 		out := make([]string, 0, len(anyMethods))
 		for _, m := range anyMethods {
@@ -143,51 +288,152 @@ func (o *operation) actions() []string {
 	return []string{strings.ToLower(o.Method) + " " + o.Path}
 }
 
-// skippedMethods are not turned into routes: OPTIONS is the CORS preflight (API Gateway answers
-// it without an authorizer) and TRACE is never routed.
-var skippedMethods = []string{"OPTIONS", "TRACE", "CONNECT"}
+// skippedMethods are never routed.
+var skippedMethods = []string{"TRACE", "CONNECT"}
 
-var methodRE = regexp.MustCompile(`^[A-Z]{1,16}$`)
+var (
+	methodRE    = regexp.MustCompile(`^[A-Z]{1,16}$`)
+	paramNameRE = regexp.MustCompile(`^[A-Za-z0-9_-]+$`)
+)
 
-// operations lists the document's operations sorted by path, then method.
-func operations(doc *openapi3.T) ([]*operation, error) {
+// docRef names an operation's place in the document.
+func docRef(path, method string) string {
+	if method == "ANY" {
+		return "paths." + path + "." + AnyMethodExtension
+	}
+	return "paths." + path + "." + strings.ToLower(method)
+}
+
+// operations lists the document's routes sorted by path, then method, and warnings naming
+// every operation it could not route faithfully (skipped) or routed differently from how the
+// document writes it. One bad operation never fails the run; a document none of whose
+// operations can be routed does.
+func operations(doc *Document) ([]*operation, []string, error) {
 	var out []*operation
+	var warns []string
+	skip := func(ref, why string, args ...any) {
+		warns = append(warns, fmt.Sprintf("%s: skipped: %s", ref, fmt.Sprintf(why, args...)))
+	}
+	cors, corsWarn := corsExtension(doc.Extensions)
+	if corsWarn != "" {
+		warns = append(warns, corsWarn)
+	}
 	for _, path := range doc.Paths.Keys() {
 		item := doc.Paths.Value(path)
 		if item == nil {
 			continue
 		}
-		pathParams := templateParams(path)
 		common := item.Parameters
-		for method, op := range item.Operations() {
+		methods := item.Operations()
+		for _, method := range slices.Sorted(maps.Keys(methods)) {
+			op := methods[method]
+			ref := docRef(path, method)
 			if slices.Contains(skippedMethods, method) || op == nil {
 				continue
 			}
 			if !methodRE.MatchString(method) {
-				return nil, fmt.Errorf("paths.%s: method %q is not a plain HTTP method name", path, method)
+				skip(ref, "method %q is not a plain HTTP method name", method)
+				continue
 			}
-			o := &operation{Method: method, Path: path, OperationID: op.OperationID, PathParams: pathParams,
-				QueryParams: queryParams(common, op.Parameters)}
-			o.Mock = mockOf(op.Extensions)
+			o := &operation{Method: method, OperationID: op.OperationID, Refs: []string{ref},
+				QueryParams: queryParams(common, op.Parameters), Mock: mockOf(op.Extensions)}
+			if method == http.MethodOptions {
+				// A preflight carries no credentials: OPTIONS is public, answered by the
+				// document's mock (API Gateway's CORS mock) or by the upstream.
+				o.CORS, o.Public = true, true
+			} else {
+				var w string
+				o.Public, o.Scopes, o.ScopesAll, w = security(doc.T, op, ref)
+				if w != "" {
+					warns = append(warns, w)
+				}
+			}
 			out = append(out, o)
+			setPath(o, path)
 		}
 		if raw, ok := item.Extensions[AnyMethodExtension]; ok {
-			op, err := anyOperation(doc, raw)
+			ref := docRef(path, "ANY")
+			op, err := anyOperation(doc.T, raw)
 			if err != nil {
-				return nil, fmt.Errorf("paths.%s.%s: %w", path, AnyMethodExtension, err)
+				skip(ref, "%v", err)
+				continue
 			}
-			o := &operation{Method: "ANY", Path: path, OperationID: op.OperationID, PathParams: pathParams,
-				QueryParams: queryParams(common, op.Parameters)}
-			o.Mock = mockOf(op.Extensions)
+			o := &operation{Method: "ANY", OperationID: op.OperationID, Refs: []string{ref},
+				QueryParams: queryParams(common, op.Parameters), Mock: mockOf(op.Extensions)}
+			var w string
+			o.Public, o.Scopes, o.ScopesAll, w = security(doc.T, op, ref)
+			if w != "" {
+				warns = append(warns, w)
+			}
 			out = append(out, o)
+			setPath(o, path)
 		}
+	}
+
+	// Map each document path onto a gateway template.
+	kept := out[:0]
+	for _, o := range out {
+		if err := mapRoute(o); err != nil {
+			skip(o.Refs[0], "%v", err)
+			continue
+		}
+		kept = append(kept, o)
+	}
+	out = kept
+	slices.SortStableFunc(out, func(a, b *operation) int { return strings.Compare(a.Path, b.Path) })
+	warns = append(warns, unifyParams(out)...)
+
+	// Operations that are one request (same method and template: paths that differ by a URL
+	// fragment) are one route with one action; two different actions on one route (e.g.
+	// {Sid}.json and {Sid}.xml) cannot be told apart by the gateway, so the later is skipped.
+	byRoute := map[string]*operation{}
+	kept = out[:0]
+	for _, o := range out {
+		key := o.Method + " " + routeKey(o.RoutePath)
+		prev, dup := byRoute[key]
+		switch {
+		case !dup:
+			byRoute[key] = o
+			kept = append(kept, o)
+		case prev.Path == o.Path:
+			prev.Refs = append(prev.Refs, o.Refs...)
+			if o.OperationID != "" {
+				prev.aliases = append(prev.aliases, o.OperationID)
+			}
+			warns = append(warns, fmt.Sprintf("%s: the same request as %s (a URL fragment is never sent): one route %s and one action authorize both",
+				o.Refs[0], prev.Refs[0], prev.Route()))
+		default:
+			skip(o.Refs[0], "the gateway cannot tell its requests from those of %s (both are %s)", prev.Refs[0], prev.Route())
+		}
+	}
+	out = kept
+
+	// Cedar sees the route's parameters; a route whose action path is not its template needs
+	// the route's action setting, which names one action, so an ANY route cannot have it.
+	kept = out[:0]
+	for _, o := range out {
+		if o.Method == "ANY" && o.RoutePath != o.Path {
+			skip(o.Refs[0], "an any-method route on %s would need its template changed to %s, which names one action per method", o.Path, o.RoutePath)
+			continue
+		}
+		if o.RoutePath != o.Path && strings.ContainsAny(o.Path, "\"\\") {
+			skip(o.Refs[0], "quotes and backslashes cannot appear in a route's action")
+			continue
+		}
+		o.PathParams = templateParams(o.RoutePath)
+		kept = append(kept, o)
+	}
+	out = kept
+
+	if cors != nil {
+		out = append(out, corsRoutes(out, cors)...)
 	}
 	for _, a := range out {
 		if a.Method != "ANY" {
 			continue
 		}
 		for _, b := range out {
-			if b.Path == a.Path && b.Method != "ANY" {
+			if b.Path == a.Path && b.Method != "ANY" && !b.CORS {
 				a.explicit = append(a.explicit, strings.ToLower(b.Method))
 			}
 		}
@@ -200,18 +446,208 @@ func operations(doc *openapi3.T) ([]*operation, error) {
 	})
 	seen := map[string]string{}
 	for _, o := range out {
-		if o.OperationID == "" {
+		for _, id := range append([]string{o.OperationID}, o.aliases...) {
+			if id == "" {
+				continue
+			}
+			if prev, dup := seen[id]; dup && prev != o.Refs[0] {
+				return nil, nil, fmt.Errorf("operationId %q is used by %s and %s", id, prev, o.Refs[0])
+			}
+			seen[id] = o.Refs[0]
+		}
+	}
+	if !slices.ContainsFunc(out, func(o *operation) bool { return !o.CORS }) {
+		msg := "the document has no operations gatehouse can route"
+		if len(warns) > 0 {
+			msg += ": " + strings.Join(warns, "; ")
+		}
+		return nil, nil, errors.New(msg)
+	}
+	return out, warns, nil
+}
+
+// setPath sets the action path: the document path without a URL fragment.
+func setPath(o *operation, path string) {
+	p, _, _ := strings.Cut(path, "#")
+	o.Path, o.RoutePath = p, p
+}
+
+// mapRoute turns o.Path into a gateway template: {name} and a final {name+} stay, a segment
+// with one parameter and literal text around it becomes the whole-segment parameter plus a
+// rule. Anything else the router would refuse is an error.
+func mapRoute(o *operation) error {
+	if strings.Contains(o.Path, "${") {
+		return errors.New("the path contains \"${\", which apply reads as a variable")
+	}
+	if !strings.HasPrefix(o.Path, "/") {
+		return errors.New("the path does not start with /")
+	}
+	if o.Path == "/" {
+		return nil
+	}
+	segs := strings.Split(o.Path[1:], "/")
+	for i, seg := range segs {
+		open := strings.IndexByte(seg, '{')
+		if open < 0 {
+			if strings.ContainsAny(seg, "}") {
+				return fmt.Errorf("segment %q has an unmatched brace", seg)
+			}
 			continue
 		}
-		if prev, dup := seen[o.OperationID]; dup {
-			return nil, fmt.Errorf("operationId %q is used by %s and %s", o.OperationID, prev, o.Route())
+		end := strings.IndexByte(seg, '}')
+		if end < open || strings.Count(seg, "{") != 1 || strings.Count(seg, "}") != 1 {
+			return fmt.Errorf("segment %q has more than one parameter or unmatched braces", seg)
 		}
-		seen[o.OperationID] = o.Route()
+		name := seg[open+1 : end]
+		greedy := strings.HasSuffix(name, "+")
+		if !paramNameRE.MatchString(strings.TrimSuffix(name, "+")) {
+			return fmt.Errorf("parameter name %q: the gateway takes letters, digits, _ and -", name)
+		}
+		if greedy && (i != len(segs)-1 || open != 0 || end != len(seg)-1) {
+			return fmt.Errorf("greedy parameter {%s} must be a whole last segment", name)
+		}
+		if open == 0 && end == len(seg)-1 {
+			continue
+		}
+		pattern := likeEscape(seg[:open]) + "*" + likeEscape(seg[end+1:])
+		o.Rules = append(o.Rules, paramRule{Param: name, Pattern: pattern})
+		segs[i] = "{" + name + "}"
 	}
-	if len(out) == 0 {
-		return nil, errors.New("the document has no operations (OPTIONS operations are skipped)")
+	o.RoutePath = "/" + strings.Join(segs, "/")
+	if strings.HasSuffix(o.RoutePath, "/") {
+		return errors.New("the path ends in /, which the gateway cannot route (API Gateway resources cannot either)")
 	}
-	return out, nil
+	method := o.Method
+	if o.CORS {
+		method = http.MethodOptions
+	}
+	if _, err := router.New([]router.Route{{Method: method, Path: o.RoutePath}}); err != nil {
+		return err
+	}
+	return nil
+}
+
+// likeEscape quotes literal text for a Cedar like pattern.
+func likeEscape(s string) string { return strings.ReplaceAll(s, "*", `\*`) }
+
+// routeKey is a template with its parameter names erased: two templates with the same key
+// route the same requests.
+func routeKey(p string) string {
+	segs := strings.Split(p, "/")
+	for i, s := range segs {
+		switch {
+		case strings.HasSuffix(s, "+}"):
+			segs[i] = "{+}"
+		case strings.HasPrefix(s, "{"):
+			segs[i] = "{}"
+		}
+	}
+	return strings.Join(segs, "/")
+}
+
+// unifyParams gives the parameters at one position of the route tree one name (the first
+// in path order), as the router and API Gateway require: /pets/{petId} and /pets/{id}/photos
+// become /pets/{petId} and /pets/{petId}/photos. The actions keep the document's spelling;
+// Cedar's context.pathParameters uses the route's.
+func unifyParams(ops []*operation) []string {
+	type key struct {
+		parent string
+		greedy bool
+	}
+	names := map[key]string{}
+	var warns []string
+	for _, o := range ops {
+		segs := strings.Split(o.RoutePath, "/")
+		renamed := map[string]string{}
+		for i := 1; i < len(segs); i++ {
+			s := segs[i]
+			if !strings.HasPrefix(s, "{") {
+				continue
+			}
+			greedy := strings.HasSuffix(s, "+}")
+			name := strings.TrimSuffix(strings.TrimSuffix(s[1:], "}"), "+")
+			k := key{routeKey(strings.Join(segs[:i], "/")), greedy}
+			first, ok := names[k]
+			if !ok {
+				names[k] = name
+				continue
+			}
+			if first != name {
+				renamed[name] = first
+				if greedy {
+					segs[i] = "{" + first + "+}"
+				} else {
+					segs[i] = "{" + first + "}"
+				}
+			}
+		}
+		if len(renamed) == 0 {
+			continue
+		}
+		o.RoutePath = strings.Join(segs, "/")
+		for i := range o.Rules {
+			if n, ok := renamed[o.Rules[i].Param]; ok {
+				o.Rules[i].Param = n
+			}
+		}
+		var list []string
+		for _, from := range slices.Sorted(maps.Keys(renamed)) {
+			list = append(list, fmt.Sprintf("{%s} is pathParameters.%s", from, renamed[from]))
+		}
+		warns = append(warns, fmt.Sprintf("%s: routed as %s (sibling paths name the parameter differently; %s)",
+			o.Refs[0], o.Route(), strings.Join(list, ", ")))
+	}
+	return warns
+}
+
+// security reads the operation's security requirements (the document's when it has none):
+// security: [] (or an empty requirement among the alternatives) makes it public; the scopes
+// of OAuth2 and OpenID Connect schemes are the scopes a token needs.
+func security(doc *openapi3.T, op *openapi3.Operation, ref string) (public bool, scopes []string, all bool, warn string) {
+	reqs := doc.Security
+	if op.Security != nil {
+		reqs = *op.Security
+		if len(reqs) == 0 {
+			return true, nil, false, ""
+		}
+	}
+	anyToken := false
+	for _, req := range reqs {
+		if len(req) == 0 {
+			return true, nil, false, ""
+		}
+		var need []string
+		oauth := false
+		for name, sc := range req {
+			var scheme *openapi3.SecuritySchemeRef
+			if doc.Components != nil {
+				scheme = doc.Components.SecuritySchemes[name]
+			}
+			if scheme == nil || scheme.Value == nil {
+				warn = fmt.Sprintf("%s.security: scheme %q is not defined in components.securitySchemes", ref, name)
+				continue
+			}
+			if t := scheme.Value.Type; t == "oauth2" || t == "openIdConnect" {
+				oauth = true
+				need = append(need, sc...)
+			}
+		}
+		switch {
+		case !oauth:
+		case len(need) == 0:
+			anyToken = true
+		case len(need) == 1:
+			if !slices.Contains(scopes, need[0]) {
+				scopes = append(scopes, need[0])
+			}
+		default:
+			all = true
+		}
+	}
+	if anyToken {
+		scopes = nil
+	}
+	return false, scopes, all, warn
 }
 
 // anyOperation decodes the any-method extension, resolving local parameter $refs (the loader
@@ -269,7 +705,9 @@ func queryParams(lists ...openapi3.Parameters) []string {
 }
 
 // mockOf reads an x-amazon-apigateway-integration of type mock: the status of its default
-// response and its application/json template become the route's mock answer.
+// response, its application/json template and its static header mappings
+// (method.response.header.X: "'value'", how API Gateway's CORS mock sets
+// Access-Control-Allow-*) become the route's mock answer.
 func mockOf(ext map[string]any) *mockIntegration {
 	integ, ok := ext["x-amazon-apigateway-integration"].(map[string]any)
 	if !ok {
@@ -291,22 +729,105 @@ func mockOf(ext map[string]any) *mockIntegration {
 			m.Body = body
 		}
 	}
+	params, _ := def["responseParameters"].(map[string]any)
+	for k, v := range params {
+		name, ok := strings.CutPrefix(k, "method.response.header.")
+		val, isStr := v.(string)
+		if !ok || !isStr || len(val) < 2 || val[0] != '\'' || val[len(val)-1] != '\'' {
+			continue // a mapping from the request or context, not a constant
+		}
+		if m.Headers == nil {
+			m.Headers = map[string]string{}
+		}
+		m.Headers[name] = val[1 : len(val)-1]
+	}
 	return m
+}
+
+// corsConfig is API Gateway HTTP API's x-amazon-apigateway-cors.
+type corsConfig struct {
+	AllowOrigins     []string `json:"allowOrigins"`
+	AllowMethods     []string `json:"allowMethods"`
+	AllowHeaders     []string `json:"allowHeaders"`
+	ExposeHeaders    []string `json:"exposeHeaders"`
+	MaxAge           *int     `json:"maxAge"`
+	AllowCredentials bool     `json:"allowCredentials"`
+}
+
+// corsExtension reads x-amazon-apigateway-cors. A preflight answer is one fixed set of
+// headers, so several allowed origins (which need the request's Origin echoed) are refused
+// with a warning.
+func corsExtension(ext map[string]any) (*corsConfig, string) {
+	raw, ok := ext["x-amazon-apigateway-cors"]
+	if !ok {
+		return nil, ""
+	}
+	b, _ := json.Marshal(raw)
+	var c corsConfig
+	if err := json.Unmarshal(b, &c); err != nil {
+		return nil, fmt.Sprintf("x-amazon-apigateway-cors: ignored: %v", err)
+	}
+	if len(c.AllowOrigins) != 1 {
+		return nil, fmt.Sprintf("x-amazon-apigateway-cors: ignored: preflights are answered with one fixed origin, the document allows %d (add OPTIONS operations, or let the upstream answer them)", len(c.AllowOrigins))
+	}
+	return &c, ""
+}
+
+// corsRoutes adds, for every path without an OPTIONS operation, a public OPTIONS route
+// answering the preflight with the configured headers, as API Gateway does for an HTTP API
+// with CORS configured.
+func corsRoutes(ops []*operation, c *corsConfig) []*operation {
+	h := map[string]string{"Access-Control-Allow-Origin": c.AllowOrigins[0]}
+	if len(c.AllowMethods) > 0 {
+		h["Access-Control-Allow-Methods"] = strings.Join(c.AllowMethods, ",")
+	}
+	if len(c.AllowHeaders) > 0 {
+		h["Access-Control-Allow-Headers"] = strings.Join(c.AllowHeaders, ",")
+	}
+	if len(c.ExposeHeaders) > 0 {
+		h["Access-Control-Expose-Headers"] = strings.Join(c.ExposeHeaders, ",")
+	}
+	if c.MaxAge != nil {
+		h["Access-Control-Max-Age"] = strconv.Itoa(*c.MaxAge)
+	}
+	if c.AllowCredentials {
+		h["Access-Control-Allow-Credentials"] = "true"
+	}
+	has := map[string]bool{}
+	for _, o := range ops {
+		if o.Method == http.MethodOptions {
+			has[o.RoutePath] = true
+		}
+	}
+	var out []*operation
+	for _, o := range ops {
+		if has[o.RoutePath] {
+			continue
+		}
+		has[o.RoutePath] = true
+		out = append(out, &operation{Method: http.MethodOptions, Path: o.Path, RoutePath: o.RoutePath, PathParams: o.PathParams,
+			Refs: []string{"x-amazon-apigateway-cors"}, CORS: true, Public: true, Mock: &mockIntegration{Status: 204, Headers: h}})
+	}
+	return out
 }
 
 // ListOperations describes the document's routes for people choosing among them:
 // "GET /pets (listPets)", one per route, in the order init writes them.
-func ListOperations(doc *openapi3.T) ([]string, error) {
-	ops, err := operations(doc)
+func ListOperations(doc *Document) ([]string, error) {
+	ops, _, err := operations(doc)
 	if err != nil {
 		return nil, err
 	}
-	out := make([]string, len(ops))
-	for i, o := range ops {
-		out[i] = o.Route()
-		if o.OperationID != "" {
-			out[i] += " (" + o.OperationID + ")"
+	var out []string
+	for _, o := range ops {
+		if o.CORS {
+			continue
 		}
+		s := o.docRoute()
+		if o.OperationID != "" {
+			s += " (" + o.OperationID + ")"
+		}
+		out = append(out, s)
 	}
 	return out, nil
 }

@@ -189,7 +189,8 @@ func TestPetStoreMatchesArticle(t *testing.T) {
 	if def.Name != "PetStore" || def.Stage != "demo" {
 		t.Errorf("api %s stage %s", def.Name, def.Stage)
 	}
-	want := map[string]string{"GET /": "none", "GET /pets": "jwt", "GET /pets/{petId}": "jwt", "POST /pets": "cedar", "ANY /admin/{proxy+}": "cedar"}
+	want := map[string]string{"GET /": "none", "GET /pets": "jwt", "GET /pets/{petId}": "jwt", "POST /pets": "cedar", "ANY /admin/{proxy+}": "cedar",
+		"OPTIONS /pets": "none"}
 	if len(def.Routes) != len(want) {
 		t.Fatalf("routes %+v", def.Routes)
 	}
@@ -292,10 +293,16 @@ func TestSecondDocument(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// One action per route method, and nothing else.
+	// One action per route method, and nothing else; OPTIONS is a public preflight route.
 	var fromRoutes, fromSchema []string
 	for _, rt := range def.Routes {
 		m, p, _ := apidef.SplitRoute(rt.Route)
+		if m == "OPTIONS" {
+			if rt.Authorizer != apidef.AuthorizerNone {
+				t.Errorf("preflight %s has authorizer %s", rt.Route, rt.Authorizer)
+			}
+			continue
+		}
 		fromRoutes = append(fromRoutes, strings.ToLower(m)+" "+p)
 	}
 	for _, a := range schema.Actions() {
@@ -342,7 +349,7 @@ func TestErrors(t *testing.T) {
 		opts func(*wizard.Options)
 		want string
 	}{
-		{"invalid openapi", []byte("openapi: 3.0.0\ninfo: {title: x, version: '1'}\npaths:\n  /a/{id}:\n    get:\n      responses: {'200': {description: ok}}\n"), nil, "path parameter"},
+		{"unresolvable ref", []byte("openapi: 3.0.0\ninfo: {title: x, version: '1'}\npaths:\n  /a:\n    get:\n      parameters: [{$ref: '#/components/parameters/nope'}]\n      responses: {'200': {description: ok}}\n"), nil, "nope"},
 		{"not openapi", []byte("hello: world\n"), nil, "neither"},
 		{"swagger 1.2", []byte(`{"swagger": "1.2"}`), nil, "not supported"},
 		{"not yaml", []byte("{{"), nil, "openapi document"},
@@ -361,7 +368,7 @@ func TestErrors(t *testing.T) {
 		{"bad upstream", pet, func(o *wizard.Options) { o.Upstream = "ftp://x" }, "upstream"},
 		{"scopes without routes", pet, func(o *wizard.Options) { o.Authenticated = nil }, "scopes"},
 		{"empty group", pet, func(o *wizard.Options) { o.Allow[0].Group = "" }, "group"},
-		{"dollar brace", []byte("openapi: 3.0.0\ninfo: {title: x, version: '1'}\npaths:\n  /a${B}:\n    get:\n      parameters: [{name: B, in: path, required: true, schema: {type: string}}]\n      responses: {'200': {description: ok}}\n"), nil, "braces"},
+		{"dollar brace", []byte("openapi: 3.0.0\ninfo: {title: x, version: '1'}\npaths:\n  /a${B}:\n    get:\n      parameters: [{name: B, in: path, required: true, schema: {type: string}}]\n      responses: {'200': {description: ok}}\n"), nil, `paths./a${B}.get: skipped: the path contains "${"`},
 		{"dot segment", []byte("openapi: 3.0.0\ninfo: {title: x, version: '1'}\npaths:\n  /a/../b:\n    get:\n      responses: {'200': {description: ok}}\n"), nil, "dot segment"},
 	}
 	for _, c := range cases {
