@@ -45,6 +45,7 @@ func newRootCommand() *cobra.Command {
 		newValidateCommand(),
 		newAuthorizeCommand(),
 		newApplyCommand(),
+		newPlanCommand(),
 		newIdPCommand(),
 		newInitCommand(), newAccessMatrixCommand(),
 		newDemoCommand(),

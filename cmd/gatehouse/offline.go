@@ -36,7 +36,7 @@ func readPolicies(paths []string) ([]apply.PolicyFile, error) {
 		sort.Strings(m)
 		files = append(files, m...)
 	}
-	out, err := apply.ReadPolicyFiles(files, nil)
+	out, err := apply.ReadPolicyFiles(files, os.LookupEnv)
 	if err != nil {
 		return nil, err
 	}
@@ -47,11 +47,11 @@ func readPolicies(paths []string) ([]apply.PolicyFile, error) {
 }
 
 func readSchema(path string) (*policy.Schema, error) {
-	b, err := os.ReadFile(path)
+	b, err := apply.ReadFile(path, os.LookupEnv)
 	if err != nil {
 		return nil, err
 	}
-	s, err := policy.ParseSchema(b)
+	s, err := policy.ParseSchema([]byte(b))
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
@@ -63,11 +63,11 @@ func readEntities(path string) (types.EntityMap, error) {
 	if path == "" {
 		return em, nil
 	}
-	b, err := os.ReadFile(path)
+	b, err := apply.ReadFile(path, os.LookupEnv)
 	if err != nil {
 		return nil, err
 	}
-	if err := json.Unmarshal(b, &em); err != nil {
+	if err := json.Unmarshal([]byte(b), &em); err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
 	return em, nil
@@ -158,11 +158,11 @@ func newAuthorizeCommand() *cobra.Command {
 				return err
 			}
 			if contextPath != "" {
-				b, err := os.ReadFile(contextPath)
+				b, err := apply.ReadFile(contextPath, os.LookupEnv)
 				if err != nil {
 					return err
 				}
-				if err := json.Unmarshal(b, &req.Context); err != nil {
+				if err := json.Unmarshal([]byte(b), &req.Context); err != nil {
 					return fmt.Errorf("%s: %w", contextPath, err)
 				}
 			}

@@ -1,7 +1,6 @@
 package apidef
 
 import (
-	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/json"
@@ -10,7 +9,6 @@ import (
 	"strings"
 	"unicode"
 
-	"github.com/gatehouse-dev/gatehouse/internal/iam"
 	"github.com/gatehouse-dev/gatehouse/internal/policystore"
 	"github.com/gatehouse-dev/gatehouse/internal/store"
 )
@@ -108,66 +106,8 @@ func (s *Service) Put(ctx context.Context, d Definition) (Definition, error) {
 	}
 	var out Definition
 	err := s.st.Update(ctx, func(tx store.Tx) error {
-		id, create := "", false
-		prev, err := tx.GetByName(ctx, Scope, KindAPI, d.Name)
-		switch {
-		case err == nil:
-			id = prev.ID
-		case errors.Is(err, store.ErrNotFound):
-			id, create = newID(), true
-		default:
-			return err
-		}
-		all, _, err := tx.List(ctx, store.Query{Scope: Scope, Kind: KindAPI})
-		if err != nil {
-			return err
-		}
-		bp := d.EffectiveBasePath()
-		for _, o := range all {
-			if o.ID == id {
-				continue
-			}
-			other, err := decodeAPI(o)
-			if err != nil {
-				return err
-			}
-			if other.EffectiveBasePath() == bp {
-				return &policystore.ConflictError{Message: fmt.Sprintf("basePath: %s is already used by API %s", bp, other.Name),
-					ResourceType: ResourceAPI, ResourceID: other.Name}
-			}
-		}
-		for _, name := range sortedKeys(d.Authorizers) {
-			a := d.Authorizers[name]
-			if a.Type != TypeCedar {
-				continue
-			}
-			if _, err := tx.Get(ctx, "", policystore.KindPolicyStore, a.PolicyStoreID); err != nil {
-				if errors.Is(err, store.ErrNotFound) {
-					return fieldError("authorizers."+name+".policyStoreId", "policy store %s does not exist", a.PolicyStoreID)
-				}
-				return err
-			}
-		}
-		d.ID = id
-		data, err := json.Marshal(d)
-		if err != nil {
-			return err
-		}
-		write := tx.Put
-		if create {
-			write = tx.Create // never overwrite another API on an id collision
-		}
-		if err := write(ctx, store.Object{Scope: Scope, Kind: KindAPI, ID: id, Name: d.Name, Data: data}); err != nil {
-			if errors.Is(err, store.ErrConflict) {
-				return &policystore.ConflictError{Message: fmt.Sprintf("an API named %s already exists", d.Name), ResourceType: ResourceAPI, ResourceID: d.Name}
-			}
-			return err
-		}
-		o, err := tx.Get(ctx, Scope, KindAPI, id)
-		if err != nil {
-			return err
-		}
-		out, err = decodeAPI(o)
+		var err error
+		out, _, err = putInTx(ctx, tx, d)
 		return err
 	})
 	return out, err
@@ -237,30 +177,17 @@ func decodeGroupPolicy(o store.Object) GroupPolicy {
 // PutGroupPolicy sets the IAM policy document of a group for an API's iam authorizers. The
 // document is validated with iam.Parse; errors name the element (document.Statement[0].Effect).
 func (s *Service) PutGroupPolicy(ctx context.Context, api, group string, doc []byte) (GroupPolicy, error) {
-	if err := checkGroup(group); err != nil {
+	compact, err := checkGroupPolicy(group, doc)
+	if err != nil {
 		return GroupPolicy{}, err
 	}
-	if _, err := iam.Parse(doc); err != nil {
-		var pe *iam.ParseError
-		if errors.As(err, &pe) {
-			if pe.Path != "" {
-				return GroupPolicy{}, fieldError("document."+pe.Path, "%s", pe.Msg)
-			}
-			return GroupPolicy{}, fieldError("document", "%s", pe.Msg)
-		}
-		return GroupPolicy{}, fieldError("document", "%v", err)
-	}
-	var buf bytes.Buffer
-	if err := json.Compact(&buf, doc); err != nil {
-		return GroupPolicy{}, fieldError("document", "%v", err)
-	}
 	var out GroupPolicy
-	err := s.st.Update(ctx, func(tx store.Tx) error {
+	err = s.st.Update(ctx, func(tx store.Tx) error {
 		d, err := getAPI(ctx, tx, api)
 		if err != nil {
 			return err
 		}
-		o := store.Object{Scope: Scope, Kind: KindGroupPolicy, ID: groupPolicyID(d.ID, group), Ref: d.ID, Data: buf.Bytes()}
+		o := store.Object{Scope: Scope, Kind: KindGroupPolicy, ID: groupPolicyID(d.ID, group), Ref: d.ID, Data: compact}
 		if err := tx.Put(ctx, o); err != nil {
 			return err
 		}

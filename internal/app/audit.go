@@ -36,6 +36,13 @@ func (a *auditor) Decided(ctx context.Context, d avpapi.Decided) {
 		Decision: d.Decision, DeterminingPolicies: d.DeterminingPolicies, Errors: d.Errors})
 }
 
+// BundleApplied records one committed Gatehouse.ApplyBundle: one record per bundle, however
+// many objects it changed.
+func (a *auditor) BundleApplied(ctx context.Context, b avpapi.BundleApplied) {
+	a.write(audit.Record{Kind: "write", Source: "admin", Actor: awsjson.Caller(ctx), Operation: "Gatehouse.ApplyBundle",
+		Target: b.Scope, PolicyStoreID: b.PolicyStoreID, RevisionBefore: b.RevisionBefore, Revision: b.RevisionAfter, Change: b.Digest})
+}
+
 // isWrite reports whether a management operation changes state.
 func isWrite(op string) bool {
 	for _, p := range []string{"Create", "Update", "Delete", "Put", "Flush"} {

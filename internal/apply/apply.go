@@ -1,7 +1,13 @@
-// Package apply makes a policy store match a directory of Cedar files — schema, policies,
-// templates, template links, entities, identity sources — through the management API. It is
-// idempotent: applying the same directory twice changes nothing the second time, and it
-// reports every change it makes.
+// Package apply makes a policy store and its APIs match a directory of files — schema,
+// policies, templates, template links, entities, identity sources, APIs, group IAM policies —
+// through the management API.
+//
+// Invariants: the directory is read and validated locally first; the whole directory then
+// travels as one bundle (Gatehouse.ApplyBundle) that the server validates and commits in one
+// transaction with one revision bump, or not at all, so no half-applied state is ever served.
+// Applying the same directory twice changes nothing the second time. Nothing the directory does
+// not name is deleted unless pruning is asked for; a plan (dry run) reports deletions either
+// way.
 //
 // Directory layout:
 //
@@ -26,10 +32,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 
@@ -40,7 +46,6 @@ import (
 	"github.com/gatehouse-dev/gatehouse/internal/apidef"
 	"github.com/gatehouse-dev/gatehouse/internal/avpapi"
 	"github.com/gatehouse-dev/gatehouse/internal/iam"
-	"github.com/gatehouse-dev/gatehouse/internal/mgmtclient"
 	"github.com/gatehouse-dev/gatehouse/internal/policy"
 )
 
@@ -137,25 +142,41 @@ func expand(file string, b []byte, vars func(string) (string, bool)) (string, er
 	return out, nil
 }
 
-func readText(path string, vars func(string) (string, bool)) (string, bool, error) {
+// ReadFile reads a text file and replaces its ${NAME} placeholders from vars (nil leaves them);
+// an undefined variable is an error naming the file. apply and the offline commands read every
+// file through it, so they see the same text.
+func ReadFile(path string, vars func(string) (string, bool)) (string, error) {
 	b, err := os.ReadFile(path)
+	if err != nil {
+		return "", err
+	}
+	if vars == nil {
+		return string(b), nil
+	}
+	return expand(path, b, vars)
+}
+
+func readText(path string, vars func(string) (string, bool)) (string, bool, error) {
+	s, err := ReadFile(path, vars)
 	if errors.Is(err, os.ErrNotExist) {
 		return "", false, nil
 	}
-	if err != nil {
-		return "", false, err
-	}
-	if vars == nil {
-		return string(b), true, nil
-	}
-	s, err := expand(path, b, vars)
-	return s, true, err
+	return s, err == nil, err
 }
 
 var nameRE = regexp.MustCompile(`^[A-Za-z0-9_.-]+$`)
 
-// Load reads and checks a directory without contacting the server.
+// Load reads and checks a directory without contacting the server: every file parses, names
+// are unique, and in STRICT mode policies, templates and links validate against the schema. A
+// missing directory, or one without any file apply reads, is an error.
 func Load(dir string, vars func(string) (string, bool)) (*Dir, error) {
+	st, err := os.Stat(dir)
+	if err != nil {
+		return nil, err
+	}
+	if !st.IsDir() {
+		return nil, fmt.Errorf("%s: not a directory", dir)
+	}
 	d := &Dir{Path: dir}
 	if s, ok, err := readText(filepath.Join(dir, "gatehouse.yaml"), vars); err != nil {
 		return nil, err
@@ -185,7 +206,6 @@ func Load(dir string, vars func(string) (string, bool)) (*Dir, error) {
 			d.Manifest.ValidationMode = "STRICT"
 		}
 	}
-	var err error
 	if d.Policies, err = readPolicies(filepath.Join(dir, "policies"), vars); err != nil {
 		return nil, err
 	}
@@ -201,6 +221,9 @@ func Load(dir string, vars func(string) (string, bool)) (*Dir, error) {
 		for i, l := range d.Links {
 			if !nameRE.MatchString(l.Name) || l.Template == "" {
 				return nil, fmt.Errorf("%s: entry %d needs a name (letters, digits, . _ -) and a template", filepath.Join(dir, "links.yaml"), i)
+			}
+			if !slices.ContainsFunc(d.Templates, func(t NamedText) bool { return t.Name == l.Template }) {
+				return nil, fmt.Errorf("%s: link %s names template %q, which is not in templates/", filepath.Join(dir, "links.yaml"), l.Name, l.Template)
 			}
 		}
 	}
@@ -253,7 +276,74 @@ func Load(dir string, vars func(string) (string, bool)) (*Dir, error) {
 	if d.Manifest.PolicyStoreID == "" && hasStoreContent {
 		return nil, fmt.Errorf("%s: policyStoreId is required when the directory has a schema, policies, entities or identity sources (the store is created with that id if missing)", filepath.Join(dir, "gatehouse.yaml"))
 	}
+	if d.Manifest.PolicyStoreID == "" && len(d.APIs) == 0 && len(d.GroupPolicies) == 0 {
+		return nil, fmt.Errorf("%s: nothing to apply: no gatehouse.yaml with a policyStoreId, schema, policies/*.cedar, templates/*.cedar, links.yaml, entities.json, identity-sources.yaml, apis/*.yaml or iam/<api>/<group>.json", dir)
+	}
+	if err := d.validateStrict(); err != nil {
+		return nil, err
+	}
 	return d, nil
+}
+
+// validateStrict checks policies, templates and links against the directory's schema in
+// STRICT mode, as the server will, so a bad directory fails before anything is sent.
+func (d *Dir) validateStrict() error {
+	if d.Manifest.ValidationMode != "STRICT" || d.Manifest.PolicyStoreID == "" {
+		return nil
+	}
+	if d.Schema == "" {
+		if len(d.Policies)+len(d.Templates)+len(d.Links) == 0 {
+			return nil
+		}
+		return fmt.Errorf("%s: validationMode STRICT needs schema.cedarschema or schema.json", filepath.Join(d.Path, "gatehouse.yaml"))
+	}
+	sch, err := policy.ParseSchema([]byte(d.Schema))
+	if err != nil {
+		return err
+	}
+	for _, p := range d.Policies {
+		st, err := policy.ParseStatic(p.Text)
+		if err != nil {
+			return fmt.Errorf("%s: policy %s: %w", p.File, p.Name, err)
+		}
+		if err := sch.Validate(p.Name, st.Policy); err != nil {
+			return fmt.Errorf("%s: policy %s: %w", p.File, p.Name, err)
+		}
+	}
+	tpls := map[string]*policy.Template{}
+	for _, t := range d.Templates {
+		tpl, err := policy.ParseTemplate(t.Text)
+		if err != nil {
+			return fmt.Errorf("%s: %w", t.File, err)
+		}
+		if err := sch.ValidateTemplate(t.Name, tpl); err != nil {
+			return fmt.Errorf("%s: template %s: %w", t.File, t.Name, err)
+		}
+		tpls[t.Name] = tpl
+	}
+	links := filepath.Join(d.Path, "links.yaml")
+	for _, l := range d.Links {
+		tpl, ok := tpls[l.Template]
+		if !ok {
+			return fmt.Errorf("%s: link %s names template %q, which is not in templates/", links, l.Name, l.Template)
+		}
+		st, err := tpl.Link(uid(l.Principal), uid(l.Resource))
+		if err != nil {
+			return fmt.Errorf("%s: link %s: %w", links, l.Name, err)
+		}
+		if err := sch.Validate(l.Name, st.Policy); err != nil {
+			return fmt.Errorf("%s: link %s: %w", links, l.Name, err)
+		}
+	}
+	return nil
+}
+
+func uid(e *avpapi.EntityIdentifier) *types.EntityUID {
+	if e == nil {
+		return nil
+	}
+	u := types.NewEntityUID(types.EntityType(e.EntityType), types.String(e.EntityID))
+	return &u
 }
 
 func readPolicies(dir string, vars func(string) (string, bool)) ([]NamedText, error) {
@@ -343,488 +433,4 @@ func readTemplates(dir string, vars func(string) (string, bool)) ([]NamedText, e
 		out = append(out, NamedText{Name: name, Text: strings.TrimSpace(s), File: f})
 	}
 	return out, nil
-}
-
-// Report collects what Apply changed.
-type Report struct {
-	Changes   []string
-	Unchanged int
-}
-
-func (r *Report) changed(format string, args ...any) {
-	r.Changes = append(r.Changes, fmt.Sprintf(format, args...))
-}
-
-// Print writes the report.
-func (r *Report) Print(w io.Writer) {
-	for _, c := range r.Changes {
-		fmt.Fprintln(w, c)
-	}
-	fmt.Fprintf(w, "%d changed, %d unchanged\n", len(r.Changes), r.Unchanged)
-}
-
-// Apply makes the server match d.
-func Apply(ctx context.Context, c Caller, d *Dir) (*Report, error) {
-	r := &Report{}
-	if d.Manifest.PolicyStoreID != "" {
-		if err := applyStore(ctx, c, d, r); err != nil {
-			return r, err
-		}
-	}
-	if err := applyAPIs(ctx, c, d, r); err != nil {
-		return r, err
-	}
-	return r, nil
-}
-
-func applyStore(ctx context.Context, c Caller, d *Dir, r *Report) error {
-	id := d.Manifest.PolicyStoreID
-	var ps avpapi.PutPolicyStoreOutput
-	if err := c.Call(ctx, "Gatehouse.PutPolicyStore", avpapi.PutPolicyStoreInput{PolicyStoreID: id, Description: d.Manifest.Description,
-		ValidationSettings: &avpapi.ValidationSettings{Mode: string(d.Manifest.ValidationMode)}}, &ps); err != nil {
-		return err
-	}
-	if ps.Created {
-		r.changed("policy store %s: created (%s)", id, d.Manifest.ValidationMode)
-	} else {
-		r.Unchanged++
-	}
-	if err := applySchema(ctx, c, d, r); err != nil {
-		return err
-	}
-	templateIDs, err := applyTemplates(ctx, c, d, r)
-	if err != nil {
-		return err
-	}
-	if err := applyPolicies(ctx, c, d, templateIDs, r); err != nil {
-		return err
-	}
-	if err := deleteStaleTemplates(ctx, c, d, templateIDs, r); err != nil {
-		return err
-	}
-	if err := applyIdentitySources(ctx, c, d, r); err != nil {
-		return err
-	}
-	return applyEntities(ctx, c, d, r)
-}
-
-// applyAPIs writes the directory's APIs (others are left alone: a directory owns the APIs it
-// names) and makes each named API's group policies match iam/<api>/.
-func applyAPIs(ctx context.Context, c Caller, d *Dir, r *Report) error {
-	for _, a := range d.APIs {
-		var out avpapi.APIOutput
-		if err := c.Call(ctx, "Gatehouse.PutApi", avpapi.PutAPIInput{Definition: a.Text}, &out); err != nil {
-			return fmt.Errorf("%s: %w", a.File, err)
-		}
-		if out.Changed {
-			r.changed("api %s: written (id %s)", a.Name, out.ID)
-		} else {
-			r.Unchanged++
-		}
-	}
-	byAPI := map[string][]GroupPolicyFile{}
-	for _, gp := range d.GroupPolicies {
-		byAPI[gp.API] = append(byAPI[gp.API], gp)
-	}
-	apis := make([]string, 0, len(byAPI))
-	for k := range byAPI {
-		apis = append(apis, k)
-	}
-	sort.Strings(apis)
-	for _, api := range apis {
-		var cur avpapi.ListGroupPoliciesOutput
-		if err := c.Call(ctx, "Gatehouse.ListGroupPolicies", avpapi.APIRef{API: api}, &cur); err != nil {
-			return fmt.Errorf("iam/%s: %w", api, err)
-		}
-		have := map[string]string{}
-		for _, gp := range cur.GroupPolicies {
-			have[gp.Group] = gp.PolicyDocument
-		}
-		want := map[string]bool{}
-		for _, gp := range byAPI[api] {
-			want[gp.Group] = true
-			if old, ok := have[gp.Group]; ok && jsonEqual(old, gp.Document) {
-				r.Unchanged++
-				continue
-			}
-			if err := c.Call(ctx, "Gatehouse.PutGroupPolicy", avpapi.GroupPolicyInput{API: api, Group: gp.Group, PolicyDocument: gp.Document}, nil); err != nil {
-				return fmt.Errorf("%s: %w", gp.File, err)
-			}
-			r.changed("group policy %s/%s: written", api, gp.Group)
-		}
-		for g := range have {
-			if want[g] {
-				continue
-			}
-			if err := c.Call(ctx, "Gatehouse.DeleteGroupPolicy", avpapi.GroupPolicyRef{API: api, Group: g}, nil); err != nil {
-				return err
-			}
-			r.changed("group policy %s/%s: deleted (not in the directory)", api, g)
-		}
-	}
-	return nil
-}
-
-func jsonEqual(a, b string) bool {
-	var x, y any
-	if json.Unmarshal([]byte(a), &x) != nil || json.Unmarshal([]byte(b), &y) != nil {
-		return a == b
-	}
-	xb, _ := json.Marshal(x)
-	yb, _ := json.Marshal(y)
-	return string(xb) == string(yb)
-}
-
-func applySchema(ctx context.Context, c Caller, d *Dir, r *Report) error {
-	if d.Schema == "" {
-		return nil
-	}
-	local, err := policy.ParseSchema([]byte(d.Schema))
-	if err != nil {
-		return err
-	}
-	want, err := local.JSON()
-	if err != nil {
-		return err
-	}
-	var cur avpapi.GetSchemaOutput
-	err = c.Call(ctx, "VerifiedPermissions.GetSchema", avpapi.GetSchemaInput{PolicyStoreID: d.Manifest.PolicyStoreID}, &cur)
-	if err == nil && cur.Schema == string(want) {
-		r.Unchanged++
-		return nil
-	}
-	if err != nil && !errors.Is(err, mgmtclient.NotFound) {
-		return err
-	}
-	text := string(want)
-	if err := c.Call(ctx, "VerifiedPermissions.PutSchema", avpapi.PutSchemaInput{PolicyStoreID: d.Manifest.PolicyStoreID,
-		Definition: &avpapi.SchemaDefinition{CedarJSON: &text}}, nil); err != nil {
-		return fmt.Errorf("schema: %w", err)
-	}
-	r.changed("schema: updated (namespaces %s)", strings.Join(local.Namespaces(), ", "))
-	return nil
-}
-
-func listAllPolicies(ctx context.Context, c Caller, storeID string) ([]avpapi.PolicyItem, error) {
-	var all []avpapi.PolicyItem
-	token := ""
-	for {
-		var page avpapi.ListPoliciesOutput
-		max := int32(50)
-		if err := c.Call(ctx, "VerifiedPermissions.ListPolicies", avpapi.ListPoliciesInput{PolicyStoreID: storeID, NextToken: token, MaxResults: &max}, &page); err != nil {
-			return nil, err
-		}
-		all = append(all, page.Policies...)
-		if page.NextToken == "" {
-			return all, nil
-		}
-		token = page.NextToken
-	}
-}
-
-func applyTemplates(ctx context.Context, c Caller, d *Dir, r *Report) (map[string]string, error) {
-	storeID := d.Manifest.PolicyStoreID
-	ids := map[string]string{} // name → template id
-	existing := map[string]avpapi.PolicyTemplateItem{}
-	token := ""
-	for {
-		var page avpapi.ListPolicyTemplatesOutput
-		if err := c.Call(ctx, "VerifiedPermissions.ListPolicyTemplates", avpapi.ListPolicyTemplatesInput{PolicyStoreID: storeID, NextToken: token}, &page); err != nil {
-			return nil, err
-		}
-		for _, t := range page.PolicyTemplates {
-			existing[t.Name] = t
-		}
-		if page.NextToken == "" {
-			break
-		}
-		token = page.NextToken
-	}
-	for _, t := range d.Templates {
-		name := "name/" + t.Name
-		if cur, ok := existing[name]; ok {
-			ids[t.Name] = cur.PolicyTemplateID
-			var full avpapi.GetPolicyTemplateOutput
-			if err := c.Call(ctx, "VerifiedPermissions.GetPolicyTemplate", avpapi.GetPolicyTemplateInput{PolicyStoreID: storeID, PolicyTemplateID: cur.PolicyTemplateID}, &full); err != nil {
-				return nil, err
-			}
-			if strings.TrimSpace(full.Statement) == t.Text {
-				r.Unchanged++
-				continue
-			}
-			if err := c.Call(ctx, "VerifiedPermissions.UpdatePolicyTemplate", avpapi.UpdatePolicyTemplateInput{PolicyStoreID: storeID,
-				PolicyTemplateID: cur.PolicyTemplateID, Statement: t.Text}, nil); err != nil {
-				return nil, fmt.Errorf("%s: %w", t.File, err)
-			}
-			r.changed("template %s: updated (linked policies re-linked)", t.Name)
-			continue
-		}
-		var out avpapi.CreatePolicyTemplateOutput
-		if err := c.Call(ctx, "VerifiedPermissions.CreatePolicyTemplate", avpapi.CreatePolicyTemplateInput{PolicyStoreID: storeID, Name: name, Statement: t.Text}, &out); err != nil {
-			return nil, fmt.Errorf("%s: %w", t.File, err)
-		}
-		ids[t.Name] = out.PolicyTemplateID
-		r.changed("template %s: created", t.Name)
-	}
-	// Templates not in the directory are deleted after policies, since deleting a template
-	// deletes its links.
-	for name, t := range existing {
-		short := strings.TrimPrefix(name, "name/")
-		if _, keep := ids[short]; !keep {
-			ids["\x00stale:"+t.PolicyTemplateID] = t.PolicyTemplateID
-		}
-	}
-	return ids, nil
-}
-
-func deleteStaleTemplates(ctx context.Context, c Caller, d *Dir, ids map[string]string, r *Report) error {
-	for key, id := range ids {
-		if !strings.HasPrefix(key, "\x00stale:") {
-			continue
-		}
-		if err := c.Call(ctx, "VerifiedPermissions.DeletePolicyTemplate", avpapi.DeletePolicyTemplateInput{PolicyStoreID: d.Manifest.PolicyStoreID, PolicyTemplateID: id}, nil); err != nil {
-			return err
-		}
-		r.changed("template %s: deleted (not in the directory)", id)
-	}
-	return nil
-}
-
-func sameID(a, b *avpapi.EntityIdentifier) bool {
-	if a == nil || b == nil {
-		return a == nil && b == nil
-	}
-	return *a == *b
-}
-
-func applyPolicies(ctx context.Context, c Caller, d *Dir, templateIDs map[string]string, r *Report) error {
-	storeID := d.Manifest.PolicyStoreID
-	existing, err := listAllPolicies(ctx, c, storeID)
-	if err != nil {
-		return err
-	}
-	byName := map[string]avpapi.PolicyItem{}
-	for _, p := range existing {
-		byName[p.Name] = p
-	}
-	keep := map[string]bool{}
-	create := func(name, file string, def *avpapi.PolicyDefinition) error {
-		if err := c.Call(ctx, "VerifiedPermissions.CreatePolicy", avpapi.CreatePolicyInput{PolicyStoreID: storeID, Name: "name/" + name, Definition: def}, nil); err != nil {
-			return fmt.Errorf("%s: policy %s: %w", file, name, err)
-		}
-		return nil
-	}
-	del := func(p avpapi.PolicyItem) error {
-		return c.Call(ctx, "VerifiedPermissions.DeletePolicy", avpapi.DeletePolicyInput{PolicyStoreID: storeID, PolicyID: p.PolicyID}, nil)
-	}
-	for _, p := range d.Policies {
-		full := "name/" + p.Name
-		keep[full] = true
-		cur, ok := byName[full]
-		def := &avpapi.PolicyDefinition{Static: &avpapi.StaticPolicyDefinition{Statement: p.Text}}
-		if !ok {
-			if err := create(p.Name, p.File, def); err != nil {
-				return err
-			}
-			r.changed("policy %s: created", p.Name)
-			continue
-		}
-		var got avpapi.GetPolicyOutput
-		if err := c.Call(ctx, "VerifiedPermissions.GetPolicy", avpapi.GetPolicyInput{PolicyStoreID: storeID, PolicyID: cur.PolicyID}, &got); err != nil {
-			return err
-		}
-		if got.Definition != nil && got.Definition.Static != nil && strings.TrimSpace(got.Definition.Static.Statement) == p.Text {
-			r.Unchanged++
-			continue
-		}
-		err := c.Call(ctx, "VerifiedPermissions.UpdatePolicy", avpapi.UpdatePolicyInput{PolicyStoreID: storeID, PolicyID: cur.PolicyID,
-			Definition: &avpapi.UpdatePolicyDefinition{Static: &avpapi.StaticPolicyDefinition{Statement: p.Text}}}, nil)
-		if err != nil {
-			// The head (effect, principal, resource) cannot change in place: replace the policy.
-			if err := del(cur); err != nil {
-				return err
-			}
-			if err := create(p.Name, p.File, def); err != nil {
-				return err
-			}
-			r.changed("policy %s: replaced", p.Name)
-			continue
-		}
-		r.changed("policy %s: updated", p.Name)
-	}
-	for _, l := range d.Links {
-		full := "name/" + l.Name
-		keep[full] = true
-		tid, ok := templateIDs[l.Template]
-		if !ok {
-			return fmt.Errorf("links.yaml: link %s names template %q, which is not in templates/", l.Name, l.Template)
-		}
-		def := &avpapi.PolicyDefinition{TemplateLinked: &avpapi.TemplateLinkedPolicyDefinition{PolicyTemplateID: tid, Principal: l.Principal, Resource: l.Resource}}
-		if cur, ok := byName[full]; ok {
-			var got avpapi.GetPolicyOutput
-			if err := c.Call(ctx, "VerifiedPermissions.GetPolicy", avpapi.GetPolicyInput{PolicyStoreID: storeID, PolicyID: cur.PolicyID}, &got); err != nil {
-				return err
-			}
-			if tl := got.Definition.TemplateLinked; tl != nil && tl.PolicyTemplateID == tid && sameID(tl.Principal, l.Principal) && sameID(tl.Resource, l.Resource) {
-				r.Unchanged++
-				continue
-			}
-			if err := del(cur); err != nil {
-				return err
-			}
-			if err := create(l.Name, "links.yaml", def); err != nil {
-				return err
-			}
-			r.changed("link %s: replaced", l.Name)
-			continue
-		}
-		if err := create(l.Name, "links.yaml", def); err != nil {
-			return err
-		}
-		r.changed("link %s: created", l.Name)
-	}
-	for _, p := range existing {
-		if keep[p.Name] {
-			continue
-		}
-		if err := del(p); err != nil && !errors.Is(err, mgmtclient.NotFound) {
-			return err
-		}
-		label := p.Name
-		if label == "" {
-			label = p.PolicyID
-		}
-		r.changed("policy %s: deleted (not in the directory)", strings.TrimPrefix(label, "name/"))
-	}
-	return nil
-}
-
-func applyIdentitySources(ctx context.Context, c Caller, d *Dir, r *Report) error {
-	storeID := d.Manifest.PolicyStoreID
-	var list avpapi.ListIdentitySourcesOutput
-	if err := c.Call(ctx, "VerifiedPermissions.ListIdentitySources", avpapi.ListIdentitySourcesInput{PolicyStoreID: storeID}, &list); err != nil {
-		return err
-	}
-	key := func(pet string, cfg *avpapi.Configuration) string {
-		cp := *cfg
-		if cp.CognitoUserPoolConfiguration != nil {
-			cu := *cp.CognitoUserPoolConfiguration
-			cu.Issuer = ""
-			if len(cu.ClientIDs) == 0 {
-				cu.ClientIDs = nil
-			}
-			cp.CognitoUserPoolConfiguration = &cu
-		}
-		b, _ := json.Marshal(struct {
-			P string
-			C avpapi.Configuration
-		}{pet, cp})
-		return string(b)
-	}
-	have := map[string]string{}
-	for _, is := range list.IdentitySources {
-		if is.Configuration != nil {
-			have[key(is.PrincipalEntityType, is.Configuration)] = is.IdentitySourceID
-		}
-	}
-	want := map[string]bool{}
-	for i, spec := range d.IdentitySources {
-		if spec.Configuration == nil {
-			return fmt.Errorf("identity-sources.yaml: entry %d has no configuration", i)
-		}
-		k := key(spec.PrincipalEntityType, spec.Configuration)
-		want[k] = true
-		if _, ok := have[k]; ok {
-			r.Unchanged++
-			continue
-		}
-		var out avpapi.CreateIdentitySourceOutput
-		if err := c.Call(ctx, "VerifiedPermissions.CreateIdentitySource", avpapi.CreateIdentitySourceInput{PolicyStoreID: storeID,
-			Configuration: spec.Configuration, PrincipalEntityType: spec.PrincipalEntityType}, &out); err != nil {
-			return fmt.Errorf("identity-sources.yaml: entry %d: %w", i, err)
-		}
-		r.changed("identity source %s: created", out.IdentitySourceID)
-	}
-	for k, id := range have {
-		if want[k] {
-			continue
-		}
-		if err := c.Call(ctx, "VerifiedPermissions.DeleteIdentitySource", avpapi.DeleteIdentitySourceInput{PolicyStoreID: storeID, IdentitySourceID: id}, nil); err != nil {
-			return err
-		}
-		r.changed("identity source %s: deleted (not in the directory)", id)
-	}
-	return nil
-}
-
-func applyEntities(ctx context.Context, c Caller, d *Dir, r *Report) error {
-	if d.Entities == nil {
-		return nil
-	}
-	storeID := d.Manifest.PolicyStoreID
-	var current []avpapi.EntityItem
-	token := ""
-	for {
-		var page avpapi.ListEntitiesOutput
-		if err := c.Call(ctx, "Gatehouse.ListEntities", avpapi.ListEntitiesInput{PolicyStoreID: storeID, NextToken: token}, &page); err != nil {
-			return err
-		}
-		current = append(current, page.Entities...)
-		if page.NextToken == "" {
-			break
-		}
-		token = page.NextToken
-	}
-	wantMap, err := avpapi.EntitiesFromCedarJSON(d.Entities, "entities.json")
-	if err != nil {
-		return err
-	}
-	curMap := map[avpapi.EntityIdentifier]avpapi.EntityItem{}
-	for _, e := range current {
-		curMap[*e.Identifier] = e
-	}
-	var upsert []avpapi.EntityItem
-	for _, e := range wantMap {
-		item, err := avpapi.EntityItemFrom(e)
-		if err != nil {
-			return err
-		}
-		if cur, ok := curMap[*item.Identifier]; ok {
-			a, _ := json.Marshal(cur)
-			b, _ := json.Marshal(item)
-			if string(a) == string(b) {
-				r.Unchanged++
-				continue
-			}
-		}
-		upsert = append(upsert, item)
-	}
-	sort.Slice(upsert, func(i, j int) bool {
-		return upsert[i].Identifier.EntityType+upsert[i].Identifier.EntityID < upsert[j].Identifier.EntityType+upsert[j].Identifier.EntityID
-	})
-	for start := 0; start < len(upsert); start += 500 {
-		end := min(start+500, len(upsert))
-		if err := c.Call(ctx, "Gatehouse.PutEntities", avpapi.PutEntitiesInput{PolicyStoreID: storeID,
-			Entities: &avpapi.EntitiesDefinition{EntityList: upsert[start:end]}}, nil); err != nil {
-			return fmt.Errorf("entities.json: %w", err)
-		}
-	}
-	for _, e := range upsert {
-		r.changed("entity %s::%q: written", e.Identifier.EntityType, e.Identifier.EntityID)
-	}
-	var stale []avpapi.EntityIdentifier
-	for id := range curMap {
-		if _, ok := wantMap[types.NewEntityUID(types.EntityType(id.EntityType), types.String(id.EntityID))]; !ok {
-			stale = append(stale, id)
-		}
-	}
-	if len(stale) > 0 {
-		if err := c.Call(ctx, "Gatehouse.DeleteEntities", avpapi.DeleteEntitiesInput{PolicyStoreID: storeID, Identifiers: stale}, nil); err != nil {
-			return err
-		}
-		for _, id := range stale {
-			r.changed("entity %s::%q: deleted (not in entities.json)", id.EntityType, id.EntityID)
-		}
-	}
-	return nil
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/gatehouse-dev/gatehouse/internal/apply"
 	"github.com/gatehouse-dev/gatehouse/internal/avpapi"
 	"github.com/gatehouse-dev/gatehouse/internal/mgmtclient"
+	"github.com/gatehouse-dev/gatehouse/internal/policystore"
 	"github.com/gatehouse-dev/gatehouse/internal/store/storetest"
 )
 
@@ -110,12 +111,12 @@ func TestApplyIsIdempotentAndConverges(t *testing.T) {
 			os.WriteFile(filepath.Join(dir, "policies", "employees.cedar"), []byte(`permit (principal in PetStore::UserGroup::"${POOL_ID}|staff", action in [PetStore::Action::"post /pets"], resource);`), 0o644)
 			os.Remove(filepath.Join(dir, "links.yaml"))
 			os.WriteFile(filepath.Join(dir, "entities.json"), []byte(`[{"uid":{"type":"PetStore::Pet","id":"rex"},"attrs":{"owner":{"__entity":{"type":"PetStore::User","id":"bob"}}},"parents":[]}]`), 0o644)
-			rep, err = apply.Apply(ctx, c, load())
+			rep, err = apply.Run(ctx, c, load(), apply.Options{Prune: true})
 			if err != nil {
 				t.Fatal(err)
 			}
-			joined := strings.Join(rep.Changes, "\n")
-			for _, want := range []string{"policy employees: replaced", "policy customers-read: deleted", `entity PetStore::Pet::"rex": written`} {
+			joined := changeLines(rep)
+			for _, want := range []string{"policy employees: replace", "link customers-read: delete", `entity PetStore::Pet::"rex": update`} {
 				if !strings.Contains(joined, want) {
 					t.Fatalf("changes %q lack %q", joined, want)
 				}
@@ -128,6 +129,14 @@ func TestApplyIsIdempotentAndConverges(t *testing.T) {
 			}
 		})
 	}
+}
+
+func changeLines(r *apply.Report) string {
+	var lines []string
+	for _, c := range append(append([]policystore.Change{}, r.Changes...), r.Kept...) {
+		lines = append(lines, c.Kind+" "+c.Name+": "+c.Action)
+	}
+	return strings.Join(lines, "\n")
 }
 
 func TestLoadErrorsNameTheFile(t *testing.T) {

@@ -56,6 +56,7 @@ func (a *API) GatehouseOps() map[string]awsjson.Op {
 		"PutEntities":    op(a.putEntities),
 		"DeleteEntities": op(a.deleteEntities),
 		"ListEntities":   op(a.listEntities),
+		"ApplyBundle":    op(a.applyBundle),
 	}
 	for k, v := range a.extra {
 		ops[k] = v
