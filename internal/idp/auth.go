@@ -64,22 +64,14 @@ func checkClientSecret(c *Client, got string) bool {
 var errNewPassword = errors.New("new password required")
 
 // checkPassword authenticates a user of pool for client, applying throttling. The returned
-// errors are Cognito's: NotAuthorized (wrong password, locked, disabled), UserNotFound (unless
-// the client prevents user existence errors), TooManyRequests (IP lockout), or errNewPassword
-// together with the user.
+// errors are Cognito's: NotAuthorized (wrong password, "Password attempts exceeded" while this
+// user must wait or is locked out, disabled), UserNotFound (unless the client prevents user
+// existence errors), TooManyRequests (address locked out), or errNewPassword together with
+// the user. Every password check in the IdP goes through here.
 func (p *IdP) checkPassword(ctx context.Context, pool *Pool, client *Client, username, password string) (*User, error) {
 	ip := clientIP(ctx)
-	now := p.now()
 	denied := func(reason string) {
 		p.log.Info("sign-in denied", "pool", pool.ID, "client", client.ID, "username", username, "ip", ip, "reason", reason)
-	}
-	switch p.throttle.locked(now, pool.ID, username, ip) {
-	case "user":
-		denied("user_locked_out")
-		return nil, errf(CodeNotAuthorized, "Password attempts exceeded")
-	case "ip":
-		denied("ip_locked_out")
-		return nil, errf(CodeTooManyRequests, "Too many failed sign-in attempts from this address; try again later.")
 	}
 	if username == "" {
 		return nil, errf(CodeInvalidParameter, "Missing required parameter USERNAME")
@@ -87,12 +79,22 @@ func (p *IdP) checkPassword(ctx context.Context, pool *Pool, client *Client, use
 	if password == "" {
 		return nil, errf(CodeInvalidParameter, "Missing required parameter PASSWORD")
 	}
+	at, refused := p.throttle.begin(p.now(), pool.ID, username, ip)
+	switch refused {
+	case refusedPair, refusedUser:
+		denied(refused)
+		return nil, errf(CodeNotAuthorized, "Password attempts exceeded")
+	case refusedIP:
+		denied(refused)
+		return nil, errf(CodeTooManyRequests, "Too many failed sign-in attempts from this address; try again later.")
+	}
+	defer p.throttle.abandoned(at)
 	u, err := p.getUser(ctx, p.st, pool.ID, username)
 	var ie *Error
 	if errors.As(err, &ie) && ie.Code == CodeUserNotFound {
 		// Spend the same time as a real check so timing does not reveal which users exist.
 		_, _ = p.verifyPassword(ctx, p.dummyHash(), password)
-		p.throttle.fail(now, pool.ID, username, ip)
+		p.throttle.failed(p.now(), at)
 		denied("unknown_user")
 		if client.PreventUserExistenceErrors {
 			return nil, errBadCredentials
@@ -115,11 +117,11 @@ func (p *IdP) checkPassword(ctx context.Context, pool *Pool, client *Client, use
 		}
 	}
 	if !ok {
-		p.throttle.fail(now, pool.ID, username, ip)
+		p.throttle.failed(p.now(), at)
 		denied("bad_password")
 		return nil, errBadCredentials
 	}
-	p.throttle.succeed(now, pool.ID, username)
+	p.throttle.succeeded(at)
 	if !u.Enabled {
 		denied("user_disabled")
 		return nil, errf(CodeNotAuthorized, "User is disabled.")

@@ -10,13 +10,18 @@
 //   - every issued token carries a fresh jti and event_id; tokens are RS256 with a kid that the
 //     pool's JWKS publishes until every token signed with that key has expired;
 //   - secrets (passwords, SECRET_HASH, client secrets, PKCE verifiers) are compared in
-//     constant time, and login failures are throttled per user and per client IP.
+//     constant time;
+//   - every password check is throttled (see Throttle) by user and client address, with a
+//     higher per-user ceiling and a per-address limit; the client address is the TCP peer
+//     unless the peer is a trusted proxy, so a forged X-Forwarded-For cannot move an attempt
+//     to another address's budget.
 package idp
 
 import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"strings"
 	"sync"
 	"time"
@@ -38,6 +43,7 @@ type IdP struct {
 	argon    Argon2Params
 	hashSem  chan struct{}
 	throttle *throttler
+	trusted  []netip.Prefix // proxies whose X-Forwarded-For names the client address
 	hookHTTP *http.Client
 	hookWait time.Duration
 
@@ -74,6 +80,12 @@ func WithCredentials(lookup func(accessKeyID string) (secret string, ok bool)) O
 // WithArgon2 sets the argon2id parameters for new password hashes. Existing hashes keep
 // verifying with the parameters recorded in them.
 func WithArgon2(a Argon2Params) Option { return func(p *IdP) { p.argon = a } }
+
+// WithTrustedProxies lists the peers (reverse proxies) whose X-Forwarded-For is believed when
+// throttling sign-ins; from any other peer the TCP peer address is the client address.
+func WithTrustedProxies(prefixes []netip.Prefix) Option {
+	return func(p *IdP) { p.trusted = prefixes }
+}
 
 // WithThrottle sets the login throttling policy.
 func WithThrottle(t Throttle) Option { return func(p *IdP) { p.throttle = newThrottler(t) } }

@@ -8,8 +8,8 @@ import (
 	"encoding/json"
 	"errors"
 	"html/template"
-	"net"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"slices"
 	"strings"
@@ -24,7 +24,7 @@ func (p *IdP) Handler() http.Handler {
 	mux := http.NewServeMux()
 	api := p.cognitoAPI()
 	mux.Handle("/{$}", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		api.ServeHTTP(w, r.WithContext(withClientIP(r.Context(), remoteIP(r))))
+		api.ServeHTTP(w, r.WithContext(withClientIP(r.Context(), p.clientAddr(r))))
 	}))
 	mux.HandleFunc("GET /{pool}/.well-known/openid-configuration", p.serveDiscovery)
 	mux.HandleFunc("GET /{pool}/.well-known/jwks.json", p.serveJWKS)
@@ -62,14 +62,60 @@ func cors(next http.Handler) http.Handler {
 	})
 }
 
-// remoteIP is the peer address; forwarded headers are not trusted because the IdP listener is
-// reached directly.
-func remoteIP(r *http.Request) string {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		return r.RemoteAddr
+// clientAddr is the address sign-ins from r are throttled under: the TCP peer, or, when the
+// peer is a trusted proxy, the right-most X-Forwarded-For entry that is not itself a trusted
+// proxy (entries left of it were written by the client and prove nothing). The gateway decides
+// its client address the same way.
+func (p *IdP) clientAddr(r *http.Request) string {
+	peer := parseAddr(r.RemoteAddr)
+	if !p.isTrusted(peer) {
+		return addrString(peer, r.RemoteAddr)
 	}
-	return host
+	xff := r.Header.Values("X-Forwarded-For")
+	for i := len(xff) - 1; i >= 0; i-- {
+		parts := strings.Split(xff[i], ",")
+		for j := len(parts) - 1; j >= 0; j-- {
+			a, err := netip.ParseAddr(strings.TrimSpace(parts[j]))
+			if err != nil {
+				return peer.String() // unparseable: stop believing the chain
+			}
+			if a = a.Unmap(); !p.isTrusted(a) {
+				return a.String()
+			}
+		}
+	}
+	return peer.String()
+}
+
+func (p *IdP) isTrusted(a netip.Addr) bool {
+	if !a.IsValid() {
+		return false
+	}
+	for _, pr := range p.trusted {
+		if pr.Contains(a) {
+			return true
+		}
+	}
+	return false
+}
+
+// parseAddr parses "host:port" or a bare address; the zero Addr if neither.
+func parseAddr(s string) netip.Addr {
+	if ap, err := netip.ParseAddrPort(s); err == nil {
+		return ap.Addr().Unmap()
+	}
+	if a, err := netip.ParseAddr(s); err == nil {
+		return a.Unmap()
+	}
+	return netip.Addr{}
+}
+
+// addrString is a's text, or raw when a did not parse (a unix socket peer, say).
+func addrString(a netip.Addr, raw string) string {
+	if a.IsValid() {
+		return a.String()
+	}
+	return raw
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {
@@ -256,7 +302,7 @@ type tokenResponse struct {
 }
 
 func (p *IdP) serveToken(w http.ResponseWriter, r *http.Request) {
-	t, err := p.token(r.WithContext(withClientIP(r.Context(), remoteIP(r))), w)
+	t, err := p.token(r.WithContext(withClientIP(r.Context(), p.clientAddr(r))), w)
 	if err != nil {
 		p.writeOAuthError(w, err)
 		return
@@ -555,7 +601,7 @@ func (p *IdP) parseAuthorize(w http.ResponseWriter, r *http.Request, get func(st
 }
 
 func (p *IdP) serveAuthorize(w http.ResponseWriter, r *http.Request) {
-	ctx := withClientIP(r.Context(), remoteIP(r))
+	ctx := withClientIP(r.Context(), p.clientAddr(r))
 	r = r.WithContext(ctx)
 	if r.Method == http.MethodGet {
 		a, ok := p.parseAuthorize(w, r, r.URL.Query().Get)
