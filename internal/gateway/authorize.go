@@ -86,7 +86,7 @@ func (g *Gateway) authorize(ctx context.Context, q *reqInfo) outcome {
 
 // identityEntry extracts what the gateway forwards about a validated token.
 func identityEntry(a *api, tok *identity.Token, src *identity.Source) *entry {
-	e := &entry{exp: tok.Expiry, groups: groupNames(src, tok)}
+	e := &entry{exp: tok.Expiry, keys: tok.Keys(), groups: groupNames(src, tok)}
 	if uid, err := src.Principal(tok); err == nil {
 		e.principal = string(uid.ID)
 	}
@@ -138,11 +138,18 @@ func (g *Gateway) lookup(q *reqInfo, a *authorizer, key [32]byte) *entry {
 	if a.cache == nil {
 		return nil
 	}
-	if e, ok := a.cache.GetIfPresent(key); ok && e.exp.After(g.now()) {
-		q.cached = true
-		return e
+	e, ok := a.cache.GetIfPresent(key)
+	if !ok {
+		return nil
 	}
-	return nil
+	// A decision is only as good as the key set that verified its token: a key removed or
+	// rotated out invalidates it like a policy change does.
+	if !e.exp.After(g.now()) || !e.keys.Current() {
+		a.cache.Invalidate(key)
+		return nil
+	}
+	q.cached = true
+	return e
 }
 
 func (g *Gateway) remember(a *authorizer, key [32]byte, e *entry) {

@@ -9,6 +9,7 @@ import (
 	"github.com/maypok86/otter/v2"
 
 	"github.com/gatehouse-dev/gatehouse/internal/iam"
+	"github.com/gatehouse-dev/gatehouse/internal/identity"
 )
 
 // entry is a cached authorizer result. For jwt and iam authorizers it is the identity (the
@@ -22,6 +23,7 @@ type entry struct {
 	scopes    map[string]bool
 	policies  []*iam.Policy
 	exp       time.Time
+	keys      identity.KeyStamp // the key material that verified the token
 
 	// cedar
 	determining []string // determining policies

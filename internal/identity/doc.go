@@ -8,6 +8,16 @@
 //   - none and HMAC algorithms are never accepted, whatever a Source says.
 //   - The verified-token cache saves only parsing and signature work; every call re-applies the
 //     caller's sources, token use, client and time rules.
+//   - Every token carries the KeyStamp of the key set version that verified it. A key added,
+//     removed or changed in an issuer's JWKS bumps that version, and no cached token (here) or
+//     decision derived from one (callers, through KeyStamp.Current) is used across a version
+//     change, once its key set is dropped, or past the maximum staleness.
+//   - Token header and payload, JWKS and discovery documents must be valid UTF-8 (RFC 8259 §8.1);
+//     nothing is silently replaced by U+FFFD.
+//   - At most one JWKS fetch per issuer per unknown-kid interval (default 5 s), whatever the
+//     traffic; a key the issuer did not pre-publish is accepted at most that long after the
+//     fetch before its first token. Refreshes follow the configured interval, shortened by the
+//     JWKS response's Cache-Control max-age but never below one minute.
 //   - A failed, empty or oversized JWKS fetch never replaces good keys; good keys are served for at
 //     most the configured maximum staleness after the last successful fetch, then validation fails
 //     closed.

@@ -101,18 +101,20 @@ type idp struct {
 	jwksHits  atomic.Int64
 	discoHits atomic.Int64
 	discoIss  string // issuer to claim in discovery; default the real one
+	cacheCtl  string // Cache-Control of JWKS responses
 }
 
 const poolID = "us-east-1_TestPool"
 
 func newIdP(t testing.TB, jwks []byte) *idp {
 	t.Helper()
-	p := &idp{jwks: jwks, status: http.StatusOK}
+	// max-age=1 is below the floor: it must not make the registry fetch more often.
+	p := &idp{jwks: jwks, status: http.StatusOK, cacheCtl: "max-age=1"}
 	mux := http.NewServeMux()
 	serveJWKS := func(w http.ResponseWriter, r *http.Request) {
 		p.jwksHits.Add(1)
 		p.mu.Lock()
-		status, body, jwks, block := p.status, p.body, p.jwks, p.block
+		status, body, jwks, block, cacheCtl := p.status, p.body, p.jwks, p.block, p.cacheCtl
 		p.mu.Unlock()
 		if block != nil {
 			select {
@@ -121,7 +123,7 @@ func newIdP(t testing.TB, jwks []byte) *idp {
 				return
 			}
 		}
-		w.Header().Set("Cache-Control", "max-age=1") // must be ignored
+		w.Header().Set("Cache-Control", cacheCtl)
 		if status != http.StatusOK {
 			http.Error(w, "down", status)
 			return

@@ -20,6 +20,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+	"unicode/utf8"
 
 	"github.com/MicahParks/jwkset"
 	"golang.org/x/sync/singleflight"
@@ -32,9 +33,11 @@ import (
 // status and size checks), uses jwkset only to turn each JWK into a Go public key, and keeps the
 // result as an immutable snapshot swapped atomically, so the hot path takes no lock.
 //
-// Cache-Control and Expires on JWKS responses are ignored: the refresh interval is operator
-// configuration, so an IdP (or anything on its path) can neither make us fetch more often than
-// the rate limit nor hold rotated keys out longer than the refresh interval.
+// Cache-Control max-age on a JWKS response shortens the refresh interval, clamped to
+// [minRefresh, refreshInterval]: an IdP that announces a short lifetime (the built-in IdP says 300 s)
+// gets its removed keys dropped sooner, but neither it nor anything on its path can make us fetch
+// more often than minRefresh or hold rotated keys longer than the configured refresh interval.
+// Expires is ignored.
 
 type keyFamily string
 
@@ -56,11 +59,15 @@ type verifyKey struct {
 }
 
 type keySnapshot struct {
-	keys    map[string]*verifyKey
-	fetched time.Time
-	version uint64 // bumped only when the key material changes
-	fp      [32]byte
+	keys      map[string]*verifyKey
+	fetched   time.Time
+	refreshAt time.Time // fetched + the refresh interval, shortened by Cache-Control max-age
+	version   uint64    // bumped only when the key material changes
+	fp        [32]byte
 }
+
+// minRefresh is the shortest refresh interval a Cache-Control max-age can ask for.
+const minRefresh = time.Minute
 
 // errNotSigningKey marks keys published for other purposes (encryption); skipping them is normal.
 var errNotSigningKey = errors.New("not a signing key")
@@ -72,6 +79,7 @@ var errRateLimited = errors.New("jwks fetch rate limited")
 // location).
 type keySet struct {
 	reg       *Registry
+	key       string // the registry's sets key (compiledSource.keySetKey)
 	issuer    string
 	jwksURL   string // configured or derived; empty when discovery is used
 	discovery string
@@ -83,8 +91,10 @@ type keySet struct {
 
 	mu         sync.Mutex
 	discovered string               // jwks_uri from discovery, cleared on failure
-	negative   map[string]time.Time // unknown kid -> when it was found unknown
+	negative   map[string]time.Time // unknown kid -> start of the fetch it was missing from
 	lastErr    string
+
+	lastFetch atomic.Int64 // unix nanos of the last fetch the limiter allowed
 
 	lastUsed atomic.Int64 // unix seconds of the last lookup or cache hit
 
@@ -103,7 +113,7 @@ const maxNegativeKIDs = 1024
 
 func newKeySet(r *Registry, c *compiledSource) *keySet {
 	ks := &keySet{
-		reg: r, issuer: c.issuer, jwksURL: c.jwksURL, discovery: c.discovery,
+		reg: r, key: c.keySetKey, issuer: c.issuer, jwksURL: c.jwksURL, discovery: c.discovery,
 		limiter:  rate.NewLimiter(rate.Every(r.unknownKIDInterval), 1),
 		negative: make(map[string]time.Time),
 	}
@@ -134,7 +144,7 @@ func (ks *keySet) lookup(ctx context.Context, kid, alg string) (*verifyKey, uint
 			ks.mu.Unlock()
 			return nil, 0, fail(ErrKeysUnavailable, "no usable keys for issuer %q (last error: %s)", ks.issuer, last)
 		}
-	} else if now.Sub(snap.fetched) >= ks.reg.refreshInterval {
+	} else if !now.Before(snap.refreshAt) {
 		ks.reg.refreshAsync(ks)
 	}
 	if kid == "" {
@@ -155,7 +165,7 @@ func (ks *keySet) lookup(ctx context.Context, kid, alg string) (*verifyKey, uint
 			return k, snap.version, nil
 		}
 	}
-	ks.addNegative(kid, now)
+	ks.addNegative(kid)
 	ks.unknownKID.Add(1)
 	return nil, 0, fail(ErrUnknownKey, "kid %.64q not in the key set of %q", kid, ks.issuer)
 }
@@ -186,13 +196,18 @@ func (ks *keySet) isNegative(kid string, now time.Time) bool {
 	return ok && now.Sub(t) < ks.reg.unknownKIDInterval
 }
 
-func (ks *keySet) addNegative(kid string, now time.Time) {
+// addNegative remembers kid as unknown from the start of the last fetch, not from now: a kid
+// refused because the limiter held a fetch back must become eligible again exactly when the
+// limiter allows the next fetch, or a key published just after a fetch would wait up to two
+// intervals instead of one.
+func (ks *keySet) addNegative(kid string) {
+	at := time.Unix(0, ks.lastFetch.Load())
 	ks.mu.Lock()
 	defer ks.mu.Unlock()
 	if len(ks.negative) >= maxNegativeKIDs {
 		clear(ks.negative) // a flood of random kids must not grow memory
 	}
-	ks.negative[kid] = now
+	ks.negative[kid] = at
 }
 
 // refresh fetches the key set unless the limiter refuses; concurrent callers share one fetch. The
@@ -203,10 +218,12 @@ func (ks *keySet) refresh(ctx context.Context) {
 		return
 	}
 	_, _, _ = ks.sf.Do("fetch", func() (any, error) {
-		if !ks.limiter.AllowN(ks.reg.now(), 1) {
+		now := ks.reg.now()
+		if !ks.limiter.AllowN(now, 1) {
 			ks.rateLimited.Add(1)
 			return nil, errRateLimited
 		}
+		ks.lastFetch.Store(now.UnixNano())
 		fctx, cancel := context.WithTimeout(ks.reg.ctx, ks.reg.fetchTimeout)
 		defer cancel()
 		return nil, ks.fetchAndStore(fctx)
@@ -214,7 +231,7 @@ func (ks *keySet) refresh(ctx context.Context) {
 }
 
 func (ks *keySet) fetchAndStore(ctx context.Context) error {
-	keys, err := ks.fetch(ctx)
+	keys, maxAge, err := ks.fetch(ctx)
 	if err != nil {
 		ks.failures.Add(1)
 		ks.mu.Lock()
@@ -226,7 +243,8 @@ func (ks *keySet) fetchAndStore(ctx context.Context) error {
 	}
 	fp := fingerprint(keys)
 	old := ks.snap.Load()
-	next := &keySnapshot{keys: keys, fetched: ks.reg.now(), version: 1, fp: fp}
+	now := ks.reg.now()
+	next := &keySnapshot{keys: keys, fetched: now, refreshAt: now.Add(ks.reg.refreshAfter(maxAge)), version: 1, fp: fp}
 	changed := true
 	if old != nil {
 		next.version = old.version
@@ -249,24 +267,57 @@ func (ks *keySet) fetchAndStore(ctx context.Context) error {
 	return nil
 }
 
-func (ks *keySet) fetch(ctx context.Context) (map[string]*verifyKey, error) {
+// fetch returns the keys and the response's Cache-Control max-age (negative when absent).
+func (ks *keySet) fetch(ctx context.Context) (map[string]*verifyKey, time.Duration, error) {
 	u := ks.jwksURL
 	if u == "" {
 		var err error
 		if u, err = ks.discover(ctx); err != nil {
-			return nil, err
+			return nil, 0, err
 		}
 	}
 	ks.fetches.Add(1)
-	body, err := ks.reg.get(ctx, u)
+	body, hdr, err := ks.reg.get(ctx, u)
 	if err != nil {
-		return nil, fmt.Errorf("fetch jwks: %w", err)
+		return nil, 0, fmt.Errorf("fetch jwks: %w", err)
 	}
 	keys, err := parseJWKS(body, ks.reg.maxKeys, ks.reg.log.With("issuer", ks.issuer))
 	if err != nil {
-		return nil, fmt.Errorf("parse jwks from %s: %w", u, err)
+		return nil, 0, fmt.Errorf("parse jwks from %s: %w", u, err)
 	}
-	return keys, nil
+	return keys, cacheMaxAge(hdr.Values("Cache-Control")), nil
+}
+
+// refreshAfter is the refresh interval of a snapshot whose response said maxAge (negative: none).
+func (r *Registry) refreshAfter(maxAge time.Duration) time.Duration {
+	if maxAge < 0 {
+		return r.refreshInterval
+	}
+	return min(r.refreshInterval, max(maxAge, minRefresh))
+}
+
+// cacheMaxAge reads the max-age of Cache-Control field values (RFC 9111 §5.2.2.1); no-cache and
+// no-store count as 0. It returns -1 when there is no usable directive. Malformed or duplicated
+// max-age directives count as absent, so a confused header never shortens the interval.
+func cacheMaxAge(values []string) time.Duration {
+	age, found := time.Duration(-1), false
+	for _, v := range values {
+		for d := range strings.SplitSeq(v, ",") {
+			name, arg, hasArg := strings.Cut(strings.TrimSpace(d), "=")
+			switch strings.ToLower(strings.TrimSpace(name)) {
+			case "no-cache", "no-store":
+				return 0
+			case "max-age":
+				arg = strings.Trim(strings.TrimSpace(arg), `"`)
+				n, err := strconv.ParseUint(arg, 10, 32)
+				if !hasArg || err != nil || found {
+					return -1
+				}
+				age, found = time.Duration(n)*time.Second, true
+			}
+		}
+	}
+	return age
 }
 
 func (ks *keySet) discover(ctx context.Context) (string, error) {
@@ -277,7 +328,7 @@ func (ks *keySet) discover(ctx context.Context) (string, error) {
 		return u, nil
 	}
 	ks.discoveries.Add(1)
-	body, err := ks.reg.get(ctx, ks.discovery)
+	body, _, err := ks.reg.get(ctx, ks.discovery)
 	if err != nil {
 		return "", fmt.Errorf("openid discovery: %w", err)
 	}
@@ -285,7 +336,7 @@ func (ks *keySet) discover(ctx context.Context) (string, error) {
 		Issuer  string `json:"issuer"`
 		JWKSURI string `json:"jwks_uri"`
 	}
-	if err := json.Unmarshal(body, &doc); err != nil {
+	if err := unmarshalUTF8(body, &doc); err != nil {
 		return "", fmt.Errorf("openid discovery: %w", err)
 	}
 	// OIDC Discovery §4.3: the document must name the issuer we asked about.
@@ -307,30 +358,39 @@ func (ks *keySet) discover(ctx context.Context) (string, error) {
 }
 
 // get performs one bounded GET: the caller's deadline, status 200 only, body capped.
-func (r *Registry) get(ctx context.Context, u string) ([]byte, error) {
+func (r *Registry) get(ctx context.Context, u string) ([]byte, http.Header, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	req.Header.Set("Accept", "application/json")
 	// Ask intermediaries for a fresh copy: a refetch usually means the keys rotated (go-oidc#485).
 	req.Header.Set("Cache-Control", "no-cache")
 	resp, err := r.client.Do(req)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
-		return nil, fmt.Errorf("GET %s: status %d", u, resp.StatusCode)
+		return nil, nil, fmt.Errorf("GET %s: status %d", u, resp.StatusCode)
 	}
 	body, err := io.ReadAll(io.LimitReader(resp.Body, r.maxBody+1))
 	if err != nil {
-		return nil, fmt.Errorf("GET %s: %w", u, err)
+		return nil, nil, fmt.Errorf("GET %s: %w", u, err)
 	}
 	if int64(len(body)) > r.maxBody {
-		return nil, fmt.Errorf("GET %s: body exceeds %d bytes", u, r.maxBody)
+		return nil, nil, fmt.Errorf("GET %s: body exceeds %d bytes", u, r.maxBody)
 	}
-	return body, nil
+	return body, resp.Header, nil
+}
+
+// unmarshalUTF8 is json.Unmarshal for documents that must be valid UTF-8 (RFC 8259 §8.1):
+// encoding/json would silently turn invalid bytes into U+FFFD.
+func unmarshalUTF8(data []byte, v any) error {
+	if !utf8.Valid(data) {
+		return errInvalidUTF8
+	}
+	return json.Unmarshal(data, v)
 }
 
 // parseJWKS keeps the keys that may verify signatures and drops the rest with a log line. A set
@@ -339,7 +399,7 @@ func parseJWKS(body []byte, maxKeys int, log *slog.Logger) (map[string]*verifyKe
 	var doc struct {
 		Keys []json.RawMessage `json:"keys"`
 	}
-	if err := json.Unmarshal(body, &doc); err != nil {
+	if err := unmarshalUTF8(body, &doc); err != nil {
 		return nil, fmt.Errorf("invalid JSON: %w", err)
 	}
 	if len(doc.Keys) > maxKeys {

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"io"
 	"strings"
+	"unicode/utf8"
 )
 
 // MaxTokenSize caps the raw token before any parsing (sec.md §0.3; Envoy uses 8096).
@@ -86,6 +87,14 @@ func parseCompact(raw string) (*parsed, error) {
 	if err != nil {
 		return nil, fail(ErrMalformed, "signature: %v", err)
 	}
+	// RFC 8259 §8.1: JSON exchanged between systems is UTF-8. encoding/json would replace
+	// invalid bytes by U+FFFD, so two distinct byte strings (two sub values) would become one.
+	if !utf8.Valid(hb) {
+		return nil, fail(ErrMalformed, "header: %v", errInvalidUTF8)
+	}
+	if !utf8.Valid(pb) {
+		return nil, fail(ErrMalformed, "payload: %v", errInvalidUTF8)
+	}
 	hm, err := decodeObject(hb)
 	if err != nil {
 		return nil, fail(ErrMalformed, "header: %v", err)
@@ -122,8 +131,9 @@ func parseCompact(raw string) (*parsed, error) {
 }
 
 var (
-	errNotObject = errors.New("not a JSON object")
-	errTooDeep   = errors.New("JSON nested too deeply")
+	errInvalidUTF8 = errors.New("JSON is not valid UTF-8")
+	errNotObject   = errors.New("not a JSON object")
+	errTooDeep     = errors.New("JSON nested too deeply")
 )
 
 // decodeObject decodes a JSON object with numbers as json.Number, rejecting duplicate keys at any

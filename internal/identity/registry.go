@@ -59,7 +59,8 @@ func WithClock(now func() time.Time) Option { return func(r *Registry) { r.now =
 func WithRefreshInterval(d time.Duration) Option { return func(r *Registry) { r.refreshInterval = d } }
 
 // WithUnknownKIDInterval sets the minimum time between two fetches of one issuer's keys, which
-// bounds refetches caused by unknown kids (default 30s, the floor is 1s).
+// bounds refetches caused by unknown kids (default 5s, the floor is 1s). It is also the longest a
+// key the issuer did not pre-publish waits before its tokens are accepted.
 func WithUnknownKIDInterval(d time.Duration) Option {
 	return func(r *Registry) { r.unknownKIDInterval = d }
 }
@@ -90,10 +91,8 @@ func WithLogger(l *slog.Logger) Option { return func(r *Registry) { r.log = l } 
 const entryOverhead = 512
 
 type cacheEntry struct {
-	tok     *Token
-	ks      *keySet
-	version uint64
-	weight  uint32
+	tok    *Token
+	weight uint32
 }
 
 // New returns a Registry. It starts one background goroutine for periodic key refresh; Close
@@ -102,7 +101,7 @@ func New(opts ...Option) *Registry {
 	r := &Registry{
 		now:                time.Now,
 		refreshInterval:    10 * time.Minute,
-		unknownKIDInterval: 30 * time.Second,
+		unknownKIDInterval: 5 * time.Second,
 		maxStaleness:       24 * time.Hour,
 		fetchTimeout:       5 * time.Second,
 		maxBody:            1 << 20,
@@ -203,7 +202,7 @@ func (r *Registry) refreshLoop() {
 					r.sets.CompareAndDelete(k, v)
 					return true
 				}
-				if s := ks.snap.Load(); s != nil && now.Sub(s.fetched) >= r.refreshInterval {
+				if s := ks.snap.Load(); s != nil && !now.Before(s.refreshAt) {
 					ks.refresh(r.ctx)
 				}
 				return r.ctx.Err() == nil
@@ -279,18 +278,13 @@ func (r *Registry) Validate(ctx context.Context, raw string, use TokenUse, sourc
 			if len(cands) == 0 {
 				return nil, nil, fail(ErrUnknownIssuer, "issuer %.100q is not an identity source here", e.tok.Issuer)
 			}
-			// The entry is only as good as the key set that verified it: same set, same key
-			// material, keys still fresh enough.
-			if ks := r.keySet(cands[0].c); ks == e.ks {
-				if s := ks.current(now); s != nil && s.version == e.version {
-					r.cacheHits.Add(1)
-					ks.touch(now)
-					if now.Sub(s.fetched) >= r.refreshInterval {
-						r.refreshAsync(ks)
-					}
-					return applyPolicy(e.tok, use, cands, now, r.leeway)
-				}
+			// The entry is only as good as the key set that verified it: the caller's sources
+			// must name that key set, and it must still hold the same key material.
+			if ks := r.keySet(cands[0].c); ks == e.tok.keys.ks && e.tok.keys.Current() {
+				r.cacheHits.Add(1)
+				return applyPolicy(e.tok, use, cands, now, r.leeway)
 			}
+			r.cache.Invalidate(hash)
 		}
 		r.cacheMisses.Add(1)
 	}
@@ -335,8 +329,9 @@ func (r *Registry) Validate(ctx context.Context, raw string, use TokenUse, sourc
 	if err != nil {
 		return nil, nil, err
 	}
+	tok.keys = KeyStamp{ks: ks, version: version}
 	if r.cache != nil && tok.Expiry.After(now) {
-		r.cache.Set(hash, &cacheEntry{tok: tok, ks: ks, version: version, weight: uint32(len(raw) + entryOverhead)})
+		r.cache.Set(hash, &cacheEntry{tok: tok, weight: uint32(len(raw) + entryOverhead)})
 	}
 	return applyPolicy(tok, use, cands, now, r.leeway)
 }

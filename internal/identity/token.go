@@ -29,6 +29,45 @@ type Token struct {
 	clientID string
 	cid      string
 	tokenUse string
+	keys     KeyStamp
+}
+
+// Keys returns the stamp of the key material that verified the token. Anything derived from the
+// token and kept beyond the request (a decision cache entry) must keep the stamp and be used only
+// while [KeyStamp.Current] holds.
+func (t *Token) Keys() KeyStamp { return t.keys }
+
+// KeyStamp identifies one issuer's key set at one version of its key material. The zero value is
+// never current.
+type KeyStamp struct {
+	ks      *keySet
+	version uint64
+}
+
+// Current reports whether the key set that verified the token is still its registry's key set
+// for that issuer, still holds the same key material (a key added, removed or changed bumps the
+// version, as a policy change bumps a store revision) and is fresh enough to use (within the
+// maximum staleness). A due background refresh is started, so a cache that answers from stamps
+// alone still sees rotations.
+func (s KeyStamp) Current() bool {
+	ks := s.ks
+	if ks == nil {
+		return false
+	}
+	r := ks.reg
+	if v, ok := r.sets.Load(ks.key); !ok || v != ks {
+		return false
+	}
+	now := r.now()
+	snap := ks.current(now)
+	if snap == nil || snap.version != s.version {
+		return false
+	}
+	ks.touch(now)
+	if !now.Before(snap.refreshAt) {
+		r.refreshAsync(ks)
+	}
+	return true
 }
 
 // Audience returns the aud claim as a list (a single string becomes one element).
