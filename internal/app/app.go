@@ -193,7 +193,13 @@ func NewIdP(st store.Store, cfg config.Config, logger *slog.Logger, creds func(s
 	if base == "" {
 		base = "http://" + cfg.IdPListen
 	}
-	opts := []idp.Option{idp.WithBaseURL(base), idp.WithRegion(cfg.Region), idp.WithLogger(logger)}
+	var trusted []netip.Prefix
+	for _, c := range cfg.TrustedProxies {
+		if p, err := netip.ParsePrefix(c); err == nil { // config validation rejects the others
+			trusted = append(trusted, p)
+		}
+	}
+	opts := []idp.Option{idp.WithBaseURL(base), idp.WithRegion(cfg.Region), idp.WithLogger(logger), idp.WithTrustedProxies(trusted)}
 	if creds != nil {
 		opts = append(opts, idp.WithCredentials(creds))
 	}
