@@ -37,7 +37,9 @@ func newRootCommand() *cobra.Command {
 		Short:         "Unified API authorization: tokens, Cedar and IAM policies, gateway, built-in IdP",
 		SilenceUsage:  true,
 		SilenceErrors: true,
+		Version:       versionString(),
 	}
+	root.SetVersionTemplate("{{.Version}}\n")
 	root.AddCommand(
 		newServeCommand(),
 		newVersionCommand(),
