@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"net/netip"
 	"slices"
 	"strconv"
 	"time"
@@ -166,6 +167,14 @@ type adminInitiateAuthInput struct {
 }
 
 func (p *IdP) opAdminInitiateAuth(ctx context.Context, in *adminInitiateAuthInput) (*authOutput, error) {
+	// The caller is a backend signing with the management credentials, which signs users in on
+	// their behalf: its own address is every user's, so the end user's address it reports in
+	// ContextData (as Cognito's API has it) is the one sign-ins are throttled under.
+	if s, ok := in.ContextData["IpAddress"].(string); ok {
+		if a, err := netip.ParseAddr(s); err == nil {
+			ctx = withClientIP(ctx, a.Unmap().String())
+		}
+	}
 	t, ch, err := p.AdminInitiateAuth(ctx, in.UserPoolID, in.InitiateAuthInput)
 	if err != nil {
 		return nil, err

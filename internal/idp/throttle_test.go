@@ -199,3 +199,34 @@ func TestSignInThrottleClientAddress(t *testing.T) {
 		}
 	})
 }
+
+// AdminInitiateAuth comes from a backend that signs every user in from its own address; the
+// end user's address it reports in ContextData is the one throttled.
+func TestAdminSignInThrottledByContextData(t *testing.T) {
+	storetest.ForEachBackend(t, func(t *testing.T, st *sqldb.DB) {
+		ctx := context.Background()
+		e := newEnv(t, st)
+		pool := must[*idpPool](t)(createPool(ctx, e))
+		backend := must[*idp.Client](t)(e.idp.CreateClient(ctx, pool.id, idp.ClientInput{Name: "backend-admin",
+			ExplicitAuthFlows: []string{idp.FlowAdminUserPwd}}))
+		adminSignIn := func(endUser, pw string) string {
+			_, err := e.api.AdminInitiateAuth(ctx, &cip.AdminInitiateAuthInput{AuthFlow: types.AuthFlowTypeAdminUserPasswordAuth,
+				UserPoolId: aws.String(pool.id), ClientId: aws.String(backend.ID),
+				AuthParameters: map[string]string{"USERNAME": "alice", "PASSWORD": pw},
+				ContextData: &types.ContextDataType{IpAddress: aws.String(endUser), ServerName: aws.String("app.example"),
+					ServerPath: aws.String("/login"), HttpHeaders: []types.HttpHeader{}}})
+			return outcome(t, err)
+		}
+		for range idp.DefaultThrottle.FreeFailures {
+			if got := adminSignIn("198.51.100.1", "Wrong-pass1!"); got != incorrect {
+				t.Fatal(got)
+			}
+		}
+		if got := adminSignIn("198.51.100.1", password); got != exceeded {
+			t.Fatalf("attacker through the backend: %q", got)
+		}
+		if got := adminSignIn("198.51.100.2", password); got != "" {
+			t.Fatalf("alice through the backend: %q", got)
+		}
+	})
+}
