@@ -306,3 +306,65 @@ func TestBuildSurvivesCancelledFirstCaller(t *testing.T) {
 		}
 	})
 }
+
+// Another node builds the changed snapshot when it hears of the commit (NOTIFY on
+// PostgreSQL, polling on SQLite), not on its next request.
+func TestOtherNodeBuildsOnNotification(t *testing.T) {
+	for _, backend := range storetest.Backends(t) {
+		t.Run(backend, func(t *testing.T) {
+			ctx, cancel := context.WithCancel(context.Background())
+			dsn := storetest.DSN(t, backend)
+			a, err := sqldb.Open(ctx, dsn)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer a.Close()
+			b, err := sqldb.Open(ctx, dsn)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer b.Close()
+			watching := make(chan struct{})
+			go func() { defer close(watching); b.Watch(ctx, 100*time.Millisecond) }()
+			defer func() { cancel(); <-watching }()
+
+			svcA := policystore.New(a)
+			ps, err := svcA.CreatePolicyStore(ctx, policystore.CreateStoreInput{ValidationMode: "OFF"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			snapsB := policystore.NewSnapshots(b, nil)
+			if _, err := snapsB.Get(ctx, ps.ID); err != nil {
+				t.Fatal(err)
+			}
+			for i := range 3 {
+				if _, err := svcA.CreatePolicy(ctx, ps.ID, policystore.CreatePolicyInput{Static: &policystore.StaticDefinition{Statement: groupPolicy(i, "get /pets")}}); err != nil {
+					t.Fatal(err)
+				}
+				rev, err := a.Revision(ctx, ps.ID)
+				if err != nil {
+					t.Fatal(err)
+				}
+				var held policystore.SnapshotState
+				for tries := 0; held.Revision < rev; tries++ {
+					if tries == 1000 {
+						t.Fatalf("node B still holds revision %d, store at %d", held.Revision, rev)
+					}
+					time.Sleep(10 * time.Millisecond)
+					for _, st := range snapsB.States() {
+						if st.PolicyStoreID == ps.ID {
+							held = st
+						}
+					}
+				}
+				snap, err := snapsB.Get(ctx, ps.ID)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if snap.Revision != rev || snap.Engine.Len() != i+1 || !snap.LoadedAt.Equal(held.LoadedAt) {
+					t.Fatalf("Get after the notification: revision %d, %d policies, rebuilt %v", snap.Revision, snap.Engine.Len(), !snap.LoadedAt.Equal(held.LoadedAt))
+				}
+			}
+		})
+	}
+}
