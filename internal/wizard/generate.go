@@ -127,7 +127,7 @@ var (
 	cedarIdentRE  = regexp.MustCompile(`^[_a-zA-Z][_a-zA-Z0-9]*$`)
 	poolIDRE      = regexp.MustCompile(`^([a-z]{2}(?:-[a-z]+)+-\d)_[0-9a-zA-Z]+$`)
 	fileStemRE    = regexp.MustCompile(`[^A-Za-z0-9_.-]`)
-	apiNameBadRE  = regexp.MustCompile(`[-._]*[^A-Za-z0-9._-]+[-._]*`)
+	apiNameBadRE  = regexp.MustCompile(`(?:[-._]*[^A-Za-z0-9._-])+[-._]*`)
 	cedarReserved = []string{"true", "false", "if", "then", "else", "in", "is", "like", "has", "__cedar"}
 )
 

@@ -1,0 +1,248 @@
+package wizard_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/gatehouse-dev/gatehouse/internal/apidef"
+	"github.com/gatehouse-dev/gatehouse/internal/policy"
+	"github.com/gatehouse-dev/gatehouse/internal/wizard"
+)
+
+// largeOperations is the size of the generated document testdata/corpus/large.json: as many
+// routes as one API may have.
+const largeOperations = 1000
+
+// largeDocument is an API with n operations (n/4 resources, each with list, create, get and
+// delete), the shape of the big public APIs: its schema is several times AVP's 100,000-byte
+// quota.
+func largeDocument(n int) []byte {
+	paths := map[string]any{}
+	op := func(id string, params ...map[string]any) map[string]any {
+		o := map[string]any{"operationId": id, "responses": map[string]any{"200": map[string]any{"description": "ok"}}}
+		if len(params) > 0 {
+			o["parameters"] = params
+		}
+		return o
+	}
+	q := func(name string) map[string]any {
+		return map[string]any{"name": name, "in": "query", "schema": map[string]any{"type": "integer", "default": "10", "pattern": `^(\d)\1$`}}
+	}
+	for i := range n / 4 {
+		r := fmt.Sprintf("resource%04d", i)
+		paths["/"+r] = map[string]any{"get": op("list_"+r, q("limit"), q("offset")), "post": op("create_" + r)}
+		paths["/"+r+"/{id}"] = map[string]any{
+			"parameters": []any{map[string]any{"name": "id", "in": "path", "required": true, "schema": map[string]any{"type": "string"}}},
+			"get":        op("get_" + r), "delete": op("delete_" + r)}
+	}
+	b, err := json.MarshalIndent(map[string]any{"openapi": "3.0.3", "info": map[string]any{"title": "Large API (generated)", "version": "1"},
+		"servers": []any{map[string]any{"url": "https://large.example/v2"}},
+		"paths":   paths}, "", " ")
+	if err != nil {
+		panic(err)
+	}
+	return append(b, '\n')
+}
+
+// TestLargeDocumentFile keeps testdata/corpus/large.json the output of largeDocument (the
+// end-to-end test reads the file); -update rewrites it.
+func TestLargeDocumentFile(t *testing.T) {
+	t.Parallel()
+	want := largeDocument(largeOperations)
+	path := filepath.Join("testdata", "corpus", "large.json")
+	if *update {
+		if err := os.WriteFile(path, want, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got, err := os.ReadFile(path); err != nil || string(got) != string(want) {
+		t.Fatalf("%s is not largeDocument(%d) (%v): run go test -run TestLargeDocumentFile -update", path, largeOperations, err)
+	}
+	r := generate(t, "corpus/large.json", wizard.Options{Upstream: "http://127.0.0.1:9", Identity: wizard.IdentitySource{PoolID: articlePool},
+		Allow: []wizard.Assignment{{Group: "readers", Operations: []string{"list_resource0000", "GET /resource0249/{id}"}}}})
+	if len(r.Routes) != largeOperations || len(r.Actions) != largeOperations {
+		t.Errorf("%d routes, %d actions", len(r.Routes), len(r.Actions))
+	}
+	if n := len(r.Files["schema.cedarschema"]); n <= 100000 {
+		t.Errorf("schema of %d bytes is within AVP's quota: the document does not test the limit", n)
+	}
+	if r.APIName != "Large-API-generated" || r.Namespace != "LargeAPIgenerated" {
+		t.Errorf("names %q %q", r.APIName, r.Namespace)
+	}
+}
+
+// corpusCase is one document of testdata/corpus and what init makes of it.
+type corpusCase struct {
+	file  string
+	opts  wizard.Options
+	api   string
+	warns []string          // substrings, each in some warning
+	notes []string          // substrings, each in some note
+	route map[string]string // route → authorizer ("action=…" is checked too)
+}
+
+func corpusCases() []corpusCase {
+	id := wizard.IdentitySource{PoolID: articlePool}
+	up := "http://127.0.0.1:9"
+	return []corpusCase{
+		{file: "incidents.yaml", opts: wizard.Options{Upstream: up, Identity: id, Authenticated: []string{"listIncidents", "getIncident"},
+			Allow: []wizard.Assignment{{Group: "writers", Operations: []string{"createIncident", "updateIncident"}}, {Group: "readers", Operations: []string{"listNotes"}}}},
+			api: "Incidents-API-PagerDuty-like",
+			warns: []string{"openapi validation (ignored", "paths./incidents/{incident_id}/notes.get: routed as GET /incidents/{id}/notes"},
+			notes: []string{"security: []", "GET /status"},
+			route: map[string]string{"GET /status": "none", "GET /incidents": "cognito scopes=incidents/read", "POST /incidents": "avp",
+				"GET /incidents/{id}/notes": "avp action=get /incidents/{incident_id}/notes"}},
+		{file: "calls.yaml", opts: wizard.Options{Upstream: up, Identity: id,
+			Allow: []wizard.Assignment{{Group: "readers", Operations: []string{"FetchAccount", "FetchCall"}}}},
+			api: "Calls-Voice-SMS-Twilio-like",
+			warns: []string{"paths./2010-04-01/Accounts/{AccountSid}/Calls/{Sid}.xml.get: skipped: the gateway cannot tell its requests from those of paths./2010-04-01/Accounts/{AccountSid}/Calls/{Sid}.json.get",
+				"paths./2010-04-01/Accounts/{Sid}.json.get: routed as GET /2010-04-01/Accounts/{AccountSid}"},
+			route: map[string]string{"GET /2010-04-01/Accounts/{AccountSid}/Calls/{Sid}": "avp action=get /2010-04-01/Accounts/{AccountSid}/Calls/{Sid}.json",
+				"GET /2010-04-01/Accounts.json": "avp"}},
+		{file: "messaging.yaml", opts: wizard.Options{Upstream: up, Identity: id},
+			api:   "Messaging-v1-Twilio-like",
+			warns: []string{"paths./Services/{Sid}.get: routed as GET /Services/{ServiceSid}", "no group was given"},
+			notes: []string{"upstream http://127.0.0.1:9/v1"},
+			route: map[string]string{"DELETE /Services/{ServiceSid}": "avp action=delete /Services/{Sid}"}},
+		{file: "files.yaml", opts: wizard.Options{Upstream: up, Identity: id, Authenticated: []string{"get_groups"},
+			Allow: []wizard.Assignment{{Group: "readers", Operations: []string{"get_files_id#get_shared_link", "GET /shared_items#folders"}}}},
+			api: "Files-Box-like",
+			warns: []string{"paths./files/{file_id}#get_shared_link.get: the same request as paths./files/{file_id}.get"},
+			route: map[string]string{"GET /files/{file_id}": "avp", "GET /files/{file_id}/{extension}": "avp action=get /files/{file_id}/thumbnail.{extension}",
+				"GET /shared_items": "avp", "GET /groups": "cognito scopes=files/groups"}},
+		{file: "sites.yaml", opts: wizard.Options{Upstream: up, Identity: id},
+			api:   "Sites-Netlify-like",
+			warns: []string{"paths./sites/{site_id}.get: routed as GET /sites/{siteId}"},
+			notes: []string{"upstream http://127.0.0.1:9/api/v1"},
+			route: map[string]string{"GET /sites/{siteId}/deploys/{deploy_id}": "avp action=get /sites/{site_id}/deploys/{deploy_id}"}},
+		{file: "aws-petstore.yaml", opts: wizard.Options{Upstream: up, Identity: id},
+			api:   "PetStore-AWS-example",
+			warns: []string{`basePath: "/${base_path}"`, `host: "${host}"`},
+			route: map[string]string{"OPTIONS /pets": "none", "GET /pets": "avp", "GET /pets/{petId}": "avp"}},
+		{file: "workspaces.yaml", opts: wizard.Options{Upstream: up, Identity: id, Authenticated: []string{"getTasks", "createTask"}},
+			api:   "Workspaces-API-Asana-like",
+			warns: []string{"paths./tasks.post.security: needs several scopes at once"},
+			notes: []string{"upstream http://127.0.0.1:9/api/1.0"},
+			route: map[string]string{"OPTIONS /tasks": "none", "OPTIONS /users/me": "none", "GET /tasks": "cognito scopes=tasks/read", "POST /tasks": "cognito",
+				"GET /tasks/{task_gid}": "avp"}},
+	}
+}
+
+// TestCorpus: documents with the shapes that made init abort on real public APIs each give
+// a schema, policies and an API definition, with a warning naming each operation that was
+// skipped or routed differently from how the document writes it.
+func TestCorpus(t *testing.T) {
+	t.Parallel()
+	for _, c := range corpusCases() {
+		t.Run(c.file, func(t *testing.T) {
+			t.Parallel()
+			r := generate(t, "corpus/"+c.file, c.opts)
+			if r.APIName != c.api {
+				t.Errorf("api name %q, want %q", r.APIName, c.api)
+			}
+			for _, w := range c.warns {
+				if !slices.ContainsFunc(r.Warnings, func(s string) bool { return strings.Contains(s, w) }) {
+					t.Errorf("no warning contains %q:\n%s", w, strings.Join(r.Warnings, "\n"))
+				}
+			}
+			for _, n := range c.notes {
+				if !slices.ContainsFunc(r.Notes, func(s string) bool { return strings.Contains(s, n) }) {
+					t.Errorf("no note contains %q:\n%s", n, strings.Join(r.Notes, "\n"))
+				}
+			}
+			if _, err := policy.ParseSchema(r.Files["schema.cedarschema"]); err != nil {
+				t.Fatal(err)
+			}
+			def, err := apidef.Parse(r.Files["apis/"+r.APIName+".yaml"])
+			if err == nil {
+				err = def.Validate()
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := map[string]string{}
+			for _, rt := range def.Routes {
+				s := rt.Authorizer
+				if len(rt.Scopes) > 0 {
+					s += " scopes=" + strings.Join(rt.Scopes, ",")
+				}
+				if rt.Action != "" {
+					s += " action=" + rt.Action
+				}
+				got[rt.Route] = s
+			}
+			for rt, want := range c.route {
+				if got[rt] != want {
+					t.Errorf("route %s: %q, want %q (routes %v)", rt, got[rt], want, got)
+				}
+			}
+		})
+	}
+}
+
+// TestPartialSegmentPolicy: a group given {Sid}.json gets a policy of its own whose condition
+// holds the literal part the whole-segment route does not check.
+func TestPartialSegmentPolicy(t *testing.T) {
+	t.Parallel()
+	r := generate(t, "corpus/calls.yaml", wizard.Options{Upstream: "http://127.0.0.1:9", Identity: wizard.IdentitySource{PoolID: articlePool},
+		Allow: []wizard.Assignment{{Group: "readers", Operations: []string{"FetchCall", "ListCall"}}}})
+	want := `permit (
+    principal in CallsVoiceSMSTwiliolike::UserGroup::"us-west-2_iwWG5nyux|readers",
+    action in [CallsVoiceSMSTwiliolike::Action::"get /2010-04-01/Accounts/{AccountSid}/Calls.json"],
+    resource
+);
+
+permit (
+    principal in CallsVoiceSMSTwiliolike::UserGroup::"us-west-2_iwWG5nyux|readers",
+    action in [CallsVoiceSMSTwiliolike::Action::"get /2010-04-01/Accounts/{AccountSid}/Calls/{Sid}.json"],
+    resource
+)
+when { context.pathParameters["Sid"] like "*.json" };
+`
+	if got := string(r.Files["policies/readers.cedar"]); got != want {
+		t.Errorf("policy:\n%s\nwant:\n%s", got, want)
+	}
+}
+
+// TestSkippedOperationNamed: an operation the gateway cannot route is skipped with a warning
+// naming its place in the document, and naming it in an answer says why it is missing.
+func TestSkippedOperationNamed(t *testing.T) {
+	t.Parallel()
+	doc := []byte(`openapi: 3.0.0
+info: {title: Skips, version: '1'}
+paths:
+  /ok: {get: {operationId: ok, responses: {'200': {description: ok}}}}
+  /a/{x}-{y}: {get: {operationId: two, responses: {'200': {description: ok}}}}
+  /b/: {get: {operationId: slash, responses: {'200': {description: ok}}}}
+  /c/{p+}/d: {get: {operationId: greedy, responses: {'200': {description: ok}}}}
+  /e/{na.me}: {get: {operationId: dotted, responses: {'200': {description: ok}}}}
+`)
+	d, err := wizard.Parse(context.Background(), doc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	opts := wizard.Options{Upstream: "http://127.0.0.1:9", Identity: wizard.IdentitySource{PoolID: articlePool},
+		Allow: []wizard.Assignment{{Group: "g", Operations: []string{"ok"}}}}
+	r, err := wizard.Generate(d, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, ref := range []string{"paths./a/{x}-{y}.get: skipped", "paths./b/.get: skipped", "paths./c/{p+}/d.get: skipped", "paths./e/{na.me}.get: skipped"} {
+		if !slices.ContainsFunc(r.Warnings, func(s string) bool { return strings.HasPrefix(s, ref) }) {
+			t.Errorf("no warning starts with %q: %q", ref, r.Warnings)
+		}
+	}
+	if !slices.Equal(r.Routes, []string{"GET /ok"}) {
+		t.Errorf("routes %q", r.Routes)
+	}
+	opts.Allow[0].Operations = []string{"two"}
+	if _, err := wizard.Generate(d, opts); err == nil || !strings.Contains(err.Error(), `operation "two"`) {
+		t.Errorf("granting a skipped operation: %v", err)
+	}
+}
