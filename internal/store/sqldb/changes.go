@@ -24,6 +24,13 @@ import (
 // Changes implements store.Store in one statement, so the log and the objects it joins are
 // read from one consistent state on both backends.
 func (d *DB) Changes(ctx context.Context, scope string, since int64) ([]store.Change, error) {
+	ctx, cancel := d.bounded(ctx)
+	defer cancel()
+	out, err := d.changes(ctx, scope, since)
+	return out, d.classify(err)
+}
+
+func (d *DB) changes(ctx context.Context, scope string, since int64) ([]store.Change, error) {
 	if scope == "" {
 		return nil, fmt.Errorf("changes: the top-level scope has no change log")
 	}
