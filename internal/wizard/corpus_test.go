@@ -93,7 +93,7 @@ func corpusCases() []corpusCase {
 	return []corpusCase{
 		{file: "incidents.yaml", opts: wizard.Options{Upstream: up, Identity: id, Authenticated: []string{"listIncidents", "getIncident"},
 			Allow: []wizard.Assignment{{Group: "writers", Operations: []string{"createIncident", "updateIncident"}}, {Group: "readers", Operations: []string{"listNotes"}}}},
-			api: "Incidents-API-PagerDuty-like",
+			api:   "Incidents-API-PagerDuty-like",
 			warns: []string{"openapi validation (ignored", "paths./incidents/{incident_id}/notes.get: routed as GET /incidents/{id}/notes"},
 			notes: []string{"security: []", "GET /status"},
 			route: map[string]string{"GET /status": "none", "GET /incidents": "cognito scopes=incidents/read", "POST /incidents": "avp",
@@ -112,7 +112,7 @@ func corpusCases() []corpusCase {
 			route: map[string]string{"DELETE /Services/{ServiceSid}": "avp action=delete /Services/{Sid}"}},
 		{file: "files.yaml", opts: wizard.Options{Upstream: up, Identity: id, Authenticated: []string{"get_groups"},
 			Allow: []wizard.Assignment{{Group: "readers", Operations: []string{"get_files_id#get_shared_link", "GET /shared_items#folders"}}}},
-			api: "Files-Box-like",
+			api:   "Files-Box-like",
 			warns: []string{"paths./files/{file_id}#get_shared_link.get: the same request as paths./files/{file_id}.get"},
 			route: map[string]string{"GET /files/{file_id}": "avp", "GET /files/{file_id}/{extension}": "avp action=get /files/{file_id}/thumbnail.{extension}",
 				"GET /shared_items": "avp", "GET /groups": "cognito scopes=files/groups"}},
