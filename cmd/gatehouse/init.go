@@ -205,10 +205,13 @@ func runInit(cmd *cobra.Command, _ []string) error {
 	if err != nil {
 		return err
 	}
+	start := time.Now()
 	doc, err := wizard.Parse(ctx, data)
 	if err != nil {
 		return fmt.Errorf("%s: %w", a.openapi, err)
 	}
+	stderr := cmd.ErrOrStderr()
+	fmt.Fprintf(stderr, "%s: %d paths read in %s\n", a.openapi, doc.Paths.Len(), time.Since(start).Round(time.Millisecond))
 	if pool := a.opts.Identity.PoolID; pool != "" {
 		groups, err := localGroups(cmd, pool)
 		if err != nil {
@@ -229,10 +232,16 @@ func runInit(cmd *cobra.Command, _ []string) error {
 			}
 		}
 	}
+	start = time.Now()
 	res, err := wizard.Generate(doc, a.opts)
 	if err != nil {
-		return err
+		return fmt.Errorf("%s: %w", a.openapi, err)
 	}
+	for _, w := range res.Warnings {
+		fmt.Fprintf(stderr, "warning: %s: %s\n", a.openapi, w)
+	}
+	fmt.Fprintf(stderr, "generated %d routes, %d actions, %d policy files (schema %d bytes) in %s\n", len(res.Routes), len(res.Actions),
+		len(res.PolicyFiles), len(res.Files["schema.cedarschema"]), time.Since(start).Round(time.Millisecond))
 
 	dir := a.dir
 	if dir == "" {
@@ -264,6 +273,7 @@ func runInit(cmd *cobra.Command, _ []string) error {
 	if err != nil {
 		return err
 	}
+	fmt.Fprintf(stderr, "applying to %s ...\n", c.Endpoint)
 	arep, err := apply.Apply(ctx, c, d)
 	if arep != nil {
 		arep.Print(cmd.OutOrStdout())

@@ -144,7 +144,7 @@ func TestInitErrorsWriteNothing(t *testing.T) {
 			t.Fatalf("create-group: %d %s", code, out)
 		}
 	}
-	bad := write(t, tmp, "bad.yaml", "openapi: 3.0.0\ninfo: {title: Bad, version: '1'}\npaths:\n  /pets/{id}:\n    get:\n      responses: {'200': {description: ok}}\n")
+	bad := write(t, tmp, "bad.yaml", "openapi: 3.0.0\ninfo: {title: Bad, version: '1'}\npaths:\n  /pets/{id}:\n    get:\n      parameters: [{$ref: '#/components/parameters/missing'}]\n      responses: {'200': {description: ok}}\n")
 
 	existing := filepath.Join(tmp, "existing")
 	if out, code := run(t, petStoreInitArgs(existing)...); code != 0 {
@@ -162,7 +162,7 @@ func TestInitErrorsWriteNothing(t *testing.T) {
 			a := petStoreInitArgs(dir)
 			a[2] = bad
 			return a
-		}, "invalid openapi document"},
+		}, "bad.yaml: openapi document: "},
 		{"unknown operation", func(dir string) []string {
 			return append(petStoreInitArgs(dir), "--allow", "owners=DELETE /pets")
 		}, `group "owners": operation "DELETE /pets": the document has no DELETE operation on /pets`},
