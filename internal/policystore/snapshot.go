@@ -146,7 +146,7 @@ func (m *Snapshots) advance(ctx context.Context, revs map[string]int64) {
 		if cur := e.current.Load(); cur == nil || cur.Revision >= rev {
 			continue // nothing to move forward (a first Get is loading it)
 		}
-		if _, err := m.build(ctx, scope, e, rev); err != nil {
+		if _, err := m.build(ctx, scope, e, rev); err != nil && !errors.Is(err, store.ErrNotFound) {
 			// The next Get retries; until it succeeds it serves nothing older silently.
 			m.logger.Warn("building a changed policy store snapshot", "policyStoreId", scope, "revision", rev, "err", err)
 		}
@@ -160,8 +160,8 @@ func (m *Snapshots) Get(ctx context.Context, storeID string) (*Snapshot, error) 
 	cur := e.current.Load()
 	want := e.wanted.Load()
 	if cur != nil && cur.Revision >= want {
-		if m.expired() {
-			return nil, fmt.Errorf("%w: store unreachable for longer than %v", ErrUnavailable, m.maxStale)
+		if err := m.Fresh(); err != nil {
+			return nil, err
 		}
 		return cur, nil
 	}
@@ -206,6 +206,16 @@ func (m *Snapshots) build(ctx context.Context, storeID string, e *entry, want in
 			return snap, nil
 		}
 	}
+}
+
+// Fresh returns ErrUnavailable once the store has not answered for longer than maxStaleness:
+// from then on nothing this node compiled from the store can be trusted to be current, so
+// every user of it — the gateway's route table as much as the snapshots — must fail closed.
+func (m *Snapshots) Fresh() error {
+	if m.expired() {
+		return fmt.Errorf("%w: store unreachable for longer than %v", ErrUnavailable, m.maxStale)
+	}
+	return nil
 }
 
 // expired reports whether the store has not answered for longer than maxStale.
