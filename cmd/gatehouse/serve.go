@@ -40,7 +40,13 @@ func newServeCommand() *cobra.Command {
 			}
 			logger.Info("gatehouse started", "version", versionString(), "db", node.Store.Backend())
 			go reloadOnHUP(ctx, cmd, cfg, level, logger)
-			return node.Serve(ctx)
+			if err := node.Serve(ctx); err != nil {
+				return err
+			}
+			// Closing flushes the audit trail: records it could neither write nor report in a
+			// gap record make the exit status non-zero.
+			node.Close()
+			return node.AuditErr()
 		},
 	}
 	addSettingFlags(cmd)

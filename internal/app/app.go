@@ -12,7 +12,6 @@ import (
 	"log/slog"
 	"net/http"
 	"net/netip"
-	"os"
 	"strings"
 	"time"
 
@@ -148,25 +147,9 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger) (*Node, er
 	n.Decider = authz.New(n.Snapshots, n.Identity)
 	n.Metrics = metrics.New(n.Identity, n.Snapshots)
 	n.Metrics.RegisterStore(st.LastContact, 2*time.Duration(cfg.PollInterval)+5*time.Second)
-	if cfg.AuditFile != "" {
-		host, _ := os.Hostname()
-		w, err := audit.Open(cfg.AuditFile, audit.WithInstance(fmt.Sprintf("%s:%d", host, os.Getpid())), audit.WithLogger(logger))
-		if err != nil {
-			n.Close()
-			return nil, fmt.Errorf("audit trail: %w", err)
-		}
-		n.Audit = w
-		n.auditor = &auditor{w: w}
-		n.Metrics.RegisterAudit(w)
-		// Closed after the listeners drained (Serve returns first), so in-flight decisions are
-		// recorded before the trail is flushed.
-		n.closers = append(n.closers, func() {
-			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-			defer cancel()
-			if err := w.Close(ctx); err != nil {
-				logger.Error("audit trail not fully flushed", "err", err)
-			}
-		})
+	if err := n.openAudit(ctx); err != nil {
+		n.Close()
+		return nil, err
 	}
 	n.IdP = NewIdP(st, cfg, logger, n.Verifier().Lookup)
 	n.APIs = apidef.NewService(st)
@@ -261,7 +244,7 @@ func (n *Node) AdminHandler() http.Handler {
 
 // Listen binds the node's listeners.
 func (n *Node) Listen() error {
-	gw := server.Listener{Name: "gateway", Addr: n.Config.Listen, Handler: n.Gateway.Handler()}
+	gw := server.Listener{Name: "gateway", Addr: n.Config.Listen, Handler: n.auditGate(n.Gateway.Handler())}
 	if n.Config.TLSCertFile != "" {
 		tlsCfg, err := server.ReloadingTLS(n.Config.TLSCertFile, n.Config.TLSKeyFile, n.Logger)
 		if err != nil {
@@ -274,7 +257,7 @@ func (n *Node) Listen() error {
 		{Name: "admin", Addr: n.Config.AdminListen, Handler: n.AdminHandler()},
 	}
 	if config.Enabled(n.Config.ForwardAuthListen) {
-		ls = append(ls, server.Listener{Name: "forward-auth", Addr: n.Config.ForwardAuthListen, Handler: n.Gateway.ForwardAuthHandler()})
+		ls = append(ls, server.Listener{Name: "forward-auth", Addr: n.Config.ForwardAuthListen, Handler: n.auditGate(n.Gateway.ForwardAuthHandler())})
 	}
 	if config.Enabled(n.Config.IdPListen) {
 		ls = append(ls, server.Listener{Name: "idp", Addr: n.Config.IdPListen, Handler: n.IdP.Handler()})

@@ -55,6 +55,12 @@ type Config struct {
 	TrustedProxies []string `json:"trustedProxies"`
 	// AuditFile is where audit records go: a path, "stdout", or "" for none.
 	AuditFile string `json:"auditFile"`
+	// AuditFailure is what decisions do while the audit trail cannot be written: "log" (the
+	// default: go on deciding; lost records are counted and reported by gap records) or "deny"
+	// (answer 503).
+	AuditFailure string `json:"auditFailure"`
+	// AuditDigestInterval is how often the audit trail gets a signed digest record (0: 60s).
+	AuditDigestInterval Duration `json:"auditDigestInterval"`
 	// MaxSchemaBytes bounds a policy store schema; 0 means the management API's request limit
 	// (1 MiB). 100000 is AVP's quota, for setups that must stay portable to AWS.
 	MaxSchemaBytes int `json:"maxSchemaBytes"`
@@ -131,6 +137,8 @@ var Env = []struct {
 	{"GATEHOUSE_TLS_KEY_FILE", "tlsKeyFile", "gateway TLS key (PEM)"},
 	{"GATEHOUSE_TRUSTED_PROXIES", "trustedProxies", "comma-separated CIDRs trusted for X-Forwarded-*"},
 	{"GATEHOUSE_AUDIT_FILE", "auditFile", "audit trail destination: path, stdout, or empty"},
+	{"GATEHOUSE_AUDIT_FAILURE", "auditFailure", "while the audit trail cannot be written: log (keep deciding) or deny (answer 503)"},
+	{"GATEHOUSE_AUDIT_DIGEST_INTERVAL", "auditDigestInterval", "interval between signed audit digest records (default 60s)"},
 	{"GATEHOUSE_MAX_SCHEMA_BYTES", "maxSchemaBytes", "policy store schema size limit (100000 = AVP's quota)"},
 }
 
@@ -212,6 +220,10 @@ func (c *Config) Set(key, v string) error {
 		}
 	case "auditFile":
 		c.AuditFile = v
+	case "auditFailure":
+		c.AuditFailure = v
+	case "auditDigestInterval":
+		dur(&c.AuditDigestInterval)
 	case "maxSchemaBytes":
 		c.MaxSchemaBytes, err = strconv.Atoi(v)
 	default:
@@ -265,6 +277,12 @@ func (c *Config) Validate() error {
 	}
 	if c.MaxSchemaBytes < 0 {
 		errs = append(errs, errors.New("maxSchemaBytes: must not be negative"))
+	}
+	if c.AuditFailure != "" && c.AuditFailure != "log" && c.AuditFailure != "deny" {
+		errs = append(errs, fmt.Errorf("auditFailure: %q is not log or deny", c.AuditFailure))
+	}
+	if c.AuditDigestInterval < 0 {
+		errs = append(errs, errors.New("auditDigestInterval: must not be negative"))
 	}
 	return errors.Join(errs...)
 }

@@ -126,8 +126,9 @@ func (m *Metrics) RegisterAudit(a AuditStats) {
 }
 
 var (
-	auditWrittenDesc = prometheus.NewDesc("gatehouse_audit_records_total", "Audit records written.", nil, nil)
+	auditWrittenDesc = prometheus.NewDesc("gatehouse_audit_records_total", "Audit records that reached the destination.", nil, nil)
 	auditDroppedDesc = prometheus.NewDesc("gatehouse_audit_dropped_total", "Audit records that could not be queued in time; each loss is also a gap record in the chain.", nil, nil)
+	auditLostDesc    = prometheus.NewDesc("gatehouse_audit_lost_total", "Audit records that could not be written to the destination (a full disk); each loss is also a gap record in the chain.", nil, nil)
 	auditErrorsDesc  = prometheus.NewDesc("gatehouse_audit_write_errors_total", "Failed writes to the audit destination.", nil, nil)
 	auditQueueDesc   = prometheus.NewDesc("gatehouse_audit_queue_depth", "Audit records waiting to be written.", nil, nil)
 )
@@ -135,7 +136,7 @@ var (
 type auditCollector struct{ src AuditStats }
 
 func (c *auditCollector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{auditWrittenDesc, auditDroppedDesc, auditErrorsDesc, auditQueueDesc} {
+	for _, d := range []*prometheus.Desc{auditWrittenDesc, auditDroppedDesc, auditLostDesc, auditErrorsDesc, auditQueueDesc} {
 		ch <- d
 	}
 }
@@ -144,6 +145,7 @@ func (c *auditCollector) Collect(ch chan<- prometheus.Metric) {
 	s := c.src.Stats()
 	ch <- prometheus.MustNewConstMetric(auditWrittenDesc, prometheus.CounterValue, float64(s.Written))
 	ch <- prometheus.MustNewConstMetric(auditDroppedDesc, prometheus.CounterValue, float64(s.Dropped))
+	ch <- prometheus.MustNewConstMetric(auditLostDesc, prometheus.CounterValue, float64(s.Lost))
 	ch <- prometheus.MustNewConstMetric(auditErrorsDesc, prometheus.CounterValue, float64(s.WriteErrors))
 	ch <- prometheus.MustNewConstMetric(auditQueueDesc, prometheus.GaugeValue, float64(s.QueueDepth))
 }
