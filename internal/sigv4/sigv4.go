@@ -260,23 +260,20 @@ func parseAuthorization(h string) (authHeader, error) {
 // Expect, Transfer-Encoding), so they always pass.
 func checkSignedHeaders(h http.Header, signed []string) error {
 	for name := range h {
-		lower := strings.ToLower(name)
-		if !operationHeader(lower) || slices.Contains(signed, lower) {
+		if !operationHeader(name) || slices.ContainsFunc(signed, func(s string) bool { return strings.EqualFold(s, name) }) {
 			continue
 		}
-		return fail(ErrMalformed, "Header '%s' is present in the request but is not a 'SignedHeader' in the AWS Authorization.", truncate(name, 100))
+		return fail(ErrMalformed, "Header '%s' is present in the request but is not a 'SignedHeader' in the AWS Authorization.", truncate(strings.ToLower(name), 100))
 	}
 	return nil
 }
 
-// operationHeader reports whether a (lowercase) header can change what a
-// request does or how its body is read.
+// operationHeader reports whether a header (any case) can change what a request does or how
+// its body is read.
 func operationHeader(name string) bool {
-	switch name {
-	case "content-type", "content-encoding":
-		return true
-	}
-	return strings.HasPrefix(name, "x-amz-")
+	const amz = "x-amz-"
+	return strings.EqualFold(name, "content-type") || strings.EqualFold(name, "content-encoding") ||
+		len(name) >= len(amz) && strings.EqualFold(name[:len(amz)], amz)
 }
 
 func truncate(s string, n int) string {
