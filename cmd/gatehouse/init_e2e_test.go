@@ -34,6 +34,7 @@ func TestInitApplyPassesScenario(t *testing.T) {
 	cfg.DB = filepath.Join(tmp, "g.db")
 	cfg.Listen, cfg.AdminListen, cfg.IdPListen, cfg.ForwardAuthListen = freePort(t), freePort(t), freePort(t), "off"
 	cfg.IdPIssuerBase = "http://" + cfg.IdPListen
+	cfg.ShutdownDelay = 0
 	node, err := app.New(ctx, cfg, slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)
@@ -185,5 +186,255 @@ func TestInitApplyPassesScenario(t *testing.T) {
 	out, code = run(t, args...)
 	if code != 0 || strings.Contains(out, "created") || strings.Contains(out, "changed") && !strings.Contains(out, "0 changed") {
 		t.Errorf("second init --apply: %d %s", code, out)
+	}
+}
+
+// initNode is a running node with a built-in IdP pool whose users are in groups, for
+// end-to-end runs of init --apply.
+type initNode struct {
+	cfg    config.Config
+	gw     string // gateway host:port
+	pool   string
+	tokens map[string]string // "<group>" (client with every scope) or "<group>/bare" (no scope)
+	client []string          // client ids
+}
+
+func startInitNode(t *testing.T, scopes map[string][]string) *initNode {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	tmp := t.TempDir()
+	t.Setenv("GATEHOUSE_ACCESS_KEY_ID", "AKIDINITTEST0001")
+	t.Setenv("GATEHOUSE_SECRET_ACCESS_KEY", "init-test-secret-0123456789abcdef")
+	cfg := config.Defaults()
+	cfg.AccessKeyID, cfg.SecretAccessKey = "AKIDINITTEST0001", "init-test-secret-0123456789abcdef"
+	cfg.DB = filepath.Join(tmp, "g.db")
+	cfg.Listen, cfg.AdminListen, cfg.IdPListen, cfg.ForwardAuthListen = freePort(t), freePort(t), freePort(t), "off"
+	cfg.IdPIssuerBase = "http://" + cfg.IdPListen
+	node, err := app.New(ctx, cfg, slog.New(slog.DiscardHandler))
+	if err != nil {
+		cancel()
+		t.Fatal(err)
+	}
+	if err := node.Listen(); err != nil {
+		cancel()
+		node.Close()
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- node.Serve(ctx) }()
+	t.Cleanup(func() { cancel(); <-done; node.Close() })
+
+	p := node.IdP
+	pool, err := p.CreatePool(ctx, idp.PoolInput{Name: "CorpusPool"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var all, servers []string
+	for server := range scopes {
+		servers = append(servers, server)
+	}
+	slices.Sort(servers)
+	for _, server := range servers {
+		var infos []idp.ScopeInfo
+		for _, s := range scopes[server] {
+			infos = append(infos, idp.ScopeInfo{Name: s})
+			all = append(all, server+"/"+s)
+		}
+		if _, err := p.CreateResourceServer(ctx, pool.ID, server, server, infos); err != nil {
+			t.Fatal(err)
+		}
+	}
+	full, err := p.CreateClient(ctx, pool.ID, idp.ClientInput{Name: "full", AllowedOAuthScopes: all})
+	if err != nil {
+		t.Fatal(err)
+	}
+	bare, err := p.CreateClient(ctx, pool.ID, idp.ClientInput{Name: "bare"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := &initNode{cfg: cfg, pool: pool.ID, tokens: map[string]string{}, client: []string{full.ID, bare.ID}}
+	for group, user := range map[string]string{"readers": "rita", "writers": "will", "": "nora"} {
+		if _, err := p.CreateUser(ctx, pool.ID, user, "Passw0rd!-"+user, nil); err != nil {
+			t.Fatal(err)
+		}
+		if group != "" {
+			if _, err := p.CreateGroup(ctx, pool.ID, idp.GroupInput{Name: group}); err != nil {
+				t.Fatal(err)
+			}
+			if err := p.AddUserToGroup(ctx, pool.ID, user, group); err != nil {
+				t.Fatal(err)
+			}
+		} else {
+			group = "nobody"
+		}
+		for _, c := range []struct{ suffix, id string }{{"", full.ID}, {"/bare", bare.ID}} {
+			tok, err := p.IssueTokens(ctx, pool.ID, c.id, user)
+			if err != nil {
+				t.Fatal(err)
+			}
+			n.tokens[group+c.suffix] = tok.AccessToken
+		}
+	}
+	n.gw = node.Addr("gateway")
+	if _, port, _ := net.SplitHostPort(n.gw); port != "" {
+		n.gw = "127.0.0.1:" + port
+	}
+	return n
+}
+
+// do sends one request through the gateway as the holder of token key ("" for none).
+func (n *initNode) do(t *testing.T, method, path, token string) (int, http.Header, string) {
+	t.Helper()
+	req, err := http.NewRequest(method, "http://"+n.gw+path, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+n.tokens[token])
+	}
+	if method == http.MethodOptions {
+		req.Header.Set("Origin", "https://app.example")
+		req.Header.Set("Access-Control-Request-Method", "GET")
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, resp.Header, string(b)
+}
+
+// corpusRequest is one request and its expected outcome: the status, and for allowed
+// requests the path the upstream received (it answers with it) or a response header.
+type corpusRequest struct {
+	method, path, token string
+	status              int
+	upstream            string // path the upstream saw, or "header:Name=value"
+}
+
+// TestInitCorpus runs init --apply on each document of the corpus (shapes of public APIs
+// that made init abort) against a running node and plays requests with real tokens through
+// the gateway: routes the document could not spell for API Gateway still authorize as the
+// policies say, the servers base path reaches the upstream, the document's public
+// operations and scopes hold, and preflights get the CORS mock's answer.
+func TestInitCorpus(t *testing.T) {
+	n := startInitNode(t, map[string][]string{"incidents": {"read", "write"}, "files": {"groups"}, "tasks": {"read", "write", "default"}})
+	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { _, _ = io.WriteString(w, r.URL.Path) }))
+	defer up.Close()
+	tmp := t.TempDir()
+	corpus := filepath.Join(wizardTestdata, "corpus")
+	for _, c := range []struct {
+		file, stage string
+		args        []string
+		reqs        []corpusRequest
+	}{
+		{"incidents.yaml", "incidents", []string{"--authenticated", "listIncidents,getIncident",
+			"--allow", "writers=createIncident,updateIncident", "--allow", "readers=listNotes"}, []corpusRequest{
+			{"GET", "/incidents/status", "", 200, "/status"},
+			{"GET", "/incidents/incidents", "", 401, ""},
+			{"GET", "/incidents/incidents", "readers/bare", 401, ""},
+			{"GET", "/incidents/incidents", "readers", 200, "/incidents"},
+			{"POST", "/incidents/incidents", "readers", 403, ""},
+			{"POST", "/incidents/incidents", "writers", 200, "/incidents"},
+			{"GET", "/incidents/incidents/P1/notes", "readers", 200, "/incidents/P1/notes"},
+			{"GET", "/incidents/incidents/P1/notes", "writers", 403, ""},
+		}},
+		{"calls.yaml", "calls", []string{"--allow", "readers=FetchAccount,FetchCall,ListCall", "--allow", "writers=CreateCall,DeleteCall"}, []corpusRequest{
+			{"GET", "/calls/2010-04-01/Accounts/AC1.json", "readers", 200, "/2010-04-01/Accounts/AC1.json"},
+			{"GET", "/calls/2010-04-01/Accounts/AC1.xml", "readers", 403, ""},
+			{"GET", "/calls/2010-04-01/Accounts/AC1", "readers", 403, ""},
+			{"GET", "/calls/2010-04-01/Accounts/AC1/Calls/CA1.json", "readers", 200, "/2010-04-01/Accounts/AC1/Calls/CA1.json"},
+			{"GET", "/calls/2010-04-01/Accounts/AC1/Calls/CA1.xml", "readers", 403, ""},
+			{"GET", "/calls/2010-04-01/Accounts/AC1/Calls/CA1.json", "writers", 403, ""},
+			{"DELETE", "/calls/2010-04-01/Accounts/AC1/Calls/CA1.json", "writers", 200, "/2010-04-01/Accounts/AC1/Calls/CA1.json"},
+			{"DELETE", "/calls/2010-04-01/Accounts/AC1/Calls/CA1.json", "readers", 403, ""},
+			{"POST", "/calls/2010-04-01/Accounts/AC1/Calls.json", "writers", 200, "/2010-04-01/Accounts/AC1/Calls.json"},
+			{"GET", "/calls/2010-04-01/Accounts/AC1/Calls.json", "nobody", 403, ""},
+			{"GET", "/calls/2010-04-01/Accounts.json", "", 401, ""},
+		}},
+		{"messaging.yaml", "messaging", []string{"--allow", "readers=FetchService,ListPhoneNumber", "--allow", "writers=DeleteService"}, []corpusRequest{
+			{"GET", "/messaging/Services/MG1", "readers", 200, "/v1/Services/MG1"},
+			{"DELETE", "/messaging/Services/MG1", "readers", 403, ""},
+			{"DELETE", "/messaging/Services/MG1", "writers", 200, "/v1/Services/MG1"},
+			{"GET", "/messaging/Services/MG1/PhoneNumbers", "readers", 200, "/v1/Services/MG1/PhoneNumbers"},
+			{"GET", "/messaging/Services/MG1/PhoneNumbers/PN1", "readers", 403, ""},
+		}},
+		{"files.yaml", "files", []string{"--authenticated", "get_groups",
+			"--allow", "readers=get_files_id#get_shared_link,get_files_id_thumbnail_id", "--allow", "writers=put_files_id#add_shared_link,delete_files_id"}, []corpusRequest{
+			{"GET", "/files/files/F1", "readers", 200, "/2.0/files/F1"},
+			{"PUT", "/files/files/F1", "readers", 403, ""},
+			{"PUT", "/files/files/F1", "writers", 200, "/2.0/files/F1"},
+			{"GET", "/files/files/F1/thumbnail.png", "readers", 200, "/2.0/files/F1/thumbnail.png"},
+			{"GET", "/files/files/F1/preview.png", "readers", 403, ""},
+			{"GET", "/files/groups", "nobody", 200, "/2.0/groups"},
+			{"GET", "/files/groups", "nobody/bare", 401, ""},
+		}},
+		{"sites.yaml", "sites", []string{"--allow", "readers=getSite,listSiteForms", "--allow", "writers=deleteSite,lockDeploy"}, []corpusRequest{
+			{"GET", "/sites/sites/S1", "readers", 200, "/api/v1/sites/S1"},
+			{"GET", "/sites/sites/S1/forms", "readers", 200, "/api/v1/sites/S1/forms"},
+			{"DELETE", "/sites/sites/S1", "readers", 403, ""},
+			{"DELETE", "/sites/sites/S1", "writers", 200, "/api/v1/sites/S1"},
+			{"POST", "/sites/deploys/D1/lock", "writers", 200, "/api/v1/deploys/D1/lock"},
+			{"GET", "/sites/sites/S1/deploys/D1", "readers", 403, ""},
+		}},
+		{"aws-petstore.yaml", "petstore-aws", []string{"--allow", "readers=listPets,getPet", "--allow", "writers=createPet"}, []corpusRequest{
+			{"OPTIONS", "/petstore-aws/pets", "", 200, "header:Access-Control-Allow-Origin=*"},
+			{"OPTIONS", "/petstore-aws/pets", "", 200, "header:Access-Control-Allow-Methods=POST,GET,OPTIONS"},
+			{"GET", "/petstore-aws/pets", "readers", 200, "/pets"},
+			{"GET", "/petstore-aws/pets/7", "readers", 200, "/pets/7"},
+			{"POST", "/petstore-aws/pets", "readers", 403, ""},
+			{"POST", "/petstore-aws/pets", "writers", 200, "/pets"},
+		}},
+		{"workspaces.yaml", "workspaces", []string{"--authenticated", "getTasks",
+			"--allow", "readers=getTask,getSubtasksForTask", "--allow", "writers=createTask,deleteTask"}, []corpusRequest{
+			{"OPTIONS", "/workspaces/tasks", "", 204, "header:Access-Control-Allow-Origin=https://app.workspaces.example"},
+			{"OPTIONS", "/workspaces/tasks/T1", "", 204, "header:Access-Control-Max-Age=600"},
+			{"GET", "/workspaces/tasks", "nobody", 200, "/api/1.0/tasks"},
+			{"GET", "/workspaces/tasks", "nobody/bare", 401, ""},
+			{"GET", "/workspaces/tasks/T1", "readers", 200, "/api/1.0/tasks/T1"},
+			{"GET", "/workspaces/tasks/T1", "writers", 403, ""},
+			{"DELETE", "/workspaces/tasks/T1", "writers", 200, "/api/1.0/tasks/T1"},
+			{"GET", "/workspaces/users/me", "readers", 403, ""},
+		}},
+		{"large.json", "large", []string{"--allow", "readers=list_resource0000,GET /resource0249/{id}", "--allow", "writers=ANY /resource0100/{id}"}, []corpusRequest{
+			{"GET", "/large/resource0000", "readers", 200, "/v2/resource0000"},
+			{"GET", "/large/resource0249/x", "readers", 200, "/v2/resource0249/x"},
+			{"DELETE", "/large/resource0249/x", "readers", 403, ""},
+			{"DELETE", "/large/resource0100/x", "writers", 200, "/v2/resource0100/x"},
+			{"GET", "/large/resource0001", "readers", 403, ""},
+		}},
+	} {
+		t.Run(c.file, func(t *testing.T) {
+			args := append([]string{"init", "--openapi", filepath.Join(corpus, c.file), "--dir", filepath.Join(tmp, c.stage),
+				"--pool", n.pool, "--stage", c.stage, "--upstream", up.URL, "--client-id", strings.Join(n.client, ","),
+				"--apply", "--endpoint", "http://" + n.cfg.AdminListen, "--db", n.cfg.DB}, c.args...)
+			out, code := run(t, args...)
+			if code != 0 {
+				t.Fatalf("init --apply: %d %s", code, out)
+			}
+			t.Logf("init --apply:\n%s", out)
+			first := c.reqs[0]
+			for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+				if code, _, _ := n.do(t, first.method, first.path, first.token); code == first.status {
+					break
+				}
+				if time.Now().After(deadline) {
+					t.Fatalf("the applied API never answered %s %s with %d", first.method, first.path, first.status)
+				}
+			}
+			for _, r := range c.reqs {
+				code, h, body := n.do(t, r.method, r.path, r.token)
+				ok := code == r.status
+				if name, val, isHeader := strings.Cut(strings.TrimPrefix(r.upstream, "header:"), "="); strings.HasPrefix(r.upstream, "header:") && isHeader {
+					ok = ok && h.Get(name) == val
+				} else if r.upstream != "" {
+					ok = ok && body == r.upstream
+				}
+				if !ok {
+					t.Errorf("%s %s as %q: %d %s (headers %v), want %d %s", r.method, r.path, r.token, code, body, h, r.status, r.upstream)
+				}
+			}
+		})
 	}
 }
