@@ -81,7 +81,11 @@ func runApply(cmd *cobra.Command, dir string, dryRun bool) error {
 		return err
 	}
 	if dryRun {
-		rep.Access = accessChanges(cmd, rep.Current, d)
+		proposed, err := rep.Proposed(d)
+		if err != nil {
+			return fmt.Errorf("current state: %w", err)
+		}
+		rep.Access = accessChanges(cmd, rep.Current, proposed)
 	}
 	w := cmd.OutOrStdout()
 	if format == "json" {

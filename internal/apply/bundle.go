@@ -5,7 +5,10 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
+
+	"github.com/cedar-policy/cedar-go/types"
 
 	"github.com/gatehouse-dev/gatehouse/internal/apidef"
 	"github.com/gatehouse-dev/gatehouse/internal/avpapi"
@@ -187,4 +190,64 @@ func (r *Report) WriteJSON(w io.Writer) error {
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
 	return enc.Encode(r)
+}
+
+// Proposed is the state the server holds after applying d: d itself plus, without pruning, the
+// objects the server keeps although d does not name them (so a plan's access comparison sees
+// a kept permit as still granting).
+func (r *Report) Proposed(d *Dir) (*Dir, error) {
+	if r.Current == nil || len(r.Kept) == 0 {
+		return d, nil
+	}
+	kept := map[string]bool{}
+	for _, c := range r.Kept {
+		kept[c.Kind+" "+c.Name] = true
+	}
+	p := *d
+	cur := r.Current
+	p.Policies, p.Templates, p.Links, p.GroupPolicies = slices.Clone(d.Policies), slices.Clone(d.Templates), slices.Clone(d.Links), slices.Clone(d.GroupPolicies)
+	for _, x := range cur.Policies {
+		if kept["policy "+x.Name] {
+			p.Policies = append(p.Policies, x)
+		}
+	}
+	for _, x := range cur.Templates {
+		if kept["template "+x.Name] {
+			p.Templates = append(p.Templates, x)
+		}
+	}
+	for _, x := range cur.Links {
+		if kept["link "+x.Name] {
+			p.Links = append(p.Links, x)
+		}
+	}
+	for _, x := range cur.GroupPolicies {
+		if kept["group-policy "+x.API+"/"+x.Group] {
+			p.GroupPolicies = append(p.GroupPolicies, x)
+		}
+	}
+	if cur.Entities != nil && d.Entities != nil {
+		var want, have []json.RawMessage
+		if err := json.Unmarshal(d.Entities, &want); err != nil {
+			return nil, err
+		}
+		if err := json.Unmarshal(cur.Entities, &have); err != nil {
+			return nil, err
+		}
+		for _, raw := range have {
+			var e types.Entity
+			if err := json.Unmarshal(raw, &e); err != nil {
+				return nil, err
+			}
+			if kept["entity "+policystore.EntityKey(e.UID)] {
+				want = append(want, raw)
+			}
+		}
+		merged, err := json.Marshal(want)
+		if err != nil {
+			return nil, err
+		}
+		p.Entities = merged
+	}
+	return &p, nil
 }

@@ -17,6 +17,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	_ "github.com/jackc/pgx/v5/stdlib" // database/sql driver for schema setup
 
@@ -319,6 +320,10 @@ func Run(t *testing.T, s store.Store) {
 		const n = 8
 		var wg sync.WaitGroup
 		results := make(chan error, n)
+		// Writers that got past Revision wait for each other (bounded) before writing, so
+		// without the ordering Revision promises several would act on the same revision.
+		var arrivedMu sync.Mutex
+		arrived, allRead := 0, make(chan struct{})
 		for i := range n {
 			wg.Add(1)
 			go func() {
@@ -327,6 +332,15 @@ func Run(t *testing.T, s store.Store) {
 					rev, err := tx.Revision(ctx, "ps4")
 					if err != nil {
 						return err
+					}
+					arrivedMu.Lock()
+					if arrived++; arrived == n {
+						close(allRead)
+					}
+					arrivedMu.Unlock()
+					select {
+					case <-allRead:
+					case <-time.After(50 * time.Millisecond):
 					}
 					if rev != start {
 						return errConflict
