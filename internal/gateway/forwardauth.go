@@ -16,8 +16,11 @@ import (
 // X-Original-URI (nginx) or X-Forwarded-Method and X-Forwarded-Uri (Traefik, Caddy). The path
 // is canonicalized and routed exactly as on the proxy path and the same authorizers run.
 //
-// Answers: 200 with the identity headers when allowed; otherwise the same 401/403 statuses and
-// bodies as the proxy. Requests the endpoint cannot read (no API, no original URI, a path
+// Answers: 200 with every identity header the API can set (empty when absent) when allowed;
+// otherwise the same 401/403 statuses and bodies as the proxy. A decision request carrying a
+// client's X-Gatehouse-* header (any spelling; X-Gatehouse-Api excepted) is refused 403
+// (reason client_identity_header), as is a protocol upgrade the route does not allow
+// (upgrade_refused). Requests the endpoint cannot read (no API, no original URI, a path
 // Canonicalize refuses) are 403, never 5xx, since nginx turns any status other than 2xx, 401
 // and 403 into an error; a policy store outage is 500 like the proxy, which also denies.
 //
@@ -89,6 +92,15 @@ func (g *Gateway) serveForwardAuth(w http.ResponseWriter, r *http.Request) {
 		missing("", "forward_auth_headers_missing")
 		return
 	}
+	if name := clientIdentityHeader(r.Header); name != "" {
+		// The proxy passes client headers to this request; one claiming an identity is a
+		// forgery attempt. Refusing it also covers spellings a proxy cannot delete before the
+		// upstream (Caddy keeps X_Gatehouse_Groups, which some upstream stacks read as
+		// X-Gatehouse-Groups).
+		g.early(ctx, SourceForwardAuth, id, start, method, client, "", a, "client_identity_header", http.StatusForbidden, "header", name)
+		writeResponse(w, defaults[respAccessDenied], &vars{requestID: id, errMessage: msgImplicitDeny, responseType: respAccessDenied})
+		return
+	}
 	rawPath, rawQuery, _ := strings.Cut(uri, "?")
 	if u, err := url.ParseRequestURI(rawPath); err == nil && u.IsAbs() {
 		// An absolute-form URI: only its path counts.
@@ -140,6 +152,18 @@ func (g *Gateway) serveForwardAuth(w http.ResponseWriter, r *http.Request) {
 	g.decided(ctx, SourceForwardAuth, method, canon, q, out, 0)
 	setIdentityHeaders(w.Header(), q, out, true)
 	w.WriteHeader(http.StatusOK)
+}
+
+// clientIdentityHeader returns the name of a header on the decision request that would be an
+// identity header in any spelling (X-Gatehouse-*, any case, '_' for '-'), other than
+// X-Gatehouse-Api, which names the API; "" when there is none.
+func clientIdentityHeader(h http.Header) string {
+	for k := range h {
+		if isGatehouseHeader(k) && !normalizedEqual(k, "x-gatehouse-api") {
+			return k
+		}
+	}
+	return ""
 }
 
 // originalHeader reads the original request's method or URI from the nginx header or the

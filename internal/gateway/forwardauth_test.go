@@ -3,6 +3,7 @@ package gateway_test
 import (
 	"fmt"
 	"net/http/httptest"
+	"strings"
 	"testing"
 
 	"github.com/gatehouse-dev/gatehouse/internal/store/storetest"
@@ -79,11 +80,17 @@ func TestForwardAuth(t *testing.T) {
 	// The path names the API; a header naming another API is ignored.
 	doURL(t, fa.URL, "GET", "/apis/PetStore", cust, append(nginx("GET", "/demo/pets"), "X-Gatehouse-Api", "Other")...).
 		want(t, "header ignored when the path names the API", 200, "")
-	// Spoofed identity headers on the auth request are not echoed back.
-	r := doURL(t, fa.URL, "GET", "/apis/PetStore", "", append(nginx("GET", "/demo/"), "X-Gatehouse-Principal", "evil")...)
-	r.want(t, "public route with a spoofed principal", 200, "")
-	if r.header.Get("X-Gatehouse-Principal") != "" {
-		t.Fatalf("spoofed principal echoed: %v", r.header)
+	// The proxy passes client headers to the decision request: an identity header there, in
+	// any spelling, is a forgery attempt and is refused, even on a public route.
+	for _, h := range []string{"X-Gatehouse-Principal", "x-gatehouse-groups", "X_Gatehouse_Groups", "x_GATEHOUSE-claim_username", "X-Gatehouse-Decision-Id", "X-Gatehouse-Anything"} {
+		r := doURL(t, fa.URL, "GET", "/apis/PetStore", cust, append(nginx("GET", "/demo/"), h, "evil")...)
+		r.want(t, "spoofed "+h, 403, bodyImplicitDeny)
+		if r.header.Get("X-Gatehouse-Principal") != "" {
+			t.Fatalf("spoofed %s: principal answered: %v", h, r.header)
+		}
+	}
+	if !strings.Contains(p.logs.String(), `"reason":"client_identity_header"`) {
+		t.Error("no client_identity_header denial logged")
 	}
 }
 
