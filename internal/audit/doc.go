@@ -27,12 +27,44 @@
 //
 // # Loss
 //
-// The writer never drops silently. When its bounded queue stays full for longer than the
-// block timeout, the record is counted as dropped, an error is logged, and a record of kind
-// "gap" with the number of dropped records enters the chain as soon as there is room, so a
-// verifier shows exactly where records were lost and how many.
+// The writer never loses a record silently. One goroutine chains, writes and counts, and the
+// chain describes only what reached the destination:
+//   - records are written whole, many per write(2); after a short write (a full disk) the file
+//     is truncated back to the end of the last complete record, so no partial record remains
+//     (a stream such as stdout cannot be truncated: there the cut record stays as one
+//     malformed line);
+//   - a record counts as written (Stats.Written) only once it is in the file;
+//   - records that could not be written (Stats.Lost) are taken out of the chain, which goes
+//     on from the last record written, and a gap record with reason "write_failed", their
+//     count and the times of the first and last of them enters the chain first thing when a
+//     write succeeds again (the writer retries every flush interval);
+//   - when the bounded queue stays full for longer than the block timeout, the record is
+//     refused (Stats.Dropped, ErrDropped) and a gap record with reason "queue_full" takes the
+//     place of the dropped records;
+//   - Close fails while records remain that are neither in the trail nor reported by a gap
+//     record (Stats.Unrecorded).
 //
-// A hash chain without a secret shows accidental or partial tampering: anyone able to rewrite
-// a file from some point to its end can recompute every later hash. Anchoring the last hash
-// elsewhere (signed digests) is what closes that gap.
+// So every record handed to Write is either in the trail or counted by a gap record, and
+// verify passes across the loss. Writer.Err reports a failing destination, for callers that
+// must not decide without a trail.
+//
+// # Digests
+//
+// A hash chain without a secret shows accidental or partial tampering, but anyone able to
+// rewrite a file from some point to its end can recompute every later hash, and deleting the
+// newest records leaves a valid chain. With WithDigests the writer signs (Ed25519) a digest of
+// the chain every interval and at Close: a record of kind "digest" whose prevHash is the hash
+// of the last record it covers, carrying keyId and signature over
+// "gatehouse-audit-digest/v1\n<instance>\n<seq>\n<hash>\n<time>" (see [Digest]). Each
+// written digest is also handed to DigestConfig.Anchor, which keeps the latest one apart from
+// the trail (Gatehouse keeps it, and the key, in its store). VerifyWith then detects:
+//   - a rewritten chain: the digests after the rewrite do not verify (bad-signature);
+//   - deleted newest records, up to the last anchored digest: the anchored digest record is
+//     missing from the trail (deleted);
+//   - a replaced record covered by the anchor (modified).
+//
+// It does not detect deleting records written after the last anchored digest (at most one
+// interval plus the anchoring delay; Report.Unsigned lists the records no digest in the file
+// covers), nor tampering by someone who can write both the trail and the store (the key is
+// in the store).
 package audit

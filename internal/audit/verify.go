@@ -287,7 +287,10 @@ func (v *verifier) finish() error {
 				return &Problem{File: "store", Seq: a.Seq, Kind: BadSignature, Detail: fmt.Sprintf("the stored digest of instance %q does not verify with key %q", inst, a.KeyID)}
 			}
 			at := a.Time.Format(time.RFC3339)
-			if c := v.chains[inst]; c != nil {
+			if c := v.chains[inst]; c != nil && c.last.seq > a.Seq {
+				return &Problem{File: "store", Seq: a.Seq + 1, Kind: Modified, Detail: fmt.Sprintf("instance %q has no digest record seq %d matching the digest kept in the store (signed %s): it was replaced",
+					inst, a.Seq+1, at)}
+			} else if c != nil {
 				return c.last.problem(Deleted, fmt.Sprintf("records seq %d..%d of instance %q are missing after this record: the digest kept in the store (signed %s) is record seq %d",
 					c.last.seq+1, a.Seq+1, inst, at, a.Seq+1))
 			}
