@@ -53,3 +53,21 @@ func BenchmarkAccessMatrix(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkLargeDocument is Parse and Generate of testdata/corpus/large.json (1000
+// operations); compare with BenchmarkParse + BenchmarkGenerate (PetStore, 9 operations).
+func BenchmarkLargeDocument(b *testing.B) {
+	data := readDoc(b, "corpus/large.json")
+	opts := wizard.Options{Upstream: "http://127.0.0.1:9", Identity: wizard.IdentitySource{PoolID: articlePool},
+		Allow: []wizard.Assignment{{Group: "readers", Operations: []string{"list_resource0000", "GET /resource0249/{id}"}}}}
+	b.ReportAllocs()
+	for b.Loop() {
+		doc, err := wizard.Parse(context.Background(), data)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if _, err := wizard.Generate(doc, opts); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
