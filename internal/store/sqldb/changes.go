@@ -11,15 +11,16 @@ import (
 
 // The change log (table changes, migration 2) is kept by triggers, so no write path and no
 // older binary can forget it: every insert, update or delete of an object in a scope upserts
-// (scope, kind, id) with revision -1, and bumping a scope's revision (which the commit does for
-// every scope it touched, after its writes) stamps that scope's -1 rows with the new revision.
-// Writers serialize on the global revision row before their first write, so -1 rows of two
-// transactions never mix, and a committed row always carries the revision of the commit that
-// last wrote the object. Objects of scope "" (containers) are not logged: their changes bump
-// the container's own revision, and readers re-read the container. Deleting a container drops
-// its scope's log and leaves a marker row (kind "") that makes Changes answer
-// store.ErrHistoryReset to anyone who held the scope before, because a container deleted
-// and created again must not look like the old one plus a few changes.
+// (scope, kind, id) with the revision its transaction will give the scope, rev(scope) + 1.
+// That is exact because a transaction bumps each scope it touched exactly once, at commit,
+// after its writes, and because writers serialize on the global revision row before their
+// first write (tx.beginWrite), so no other commit can move rev(scope) in between. A committed
+// row therefore carries the revision of the commit that last wrote the object. Objects of
+// scope "" (containers) are not logged: their changes bump the container's own revision, and
+// readers re-read the container. Deleting a container drops its scope's log and leaves a
+// marker row (kind "") that makes Changes answer store.ErrHistoryReset to anyone who held
+// the scope before, because a container deleted and created again must not look like the
+// old one plus a few changes.
 
 // Changes implements store.Store in one statement, so the log and the objects it joins are
 // read from one consistent state on both backends.
@@ -34,8 +35,17 @@ func (d *DB) changes(ctx context.Context, scope string, since int64) ([]store.Ch
 	if scope == "" {
 		return nil, fmt.Errorf("changes: the top-level scope has no change log")
 	}
+	// Each change must find its object through the primary key, whatever the statistics
+	// say: a hash join would read the whole scope, the cost this log exists to avoid.
+	// SQLite joins by nested loops anyway; on PostgreSQL a LATERAL subquery with LIMIT
+	// cannot be flattened into a join, so it is looked up per change.
+	join := "LEFT JOIN objects o ON o.scope = c.scope AND o.kind = c.kind AND o.id = c.id"
+	if d.dialect == dialectPostgres {
+		join = `LEFT JOIN LATERAL (SELECT scope, kind, id, name, ref, data, created_at, updated_at FROM objects
+			WHERE scope = c.scope AND kind = c.kind AND id = c.id LIMIT 1) o ON true`
+	}
 	rows, err := d.db.QueryContext(ctx, d.rebind(`SELECT c.kind, c.id, o.scope, o.kind, o.id, o.name, o.ref, o.data, o.created_at, o.updated_at
-		FROM changes c LEFT JOIN objects o ON o.scope = c.scope AND o.kind = c.kind AND o.id = c.id
+		FROM changes c `+join+`
 		WHERE c.scope = ? AND c.revision > ? ORDER BY c.kind, c.id`), scope, since)
 	if err != nil {
 		return nil, fmt.Errorf("read changes of %q since %d: %w", scope, since, err)

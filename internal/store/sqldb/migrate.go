@@ -64,23 +64,21 @@ var migrations = []migration{
 			)`,
 			`CREATE INDEX changes_revision ON changes (scope, revision)`,
 			`CREATE TRIGGER objects_inserted AFTER INSERT ON objects WHEN NEW.scope <> '' BEGIN
-				INSERT OR REPLACE INTO changes (scope, kind, id, revision) VALUES (NEW.scope, NEW.kind, NEW.id, -1);
+				INSERT OR REPLACE INTO changes (scope, kind, id, revision)
+				VALUES (NEW.scope, NEW.kind, NEW.id, COALESCE((SELECT revision FROM revisions WHERE scope = NEW.scope), 0) + 1);
 			END`,
 			`CREATE TRIGGER objects_updated AFTER UPDATE ON objects WHEN NEW.scope <> '' BEGIN
-				INSERT OR REPLACE INTO changes (scope, kind, id, revision) VALUES (NEW.scope, NEW.kind, NEW.id, -1);
+				INSERT OR REPLACE INTO changes (scope, kind, id, revision)
+				VALUES (NEW.scope, NEW.kind, NEW.id, COALESCE((SELECT revision FROM revisions WHERE scope = NEW.scope), 0) + 1);
 			END`,
 			`CREATE TRIGGER objects_deleted AFTER DELETE ON objects WHEN OLD.scope <> '' BEGIN
-				INSERT OR REPLACE INTO changes (scope, kind, id, revision) VALUES (OLD.scope, OLD.kind, OLD.id, -1);
+				INSERT OR REPLACE INTO changes (scope, kind, id, revision)
+				VALUES (OLD.scope, OLD.kind, OLD.id, COALESCE((SELECT revision FROM revisions WHERE scope = OLD.scope), 0) + 1);
 			END`,
 			`CREATE TRIGGER containers_deleted AFTER DELETE ON objects WHEN OLD.scope = '' BEGIN
 				DELETE FROM changes WHERE scope = OLD.id;
-				INSERT INTO changes (scope, kind, id, revision) VALUES (OLD.id, '', '', -1);
-			END`,
-			`CREATE TRIGGER revisions_inserted AFTER INSERT ON revisions BEGIN
-				UPDATE changes SET revision = NEW.revision WHERE scope = NEW.scope AND revision = -1;
-			END`,
-			`CREATE TRIGGER revisions_updated AFTER UPDATE ON revisions BEGIN
-				UPDATE changes SET revision = NEW.revision WHERE scope = NEW.scope AND revision = -1;
+				INSERT INTO changes (scope, kind, id, revision)
+				VALUES (OLD.id, '', '', COALESCE((SELECT revision FROM revisions WHERE scope = OLD.id), 0) + 1);
 			END`,
 		},
 		postgres: []string{
@@ -93,34 +91,31 @@ var migrations = []migration{
 			)`,
 			`CREATE INDEX changes_revision ON changes (scope, revision)`,
 			`CREATE FUNCTION gatehouse_object_changed() RETURNS trigger LANGUAGE plpgsql AS $$
+			DECLARE
+				s TEXT;
+				k TEXT;
+				i TEXT;
 			BEGIN
 				IF TG_OP = 'DELETE' THEN
 					IF OLD.scope = '' THEN
 						DELETE FROM changes WHERE scope = OLD.id;
-						INSERT INTO changes (scope, kind, id, revision) VALUES (OLD.id, '', '', -1);
+						s := OLD.id; k := ''; i := '';
 					ELSE
-						INSERT INTO changes (scope, kind, id, revision) VALUES (OLD.scope, OLD.kind, OLD.id, -1)
-						ON CONFLICT (scope, kind, id) DO UPDATE SET revision = -1;
+						s := OLD.scope; k := OLD.kind; i := OLD.id;
 					END IF;
-					RETURN OLD;
+				ELSIF NEW.scope = '' THEN
+					RETURN NULL;
+				ELSE
+					s := NEW.scope; k := NEW.kind; i := NEW.id;
 				END IF;
-				IF NEW.scope <> '' THEN
-					INSERT INTO changes (scope, kind, id, revision) VALUES (NEW.scope, NEW.kind, NEW.id, -1)
-					ON CONFLICT (scope, kind, id) DO UPDATE SET revision = -1;
-				END IF;
-				RETURN NEW;
+				INSERT INTO changes (scope, kind, id, revision)
+				VALUES (s, k, i, COALESCE((SELECT revision FROM revisions WHERE scope = s), 0) + 1)
+				ON CONFLICT (scope, kind, id) DO UPDATE SET revision = EXCLUDED.revision;
+				RETURN NULL;
 			END
 			$$`,
 			`CREATE TRIGGER objects_changed AFTER INSERT OR UPDATE OR DELETE ON objects
 				FOR EACH ROW EXECUTE FUNCTION gatehouse_object_changed()`,
-			`CREATE FUNCTION gatehouse_revision_changed() RETURNS trigger LANGUAGE plpgsql AS $$
-			BEGIN
-				UPDATE changes SET revision = NEW.revision WHERE scope = NEW.scope AND revision = -1;
-				RETURN NEW;
-			END
-			$$`,
-			`CREATE TRIGGER revisions_changed AFTER INSERT OR UPDATE ON revisions
-				FOR EACH ROW EXECUTE FUNCTION gatehouse_revision_changed()`,
 		},
 	},
 }
