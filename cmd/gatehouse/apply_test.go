@@ -407,3 +407,38 @@ func TestApplyRefusesEmptyOrMissingDirectories(t *testing.T) {
 		}
 	}
 }
+
+// validate and authorize read files through apply's ${NAME} expansion, so they judge the
+// text the server would get.
+func TestOfflineToolsExpandVariablesAsApply(t *testing.T) {
+	dir := t.TempDir()
+	schema := write(t, dir, "schema.cedarschema", cliSchema)
+	pol := write(t, dir, "employees.cedar", `permit (principal in PetStore::UserGroup::"${POOL_ID}|employees", action in [PetStore::Action::"post /pets"], resource);`)
+	ents := write(t, dir, "entities.json", `[{"uid":{"type":"PetStore::User","id":"alice"},"attrs":{},"parents":[{"type":"PetStore::UserGroup","id":"${POOL_ID}|employees"}]}]`)
+	authorize := []string{"authorize", "--schema", schema, "--entities", ents, "--principal", `PetStore::User::"alice"`,
+		"--action", `PetStore::Action::"post /pets"`, "--resource", `PetStore::Application::"PetStore"`, pol}
+
+	t.Setenv("POOL_ID", "") // restored after the test
+	os.Unsetenv("POOL_ID")
+	if out, code := run(t, "validate", "--schema", schema, pol); code != 1 || !strings.Contains(out, "POOL_ID") {
+		t.Fatalf("validate with POOL_ID unset: %d %s", code, out)
+	}
+	if out, code := run(t, authorize...); code != 1 || !strings.Contains(out, "POOL_ID") {
+		t.Fatalf("authorize with POOL_ID unset: %d %s", code, out)
+	}
+	t.Setenv("POOL_ID", "us-east-1_Test")
+	if out, code := run(t, "validate", "--schema", schema, pol); code != 0 {
+		t.Fatalf("validate: %d %s", code, out)
+	}
+	if out, code := run(t, authorize...); code != 0 || !strings.HasPrefix(out, "ALLOW") {
+		t.Fatalf("authorize: %d %s", code, out)
+	}
+	t.Setenv("UPSTREAM", "http://127.0.0.1:9")
+	d, err := apply.Load(filepath.Join("..", "..", "examples", "petstore"), os.LookupEnv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(d.Policies[0].Text, "us-east-1_Test|") {
+		t.Fatalf("apply read %q", d.Policies[0].Text)
+	}
+}
