@@ -64,6 +64,8 @@ func runDemo(cmd *cobra.Command, _ []string) error {
 	if cfg.AccessKeyID == "" {
 		cfg.AccessKeyID, cfg.SecretAccessKey = "DEMO"+randomToken(12), randomToken(32)
 	}
+	// No load balancer to wait for: Ctrl-C stops at once.
+	cfg.ShutdownDelay = 0
 	logger := newLogger(cmd.ErrOrStderr(), cfg)
 
 	// The pet store upstream.

@@ -1,6 +1,13 @@
 // Package app assembles one Gatehouse node from its settings — store, decision engine,
 // identity registry, management API, gateway and built-in IdP — and runs its listeners. The
 // command and the end-to-end tests both start nodes through it.
+//
+// Invariants:
+//   - /readyz answers ready only while the store answers a read of its revisions now; a
+//     corrupt store is not_ready at once, an unreachable one degraded until maxStaleness.
+//   - Once Serve's context ends the node reports shutting_down (503) and keeps serving for
+//     shutdownDelay, answering with Connection: close; only then does it stop accepting and
+//     drain for at most shutdownTimeout. The store is watched until the drain is over.
 package app
 
 import (
@@ -13,6 +20,7 @@ import (
 	"net/http"
 	"net/netip"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/gatehouse-dev/gatehouse/internal/apidef"
@@ -51,6 +59,8 @@ type Node struct {
 	group   *server.Group
 	closers []func()
 	auditor *auditor
+	// stopping is set when shutdown begins: readiness fails from then on.
+	stopping atomic.Bool
 }
 
 // Credentials are the management key pair.
@@ -123,7 +133,7 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger) (*Node, er
 	if logger == nil {
 		logger = slog.Default()
 	}
-	opts := []sqldb.Option{sqldb.WithLogger(logger)}
+	opts := []sqldb.Option{sqldb.WithLogger(logger), sqldb.WithTimeout(time.Duration(cfg.StoreTimeout))}
 	if cfg.AccessKeyID != "" {
 		// Configured credentials need no database: start even if it is down, not ready
 		// and deciding nothing until it answers.
@@ -164,7 +174,7 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger) (*Node, er
 	}
 	n.Gateway = gateway.New(gateway.Deps{Store: st, Snapshots: n.Snapshots, Decider: n.Decider, Tokens: n.Identity, Logger: logger,
 		Region: cfg.Region, Account: cfg.AccountID, TrustedProxies: trusted, CognitoEndpoint: n.localPoolEndpoint,
-		OnDecision: n.gatewayDecided, OnUpstreamError: func(_ context.Context, api, kind string) {
+		Fresh: n.Snapshots.Fresh, OnDecision: n.gatewayDecided, OnUpstreamError: func(_ context.Context, api, kind string) {
 			n.Metrics.UpstreamErrors.WithLabelValues(api, kind).Inc()
 		}})
 	return n, nil
@@ -233,13 +243,24 @@ func (n *Node) AdminHandler() http.Handler {
 	api := avpapi.New(n.Policies, n.Decider, opts...)
 	mux := http.NewServeMux()
 	mux.Handle("POST /{$}", api.Handler(n.Verifier("verifiedpermissions", "gatehouse")))
+	n.handleHealth(mux)
+	return mux
+}
+
+// HealthHandler serves /healthz, /readyz and /metrics alone (the healthListen listener).
+func (n *Node) HealthHandler() http.Handler {
+	mux := http.NewServeMux()
+	n.handleHealth(mux)
+	return mux
+}
+
+func (n *Node) handleHealth(mux *http.ServeMux) {
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		fmt.Fprintln(w, `{"status":"ok"}`)
 	})
 	mux.HandleFunc("GET /readyz", n.ready)
 	mux.Handle("GET /metrics", n.Metrics.Handler())
-	return mux
 }
 
 // Listen binds the node's listeners.
@@ -262,6 +283,9 @@ func (n *Node) Listen() error {
 	if config.Enabled(n.Config.IdPListen) {
 		ls = append(ls, server.Listener{Name: "idp", Addr: n.Config.IdPListen, Handler: n.IdP.Handler()})
 	}
+	if config.Enabled(n.Config.HealthListen) {
+		ls = append(ls, server.Listener{Name: "health", Addr: n.Config.HealthListen, Handler: n.HealthHandler()})
+	}
 	g, err := server.Bind(n.Logger, ls)
 	if err != nil {
 		return err
@@ -270,7 +294,8 @@ func (n *Node) Listen() error {
 	return nil
 }
 
-// Addr returns the bound address of a listener ("admin", "gateway", "idp", "forward-auth").
+// Addr returns the bound address of a listener ("admin", "gateway", "idp", "forward-auth",
+// "health").
 func (n *Node) Addr(name string) string {
 	if n.group == nil {
 		return ""
@@ -278,16 +303,42 @@ func (n *Node) Addr(name string) string {
 	return n.group.Addr(name)
 }
 
-// Serve runs the listeners until ctx ends, then drains them.
+// Serve runs the listeners until ctx ends, then shuts down as a rolling update needs:
+// readiness fails at once, requests are served for shutdownDelay more (while load balancers
+// stop sending), then the listeners stop accepting and drain.
 func (n *Node) Serve(ctx context.Context) error {
 	if n.group == nil {
 		if err := n.Listen(); err != nil {
 			return err
 		}
 	}
-	go n.Store.Watch(ctx, time.Duration(n.Config.PollInterval))
-	go n.sweep(ctx)
-	return n.group.Serve(ctx, time.Duration(n.Config.ShutdownTimeout))
+	// The store is watched until the drain is over: requests served meanwhile must still
+	// see every change.
+	run, stopRun := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopRun()
+	go n.Store.Watch(run, time.Duration(n.Config.PollInterval))
+	go n.sweep(run)
+	serve, stopServing := context.WithCancel(run)
+	defer stopServing()
+	go func() {
+		select {
+		case <-ctx.Done():
+		case <-run.Done():
+			return
+		}
+		n.stopping.Store(true)
+		delay := time.Duration(n.Config.ShutdownDelay)
+		n.Logger.Info("shutting down: not ready, serving until the delay is over", "shutdownDelay", delay)
+		// Clients holding connections open are told to reconnect, which takes them to other
+		// nodes once the load balancer has dropped this one.
+		n.group.CloseAfterResponses()
+		select {
+		case <-time.After(delay):
+		case <-run.Done():
+		}
+		stopServing()
+	}()
+	return n.group.Serve(serve, time.Duration(n.Config.ShutdownTimeout))
 }
 
 // Close releases the node's resources.
@@ -300,7 +351,9 @@ func (n *Node) Close() {
 
 // Readiness is the /readyz document.
 type Readiness struct {
-	Status string `json:"status"` // ready, degraded, not_ready
+	Status string `json:"status"` // ready, degraded, not_ready, shutting_down
+	// StoreError is why the store's revisions could not be read (when they could not).
+	StoreError string `json:"storeError,omitempty"`
 	// StoreUnreachableFor is how long the store has not answered (degraded and not_ready).
 	StoreUnreachableFor string              `json:"storeUnreachableFor,omitempty"`
 	Snapshots           []SnapshotReadiness `json:"snapshots"`
@@ -322,8 +375,9 @@ type IssuerReadiness struct {
 }
 
 // Readiness reports whether the node can decide with current data: ready when the store
-// answers; degraded (still 200) while it is unreachable for less than maxStaleness, serving
-// the last snapshots; not ready (503) after that.
+// answers a read of its revisions; degraded (still 200) while it is unreachable for less
+// than maxStaleness, serving the last snapshots; not ready (503) after that, or at once when
+// the store is corrupt; shutting_down (503) once shutdown has begun.
 func (n *Node) Readiness(ctx context.Context) (Readiness, int) {
 	r := Readiness{Status: "ready", Snapshots: []SnapshotReadiness{}, Issuers: []IssuerReadiness{}}
 	for _, s := range n.Snapshots.States() {
@@ -332,10 +386,22 @@ func (n *Node) Readiness(ctx context.Context) (Readiness, int) {
 	for _, is := range n.Identity.Stats().Issuers {
 		r.Issuers = append(r.Issuers, IssuerReadiness{Issuer: is.Issuer, Keys: is.Keys, LastError: is.LastError})
 	}
+	if n.stopping.Load() {
+		r.Status = "shutting_down"
+		return r, http.StatusServiceUnavailable
+	}
+	// Probes time out after a second or so: answer degraded before they give up.
 	pctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 	defer cancel()
-	if err := n.Store.Ping(pctx); err == nil {
+	err := n.Store.Ping(pctx)
+	if err == nil {
 		return r, http.StatusOK
+	}
+	r.StoreError = err.Error()
+	if errors.Is(err, sqldb.ErrCorrupt) {
+		// Damage does not heal: the last snapshots are no reason to stay in rotation.
+		r.Status = "not_ready"
+		return r, http.StatusServiceUnavailable
 	}
 	since := time.Duration(0)
 	if last := n.Store.LastContact(); !last.IsZero() {

@@ -118,6 +118,8 @@ type node struct {
 
 	logMu sync.Mutex
 	logs  []string
+	// addrs are the bound listeners by name, from the "listening" log lines.
+	addrs map[string]string
 
 	exited  chan struct{} // closed when the process has been waited for
 	waitErr error
@@ -154,12 +156,13 @@ func startNodeUnready(t *testing.T, name, db string, extraEnv ...string) *node {
 		"GATEHOUSE_IDP_LISTEN=off",
 		"GATEHOUSE_FORWARD_AUTH_LISTEN=off",
 		"GATEHOUSE_POLL_INTERVAL=200ms",
+		"GATEHOUSE_SHUTDOWN_DELAY=0s",
 		"GATEHOUSE_LOG_FORMAT=json",
 		"GATEHOUSE_LOG_LEVEL=info",
 	)
 	env = append(env, extraEnv...)
 
-	n := &node{t: t, name: name, exited: make(chan struct{})}
+	n := &node{t: t, name: name, exited: make(chan struct{}), addrs: map[string]string{}}
 	n.cmd = exec.Command(bin, "serve")
 	n.cmd.Env = env
 	stderr, err := n.cmd.StderrPipe()
@@ -178,11 +181,15 @@ func startNodeUnready(t *testing.T, name, db string, extraEnv ...string) *node {
 		sc.Buffer(make([]byte, 64<<10), 1<<20)
 		for sc.Scan() {
 			line := sc.Text()
+			var rec struct{ Msg, Listener, Addr string }
+			listening := json.Unmarshal([]byte(line), &rec) == nil && rec.Msg == "listening"
 			n.logMu.Lock()
 			n.logs = append(n.logs, line)
+			if listening {
+				n.addrs[rec.Listener] = rec.Addr
+			}
 			n.logMu.Unlock()
-			var rec struct{ Msg, Listener, Addr string }
-			if json.Unmarshal([]byte(line), &rec) == nil && rec.Msg == "listening" && rec.Listener == "admin" {
+			if listening && rec.Listener == "admin" {
 				select {
 				case addr <- rec.Addr:
 				default:
@@ -212,6 +219,25 @@ func startNodeUnready(t *testing.T, name, db string, extraEnv ...string) *node {
 	n.client = &mgmtclient.Client{Endpoint: "http://" + n.admin, AccessKeyID: keyID, SecretAccessKey: secret,
 		HTTP: &http.Client{Timeout: 10 * time.Second}}
 	return n
+}
+
+// listener returns the address of the named listener ("gateway", "health", ...), which
+// reported listening before the admin one did or shortly after.
+func (n *node) listener(name string) string {
+	n.t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		n.logMu.Lock()
+		a := n.addrs[name]
+		n.logMu.Unlock()
+		if a != "" {
+			return a
+		}
+		if time.Now().After(deadline) {
+			n.t.Fatalf("%s did not report its %s listener", n.name, name)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
 }
 
 func (n *node) dumpLogs() {

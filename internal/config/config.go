@@ -48,6 +48,15 @@ type Config struct {
 	MaxStaleness Duration `json:"maxStaleness"`
 	// ShutdownTimeout bounds the drain of in-flight requests on SIGINT/SIGTERM.
 	ShutdownTimeout Duration `json:"shutdownTimeout"`
+	// ShutdownDelay is how long a node keeps serving after SIGINT/SIGTERM, reporting not
+	// ready, before it stops accepting: the time a load balancer needs to stop sending.
+	ShutdownDelay Duration `json:"shutdownDelay"`
+	// StoreTimeout bounds every wait on the database: connecting, each statement, each lock
+	// wait. A call that hits it fails with a retryable error.
+	StoreTimeout Duration `json:"storeTimeout"`
+	// HealthListen, when set, serves /healthz, /readyz and /metrics on a listener of their
+	// own, so probes and scrapers need no access to the management API; "" or "off" disables.
+	HealthListen string `json:"healthListen"`
 	// TLS, when both files are set, serves the gateway listener over TLS (HTTP/2 enabled).
 	TLSCertFile string `json:"tlsCertFile"`
 	TLSKeyFile  string `json:"tlsKeyFile"`
@@ -111,6 +120,8 @@ func Defaults() Config {
 		PollInterval:      Duration(2 * time.Second),
 		MaxStaleness:      Duration(5 * time.Minute),
 		ShutdownTimeout:   Duration(15 * time.Second),
+		ShutdownDelay:     Duration(5 * time.Second),
+		StoreTimeout:      Duration(5 * time.Second),
 	}
 }
 
@@ -133,6 +144,9 @@ var Env = []struct {
 	{"GATEHOUSE_POLL_INTERVAL", "pollInterval", "revision polling fallback interval"},
 	{"GATEHOUSE_MAX_STALENESS", "maxStaleness", "how long to serve a snapshot with the store unreachable"},
 	{"GATEHOUSE_SHUTDOWN_TIMEOUT", "shutdownTimeout", "drain time on shutdown"},
+	{"GATEHOUSE_SHUTDOWN_DELAY", "shutdownDelay", "time to keep serving, not ready, before shutdown stops accepting"},
+	{"GATEHOUSE_STORE_TIMEOUT", "storeTimeout", "bound on every database wait (connect, statement, lock)"},
+	{"GATEHOUSE_HEALTH_LISTEN", "healthListen", "separate /healthz, /readyz and /metrics listener (off disables)"},
 	{"GATEHOUSE_TLS_CERT_FILE", "tlsCertFile", "gateway TLS certificate (PEM)"},
 	{"GATEHOUSE_TLS_KEY_FILE", "tlsKeyFile", "gateway TLS key (PEM)"},
 	{"GATEHOUSE_TRUSTED_PROXIES", "trustedProxies", "comma-separated CIDRs trusted for X-Forwarded-*"},
@@ -207,6 +221,12 @@ func (c *Config) Set(key, v string) error {
 		dur(&c.MaxStaleness)
 	case "shutdownTimeout":
 		dur(&c.ShutdownTimeout)
+	case "shutdownDelay":
+		dur(&c.ShutdownDelay)
+	case "storeTimeout":
+		dur(&c.StoreTimeout)
+	case "healthListen":
+		c.HealthListen = v
 	case "tlsCertFile":
 		c.TLSCertFile = v
 	case "tlsKeyFile":
@@ -250,6 +270,7 @@ func (c *Config) Validate() error {
 	addr("adminListen", c.AdminListen, false)
 	addr("idpListen", c.IdPListen, true)
 	addr("forwardAuthListen", c.ForwardAuthListen, true)
+	addr("healthListen", c.HealthListen, true)
 	if c.DB == "" {
 		errs = append(errs, errors.New("db: must name a SQLite file or a postgres:// URL"))
 	}
@@ -274,6 +295,12 @@ func (c *Config) Validate() error {
 	}
 	if c.PollInterval <= 0 {
 		errs = append(errs, errors.New("pollInterval: must be positive"))
+	}
+	if c.StoreTimeout <= 0 {
+		errs = append(errs, errors.New("storeTimeout: must be positive"))
+	}
+	if c.ShutdownDelay < 0 {
+		errs = append(errs, errors.New("shutdownDelay: must not be negative"))
 	}
 	if c.MaxSchemaBytes < 0 {
 		errs = append(errs, errors.New("maxSchemaBytes: must not be negative"))

@@ -56,6 +56,9 @@ func (g *Gateway) serveForwardAuth(w http.ResponseWriter, r *http.Request) {
 	if g.deps.OnDecision != nil {
 		start = time.Now()
 	}
+	if g.failStale(ctx, w, SourceForwardAuth, id, start, "", "") {
+		return
+	}
 	st, err := g.state(ctx)
 	if err != nil {
 		g.early(ctx, SourceForwardAuth, id, start, "", "", "", nil, "gateway_unavailable", http.StatusInternalServerError)

@@ -56,6 +56,10 @@ type Deps struct {
 	// OnUpstreamError, when set, is told of each failed upstream call: kind is
 	// "upstream_timeout", "upstream_error" or "body_too_large". It must not block.
 	OnUpstreamError func(ctx context.Context, api, kind string)
+	// Fresh, when set, reports an error once the node's data may be stale (the store has
+	// not answered for longer than maxStaleness): every request is then answered 503
+	// {"message":"Service Unavailable","reason":"store_unavailable"}.
+	Fresh func() error
 }
 
 // Decision sources.

@@ -86,6 +86,9 @@ func (g *Gateway) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	if g.deps.OnDecision != nil {
 		start = time.Now()
 	}
+	if g.failStale(ctx, w, SourceGateway, id, start, r.Method, addrString(parseRemote(r.RemoteAddr))) {
+		return
+	}
 	st, err := g.state(ctx)
 	if err != nil {
 		g.early(ctx, SourceGateway, id, start, r.Method, addrString(parseRemote(r.RemoteAddr)), "", nil, "gateway_unavailable", http.StatusInternalServerError)

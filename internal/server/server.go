@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -29,6 +30,9 @@ type Group struct {
 	lns     []net.Listener
 	names   []string
 
+	// closing is set by CloseAfterResponses.
+	closing atomic.Bool
+
 	mu sync.Mutex
 	// unread holds the connections accepted but not yet read from.
 	unread map[net.Conn]struct{}
@@ -45,7 +49,7 @@ func Bind(logger *slog.Logger, ls []Listener) (*Group, error) {
 			return nil, fmt.Errorf("%s listener on %s: %w", l.Name, l.Addr, err)
 		}
 		srv := &http.Server{
-			Handler:           l.Handler,
+			Handler:           g.wrap(l.Handler),
 			ReadHeaderTimeout: 10 * time.Second,
 			ReadTimeout:       60 * time.Second,
 			IdleTimeout:       120 * time.Second,
@@ -99,6 +103,21 @@ func (g *Group) awaitUnread(ctx context.Context, max time.Duration) {
 		case <-time.After(5 * time.Millisecond):
 		}
 	}
+}
+
+// CloseAfterResponses makes every listener answer from now on with Connection: close (a
+// GOAWAY on HTTP/2), so clients holding connections open move them elsewhere before shutdown
+// closes them. Unlike http.Server.SetKeepAlivesEnabled it closes no idle connection, which
+// would race a request the client is sending on it.
+func (g *Group) CloseAfterResponses() { g.closing.Store(true) }
+
+func (g *Group) wrap(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if g.closing.Load() {
+			w.Header().Set("Connection", "close")
+		}
+		h.ServeHTTP(w, r)
+	})
 }
 
 // Addr returns the bound address of the named listener ("" if none).

@@ -31,6 +31,7 @@ func Config(t testing.TB, backend string) config.Config {
 	cfg.ForwardAuthListen = "off"
 	cfg.AccessKeyID, cfg.SecretAccessKey = KeyID, Secret
 	cfg.ShutdownTimeout = config.Duration(5 * time.Second)
+	cfg.ShutdownDelay = 0
 	return cfg
 }
 

@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -83,9 +84,12 @@ func holdLock(t *testing.T, path string) (release func()) {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
+	var once sync.Once
 	release = func() {
-		stdin.Close()
-		_ = cmd.Wait()
+		once.Do(func() {
+			stdin.Close()
+			_ = cmd.Wait()
+		})
 	}
 	t.Cleanup(release)
 	line, err := bufio.NewReader(stdout).ReadString('\n')

@@ -457,6 +457,9 @@ func (d *DB) Revisions(ctx context.Context) (map[string]int64, error) {
 	if err := rows.Err(); err != nil {
 		return nil, d.classify(fmt.Errorf("read revisions: %w", err))
 	}
+	// Whoever read them — the poll, a readiness probe — the store answered: the node's data
+	// is current as of now.
+	d.watch.lastContact.Store(time.Now().UnixNano())
 	return out, nil
 }
 

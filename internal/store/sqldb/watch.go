@@ -38,7 +38,8 @@ func (w *watcher) changed(revs map[string]int64) map[string]int64 {
 	return out
 }
 
-// LastContact returns when a Watch poll last reached the database (zero before the first).
+// LastContact returns when a read of the revisions (a Watch poll, a Ping) last succeeded
+// (zero before the first).
 func (d *DB) LastContact() time.Time {
 	ns := d.watch.lastContact.Load()
 	if ns == 0 {
@@ -90,7 +91,6 @@ func (d *DB) poll(ctx context.Context) {
 		}
 		return
 	}
-	d.watch.lastContact.Store(time.Now().UnixNano())
 	if ch := d.watch.changed(revs); len(ch) > 0 {
 		d.notify(ch)
 	}
