@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/gatehouse-dev/gatehouse/internal/apidef"
+	"github.com/gatehouse-dev/gatehouse/internal/apply"
 	"github.com/gatehouse-dev/gatehouse/internal/policy"
 	"github.com/gatehouse-dev/gatehouse/internal/wizard"
 )
@@ -123,7 +124,7 @@ func corpusCases() []corpusCase {
 			route: map[string]string{"GET /sites/{siteId}/deploys/{deploy_id}": "avp action=get /sites/{site_id}/deploys/{deploy_id}"}},
 		{file: "aws-petstore.yaml", opts: wizard.Options{Upstream: up, Identity: id},
 			api:   "PetStore-AWS-example",
-			warns: []string{`basePath: "/${base_path}"`, `host: "${host}"`},
+			warns: []string{`basePath: "/${base_path}"`},
 			route: map[string]string{"OPTIONS /pets": "none", "GET /pets": "avp", "GET /pets/{petId}": "avp"}},
 		{file: "workspaces.yaml", opts: wizard.Options{Upstream: up, Identity: id, Authenticated: []string{"getTasks", "createTask"}},
 			api:   "Workspaces-API-Asana-like",
@@ -244,5 +245,36 @@ paths:
 	opts.Allow[0].Operations = []string{"two"}
 	if _, err := wizard.Generate(d, opts); err == nil || !strings.Contains(err.Error(), `operation "two"`) {
 		t.Errorf("granting a skipped operation: %v", err)
+	}
+}
+
+// TestMatrixPartialSegments: the access matrix asks about a partial segment's route with a
+// value that has its literal part, so the group given {Sid}.json shows allow.
+func TestMatrixPartialSegments(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	r := generate(t, "corpus/calls.yaml", wizard.Options{Upstream: "http://127.0.0.1:9", Identity: wizard.IdentitySource{PoolID: articlePool},
+		Allow: []wizard.Assignment{{Group: "readers", Operations: []string{"FetchAccount", "FetchCall"}}, {Group: "writers", Operations: []string{"DeleteCall"}}}})
+	if _, err := r.WriteDir(dir); err != nil {
+		t.Fatal(err)
+	}
+	d, err := apply.Load(dir, func(string) (string, bool) { return "", false })
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := wizard.AccessMatrix(d, wizard.MatrixOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string][2]string{
+		"GET /2010-04-01/Accounts/{AccountSid}":                {wizard.Allow, wizard.Deny},
+		"GET /2010-04-01/Accounts/{AccountSid}/Calls/{Sid}":    {wizard.Allow, wizard.Deny},
+		"DELETE /2010-04-01/Accounts/{AccountSid}/Calls/{Sid}": {wizard.Deny, wizard.Allow},
+		"GET /2010-04-01/Accounts.json":                        {wizard.Deny, wizard.Deny},
+	}
+	for _, row := range m.Rows {
+		if w, ok := want[row.Route]; ok && (row.Access["readers"] != w[0] || row.Access["writers"] != w[1]) {
+			t.Errorf("%s: %v, want readers %s writers %s", row.Route, row.Access, w[0], w[1])
+		}
 	}
 }
