@@ -2,6 +2,10 @@ package idp
 
 import (
 	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"net/netip"
+	"strings"
 	"testing"
 	"time"
 )
@@ -168,4 +172,30 @@ func TestThrottlerBoundedMemory(t *testing.T) {
 	if _, why := th.begin(t0, "p", "alice", "192.0.2.1"); why != refusedUser {
 		t.Fatalf("after 1000 distributed failures: %q, want the ceiling", why)
 	}
+}
+
+// FuzzClientAddr: the address sign-ins are throttled under is the peer unless the peer is a
+// trusted proxy, and then an address that appears in X-Forwarded-For or the peer itself.
+func FuzzClientAddr(f *testing.F) {
+	p := &IdP{trusted: []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8"), netip.MustParsePrefix("::1/128")}}
+	f.Fuzz(func(t *testing.T, remote, xff string) {
+		r := httptest.NewRequest(http.MethodPost, "http://127.0.0.1/", nil)
+		r.RemoteAddr = remote
+		r.Header.Set("X-Forwarded-For", xff)
+		got := p.clientAddr(r)
+		peer := parseAddr(remote)
+		if !p.isTrusted(peer) {
+			if got != addrString(peer, remote) {
+				t.Fatalf("untrusted peer %q: got %q", remote, got)
+			}
+			return
+		}
+		if got == peer.String() {
+			return
+		}
+		a, err := netip.ParseAddr(got)
+		if err != nil || p.isTrusted(a) || !strings.Contains(xff, strings.TrimPrefix(got, "::ffff:")) && !strings.Contains(xff, a.String()) {
+			t.Fatalf("peer %q, X-Forwarded-For %q: got %q", remote, xff, got)
+		}
+	})
 }
