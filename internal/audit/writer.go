@@ -448,11 +448,15 @@ func (w *Writer) Stats() Stats {
 	}
 }
 
-// Err returns the destination's error while writes to it fail (records are then being lost
-// and will be reported by a gap record), and nil once a write succeeds again.
+// Err returns non-nil while records are being lost: the destination's error while writes to
+// it fail, or ErrDropped while dropped records wait for their gap record. It is nil again once
+// a write succeeds and every loss is reported in the trail.
 func (w *Writer) Err() error {
 	if p := w.failure.Load(); p != nil {
 		return *p
+	}
+	if w.unrecorded.Load() > 0 {
+		return ErrDropped
 	}
 	return nil
 }

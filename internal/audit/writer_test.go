@@ -305,3 +305,71 @@ func TestDestinationErrorsAreCountedAndReported(t *testing.T) {
 		t.Fatalf("stats = %+v, want write errors counted", st)
 	}
 }
+
+// flaky is a destination that, while broken, takes only the first cut bytes of a write and
+// fails.
+type flaky struct {
+	mu     sync.Mutex
+	broken bool
+	cut    int
+	buf    bytes.Buffer
+}
+
+func (f *flaky) Write(p []byte) (int, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.broken {
+		n := min(f.cut, len(p))
+		f.buf.Write(p[:n])
+		return n, errors.New("no space left on device")
+	}
+	return f.buf.Write(p)
+}
+
+func (f *flaky) set(broken bool, cut int) {
+	f.mu.Lock()
+	f.broken, f.cut = broken, cut
+	f.mu.Unlock()
+}
+
+// A stream cannot be truncated, but the counts still hold: what was cut short is not counted
+// as written, and a gap record reports every record that did not get through.
+func TestStreamShortWritesAreLostAndReported(t *testing.T) {
+	t.Parallel()
+	for _, cut := range []int{0, 10} {
+		f := &flaky{}
+		w := audit.New(f, audit.WithLogger(quiet), audit.WithFlushInterval(0))
+		waitFor(t, "the start record", func() bool { return w.Stats().Written == 1 })
+		f.set(true, cut)
+		for i := range 5 {
+			if err := w.Write(decision(i)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		waitFor(t, "the failure to show", func() bool { return w.Err() != nil && w.Stats().Lost == 5 })
+		f.set(false, 0)
+		waitFor(t, "recovery", func() bool { return w.Err() == nil })
+		if err := w.Write(decision(9)); err != nil {
+			t.Fatal(err)
+		}
+		if err := w.Close(t.Context()); err != nil {
+			t.Fatal(err)
+		}
+		st := w.Stats()
+		if st.Written != 3 || st.Lost != 5 || st.Gaps != 1 || st.Unrecorded != 0 {
+			t.Fatalf("cut %d: stats = %+v, want start, gap and one decision written, 5 lost", cut, st)
+		}
+		out := f.buf.Bytes()
+		if cut > 0 {
+			// The torn bytes stay on a line of their own, which verify reports.
+			lines := bytes.Split(out, []byte("\n"))
+			if len(lines[1]) != cut {
+				t.Fatalf("cut %d: line 2 = %q, want the torn %d bytes alone", cut, lines[1], cut)
+			}
+			continue
+		}
+		if rep := verifyBytes(t, out); rep.Records != 3 || rep.Dropped != 5 {
+			t.Fatalf("report = %+v, want 3 records and 5 reported lost", rep)
+		}
+	}
+}
