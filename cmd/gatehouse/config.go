@@ -25,6 +25,7 @@ var settingFlags = []struct{ flag, key string }{
 	{"log-format", "logFormat"},
 	{"log-level", "logLevel"},
 	{"audit-file", "auditFile"},
+	{"cache-memory", "cacheMemory"},
 }
 
 func addSettingFlags(cmd *cobra.Command) {
@@ -32,7 +33,7 @@ func addSettingFlags(cmd *cobra.Command) {
 	defaults := map[string]string{
 		"listen": d.Listen, "adminListen": d.AdminListen, "idpListen": d.IdPListen,
 		"forwardAuthListen": d.ForwardAuthListen, "db": d.DB, "region": d.Region,
-		"logFormat": d.LogFormat, "logLevel": d.LogLevel,
+		"logFormat": d.LogFormat, "logLevel": d.LogLevel, "cacheMemory": d.CacheMemory.String(),
 	}
 	help := map[string]string{}
 	for _, e := range config.Env {

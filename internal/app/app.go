@@ -149,7 +149,8 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger) (*Node, er
 		n.Close()
 		return nil, err
 	}
-	n.Identity = identity.New(identity.WithLogger(logger))
+	tokenCache, decisionCache := cfg.CacheBudgets()
+	n.Identity = identity.New(identity.WithLogger(logger), identity.WithTokenCacheBytes(tokenCache))
 	n.closers = append(n.closers, n.Identity.Close)
 	n.Policies = policystore.New(st, policystore.WithAccount(cfg.Region, cfg.AccountID), policystore.WithCognitoEndpoint(n.localPoolEndpoint),
 		policystore.WithMaxSchemaBytes(cfg.MaxSchemaBytes))
@@ -176,7 +177,7 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger) (*Node, er
 		Region: cfg.Region, Account: cfg.AccountID, TrustedProxies: trusted, CognitoEndpoint: n.localPoolEndpoint,
 		Fresh: n.Snapshots.Fresh, OnDecision: n.gatewayDecided, OnUpstreamError: func(_ context.Context, api, kind string) {
 			n.Metrics.UpstreamErrors.WithLabelValues(api, kind).Inc()
-		}})
+		}}, gateway.WithCacheBytes(decisionCache))
 	return n, nil
 }
 

@@ -48,6 +48,8 @@ type Config struct {
 	MaxStaleness Duration `json:"maxStaleness"`
 	// ShutdownTimeout bounds the drain of in-flight requests on SIGINT/SIGTERM.
 	ShutdownTimeout Duration `json:"shutdownTimeout"`
+	// CacheMemory is the memory budget of the token and decision caches (see CacheBudgets).
+	CacheMemory ByteSize `json:"cacheMemory"`
 	// ShutdownDelay is how long a node keeps serving after SIGINT/SIGTERM, reporting not
 	// ready, before it stops accepting: the time a load balancer needs to stop sending.
 	ShutdownDelay Duration `json:"shutdownDelay"`
@@ -120,6 +122,7 @@ func Defaults() Config {
 		PollInterval:      Duration(2 * time.Second),
 		MaxStaleness:      Duration(5 * time.Minute),
 		ShutdownTimeout:   Duration(15 * time.Second),
+		CacheMemory:       DefaultCacheMemory,
 		ShutdownDelay:     Duration(5 * time.Second),
 		StoreTimeout:      Duration(5 * time.Second),
 	}
@@ -144,6 +147,7 @@ var Env = []struct {
 	{"GATEHOUSE_POLL_INTERVAL", "pollInterval", "revision polling fallback interval"},
 	{"GATEHOUSE_MAX_STALENESS", "maxStaleness", "how long to serve a snapshot with the store unreachable"},
 	{"GATEHOUSE_SHUTDOWN_TIMEOUT", "shutdownTimeout", "drain time on shutdown"},
+	{"GATEHOUSE_CACHE_MEMORY", "cacheMemory", "memory budget of the token and decision caches (e.g. 64MiB)"},
 	{"GATEHOUSE_SHUTDOWN_DELAY", "shutdownDelay", "time to keep serving, not ready, before shutdown stops accepting"},
 	{"GATEHOUSE_STORE_TIMEOUT", "storeTimeout", "bound on every database wait (connect, statement, lock)"},
 	{"GATEHOUSE_HEALTH_LISTEN", "healthListen", "separate /healthz, /readyz and /metrics listener (off disables)"},
@@ -221,6 +225,8 @@ func (c *Config) Set(key, v string) error {
 		dur(&c.MaxStaleness)
 	case "shutdownTimeout":
 		dur(&c.ShutdownTimeout)
+	case "cacheMemory":
+		c.CacheMemory, err = ParseByteSize(v)
 	case "shutdownDelay":
 		dur(&c.ShutdownDelay)
 	case "storeTimeout":
@@ -295,6 +301,9 @@ func (c *Config) Validate() error {
 	}
 	if c.PollInterval <= 0 {
 		errs = append(errs, errors.New("pollInterval: must be positive"))
+	}
+	if c.CacheMemory != 0 && c.CacheMemory < minCacheMemory {
+		errs = append(errs, fmt.Errorf("cacheMemory: %s is below the minimum %s", c.CacheMemory, minCacheMemory))
 	}
 	if c.StoreTimeout <= 0 {
 		errs = append(errs, errors.New("storeTimeout: must be positive"))

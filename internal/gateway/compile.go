@@ -8,8 +8,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/maypok86/otter/v2"
-
 	"github.com/gatehouse-dev/gatehouse/internal/apidef"
 	"github.com/gatehouse-dev/gatehouse/internal/iam"
 	"github.com/gatehouse-dev/gatehouse/internal/identity"
@@ -62,7 +60,7 @@ type authorizer struct {
 	storeID   string
 	namespace string // "" = the schema's single namespace
 
-	cache *otter.Cache[[32]byte, *entry]
+	cache *authzCache // nil: no caching
 	ttl   time.Duration
 }
 
@@ -246,9 +244,7 @@ func (g *Gateway) compileAuthorizer(ctx context.Context, apiID, name string, ad 
 		}
 		az.sources = append(az.sources, src)
 	}
-	if az.ttl > 0 {
-		az.cache = newDecisionCache(g.cacheSize, az.ttl, g.now)
-	}
+	az.cache = g.decisions.forAuthorizer(az.ttl)
 	return az, nil
 }
 

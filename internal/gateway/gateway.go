@@ -113,8 +113,9 @@ func WithUpstreamTimeouts(dial, responseHeader time.Duration) Option {
 	return func(g *Gateway) { g.dialTimeout, g.headerTimeout = dial, responseHeader }
 }
 
-// WithCacheSize bounds each authorizer's decision cache (entries; default 100000).
-func WithCacheSize(n int) Option { return func(g *Gateway) { g.cacheSize = n } }
+// WithCacheBytes bounds the decision cache shared by every authorizer (estimated heap bytes;
+// default 32 MiB, half of the default cacheMemory). 0 turns decision caching off.
+func WithCacheBytes(n uint64) Option { return func(g *Gateway) { g.cacheBytes = n } }
 
 // Gateway is the data plane. It is safe for concurrent use.
 type Gateway struct {
@@ -126,7 +127,8 @@ type Gateway struct {
 	transport     http.RoundTripper
 	dialTimeout   time.Duration
 	headerTimeout time.Duration
-	cacheSize     int
+	cacheBytes    uint64
+	decisions     *decisionCache // nil: caching off
 
 	decider *authz.Decider
 	buffers *bufferPool // shared by every upstream's proxy, across state rebuilds
@@ -141,11 +143,12 @@ type Gateway struct {
 // built on the first request (or by [Gateway.Refresh]).
 func New(deps Deps, opts ...Option) *Gateway {
 	g := &Gateway{deps: deps, now: time.Now, region: deps.Region, account: deps.Account,
-		dialTimeout: 10 * time.Second, headerTimeout: 60 * time.Second, cacheSize: 100000}
+		dialTimeout: 10 * time.Second, headerTimeout: 60 * time.Second, cacheBytes: 32 << 20}
 	for _, o := range opts {
 		o(g)
 	}
 	g.buffers = newBufferPool()
+	g.decisions = newDecisionCache(g.cacheBytes, g.now)
 	g.log = deps.Logger
 	if g.log == nil {
 		g.log = slog.New(slog.DiscardHandler)

@@ -3,6 +3,7 @@ package identity
 import (
 	"context"
 	"crypto/sha256"
+	"encoding/json"
 	"errors"
 	"log/slog"
 	"net/http"
@@ -11,6 +12,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+	"unsafe"
 
 	"github.com/maypok86/otter/v2"
 )
@@ -81,14 +83,13 @@ func WithMaxKeys(n int) Option { return func(r *Registry) { r.maxKeys = n } }
 // WithLeeway sets the clock skew allowed on exp, nbf and iat (default 30s, clamped to [0, 60s]).
 func WithLeeway(d time.Duration) Option { return func(r *Registry) { r.leeway = d } }
 
-// WithTokenCacheBytes bounds the verified-token cache (default 32 MiB; each entry weighs the
-// token's length plus 512 bytes). 0 disables the cache.
+// WithTokenCacheBytes bounds the verified-token cache by estimated heap bytes (default 32 MiB,
+// half of the default cacheMemory; each entry weighs what its decoded claims hold, see weigh).
+// 0 disables the cache.
 func WithTokenCacheBytes(n uint64) Option { return func(r *Registry) { r.cacheBytes = n } }
 
 // WithLogger sets the logger (default: discard). Tokens are never logged.
 func WithLogger(l *slog.Logger) Option { return func(r *Registry) { r.log = l } }
-
-const entryOverhead = 512
 
 type cacheEntry struct {
 	tok    *Token
@@ -331,7 +332,7 @@ func (r *Registry) Validate(ctx context.Context, raw string, use TokenUse, sourc
 	}
 	tok.keys = KeyStamp{ks: ks, version: version}
 	if r.cache != nil && tok.Expiry.After(now) {
-		r.cache.Set(hash, &cacheEntry{tok: tok, weight: uint32(len(raw) + entryOverhead)})
+		r.cache.Set(hash, &cacheEntry{tok: tok, weight: weigh(tok)})
 	}
 	return applyPolicy(tok, use, cands, now, r.leeway)
 }
@@ -493,4 +494,45 @@ func (r *Registry) Stats() Stats {
 	})
 	sort.Slice(st.Issuers, func(i, j int) bool { return st.Issuers[i].Issuer < st.Issuers[j].Issuer })
 	return st
+}
+
+// Heap cost estimates for weigh, calibrated with the gateway's TestCacheMemoryMeasurement:
+// otter's node and hash-table slot for a [32]byte key plus the cacheEntry, a map's fixed part,
+// a map slot (string key header and interface value), and an allocation's average size-class
+// rounding.
+const (
+	nodeOverhead = 160 + 16
+	mapOverhead  = 48 + 8*16
+	mapSlot      = 32 + 8
+	allocSlack   = 8
+)
+
+// weigh estimates the heap bytes a cached token holds, so the cache is bounded by memory rather
+// than by count: a token with many or long claims costs what it weighs.
+func weigh(t *Token) uint32 {
+	n := nodeOverhead + int(unsafe.Sizeof(*t)) + 16*len(t.aud) + valueWeight(t.Claims)
+	return uint32(min(n, 1<<31))
+}
+
+// valueWeight is the heap cost of a decoded JSON value stored in an interface.
+func valueWeight(v any) int {
+	switch x := v.(type) {
+	case string:
+		return 16 + len(x) + 2*allocSlack // boxed header and bytes
+	case json.Number:
+		return 16 + len(x) + 2*allocSlack
+	case []any:
+		n := 24 + 16*cap(x) + 2*allocSlack
+		for _, e := range x {
+			n += valueWeight(e)
+		}
+		return n
+	case map[string]any:
+		n := mapOverhead
+		for k, e := range x {
+			n += mapSlot + len(k) + allocSlack + valueWeight(e)
+		}
+		return n
+	}
+	return 0 // bool and nil are not allocated
 }
