@@ -117,7 +117,7 @@ func accessChanges(cmd *cobra.Command, before, after *apply.Dir) []apply.AccessC
 		}
 	}
 	sort.Strings(names)
-	out := []apply.AccessChange{}
+	out := storeAccessChanges(cmd, before, after)
 	for _, api := range names {
 		matrix := func(d *apply.Dir, groups []string) (*wizard.Matrix, error) {
 			if !slices.ContainsFunc(d.APIs, func(a apply.NamedText) bool { return a.Name == api }) {
@@ -186,6 +186,71 @@ func accessChanges(cmd *cobra.Command, before, after *apply.Dir) []apply.AccessC
 				if a != b {
 					out = append(out, apply.AccessChange{API: api, Route: r, Group: g, Before: b, After: a})
 				}
+			}
+		}
+	}
+	return out
+}
+
+// storeAccessChanges compares the policy store's own matrix (principal groups × the actions
+// its policies name), which holds for stores whose callers are not gateway routes.
+func storeAccessChanges(cmd *cobra.Command, before, after *apply.Dir) []apply.AccessChange {
+	out := []apply.AccessChange{}
+	id := after.Manifest.PolicyStoreID
+	if id == "" {
+		return out
+	}
+	if before.Manifest.PolicyStoreID != id {
+		before = &apply.Dir{Path: before.Path, Manifest: apply.Manifest{PolicyStoreID: id}}
+	}
+	var groups []string
+	for _, d := range []*apply.Dir{before, after} {
+		m, err := wizard.ActionMatrix(d, nil)
+		if err != nil {
+			fmt.Fprintf(cmd.ErrOrStderr(), "note: access matrix of policy store %s (%s): %v\n", id, d.Path, err)
+			return out
+		}
+		for _, g := range m.Groups {
+			if !slices.Contains(groups, g) {
+				groups = append(groups, g)
+			}
+		}
+	}
+	mb, errB := wizard.ActionMatrix(before, groups)
+	ma, errA := wizard.ActionMatrix(after, groups)
+	if errB != nil || errA != nil {
+		fmt.Fprintf(cmd.ErrOrStderr(), "note: access matrix of policy store %s: %v %v\n", id, errB, errA)
+		return out
+	}
+	cells := func(m *wizard.Matrix) map[[2]string]string {
+		c := map[[2]string]string{}
+		for _, r := range m.Rows {
+			for g, v := range r.Access {
+				c[[2]string{r.Route, g}] = v
+			}
+		}
+		return c
+	}
+	cb, ca := cells(mb), cells(ma)
+	var actions []string
+	for _, m := range []*wizard.Matrix{mb, ma} {
+		for _, r := range m.Rows {
+			if !slices.Contains(actions, r.Route) {
+				actions = append(actions, r.Route)
+			}
+		}
+	}
+	sort.Strings(actions)
+	value := func(c map[[2]string]string, action, group string) string {
+		if v, ok := c[[2]string{action, group}]; ok {
+			return v
+		}
+		return wizard.Deny // an action no policy names is denied to everyone
+	}
+	for _, a := range actions {
+		for _, g := range groups {
+			if b, n := value(cb, a, g), value(ca, a, g); b != n {
+				out = append(out, apply.AccessChange{API: "policy store " + id, Route: a, Group: g, Before: b, After: n})
 			}
 		}
 	}
