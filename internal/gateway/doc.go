@@ -13,12 +13,14 @@
 //     it stale and the next request rebuilds it (singleflight). If the store cannot be read
 //     the last good state is served; an API whose stored definition does not compile is
 //     disabled alone (its paths find no route), so other APIs' changes are never held back.
-//   - Decision caches (one per authorizer, otter) are keyed by every input of the decision:
+//   - The decision cache (one otter cache shared by every authorizer, bounded by estimated heap
+//     bytes: WithCacheBytes, half of cacheMemory) is keyed by every input of the decision:
 //     authorizer, token, the revision of the gateway state and, for cedar, the policy store
-//     snapshot revision plus method, canonical path, query and client address. A policy,
-//     entity, route or group-policy change is enforced on the very next request; the TTL
-//     (cacheTtl, default 300 s, 0 = off) only bounds memory, and no entry outlives its
-//     token's exp. jwt and iam cache the validated identity and re-check scopes, groups and
+//     snapshot revision plus method, canonical path, query and client address; an entry is
+//     used only while the identity.KeyStamp of the key set that verified its token is current.
+//     A policy, entity, route, group-policy or issuer key change is enforced on the very next
+//     request; the TTL (cacheTtl, default 300 s, 0 = off) only bounds memory, and no entry
+//     outlives its token's exp. jwt and iam cache the validated identity and re-check scopes, groups and
 //     the IAM evaluation (which reads the client address and the clock) on every request.
 //   - Every response carries X-Gatehouse-Decision-Id (a UUIDv7), allowed or not; an
 //     upstream's own value is dropped. Upstreams receive X-Gatehouse-Principal (the Cedar

@@ -153,3 +153,33 @@ routes:
 		p.do(t, rt.method, rt.path, fresh).want(t, rt.name+" k2 token", 200, "")
 	}
 }
+
+// TestCachedDecisionsFollowIdentitySources covers the siblings of issue 10 item 4 that change
+// which issuers a route trusts rather than their keys: an identity source removed from a policy
+// store (cedar) or an authorizer's identity source pointed at another client (jwt) is enforced
+// on the next request, although each route cached a decision for the token.
+func TestCachedDecisionsFollowIdentitySources(t *testing.T) {
+	storetest.ForEachBackend(t, func(t *testing.T, s *sqldb.DB) {
+		p := newPetStore(t, s)
+		ctx := context.Background()
+		tok := p.idp.access(t, employee)
+		p.do(t, "POST", "/demo/pets", tok).want(t, "cedar before", 200, "")
+		p.do(t, "POST", "/demo/pets", tok).want(t, "cedar before (cached)", 200, "")
+		p.do(t, "GET", "/demo/pets", tok).want(t, "jwt before", 200, "")
+		p.do(t, "GET", "/demo/pets", tok).want(t, "jwt before (cached)", 200, "")
+
+		srcs, _, err := p.ps.ListIdentitySources(ctx, p.storeID, "", 10)
+		if err != nil || len(srcs) != 1 {
+			t.Fatalf("identity sources: %v %d", err, len(srcs))
+		}
+		if err := p.ps.DeleteIdentitySource(ctx, p.storeID, srcs[0].ID); err != nil {
+			t.Fatal(err)
+		}
+		if r := p.do(t, "POST", "/demo/pets", tok); r.status == 200 {
+			t.Errorf("cedar after the store's identity source was deleted: %d %s", r.status, r.body)
+		}
+
+		p.putAPI(t, petStoreAPIFor(p.storeID, p.up.srv.URL, "GET /pets", petPool, "otherclient"))
+		p.do(t, "GET", "/demo/pets", tok).want(t, "jwt after the authorizer trusts another client", 401, bodyUnauthorized)
+	})
+}
