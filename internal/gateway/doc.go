@@ -22,6 +22,10 @@
 //     request; the TTL (cacheTtl, default 300 s, 0 = off) only bounds memory, and no entry
 //     outlives its token's exp. jwt and iam cache the validated identity and re-check scopes, groups and
 //     the IAM evaluation (which reads the client address and the clock) on every request.
+//   - While Deps.Fresh reports the node's data may be stale (the store unreachable for longer
+//     than maxStaleness), every request — whatever its route's authorizer, none included, on
+//     the gateway and forward-auth alike — is answered 503 {"message":"Service Unavailable",
+//     "reason":"store_unavailable"} before any routing: the route table is stale data too.
 //   - Every response carries X-Gatehouse-Decision-Id (a UUIDv7), allowed or not; an
 //     upstream's own value is dropped. Upstreams receive X-Gatehouse-Principal (the Cedar
 //     entity id, "<poolId>|<sub>" for Cognito), X-Gatehouse-Groups (group names),
