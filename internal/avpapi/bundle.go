@@ -7,6 +7,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
+	"strings"
 
 	"github.com/cedar-policy/cedar-go/types"
 
@@ -271,6 +273,10 @@ func bundleIn(in *BundleStore) (*policystore.Bundle, error) {
 		for _, e := range m {
 			b.Entities = append(b.Entities, e)
 		}
+		// The map has no order; changes and their digest must not depend on it.
+		slices.SortFunc(b.Entities, func(x, y types.Entity) int {
+			return strings.Compare(policystore.EntityKey(x.UID), policystore.EntityKey(y.UID))
+		})
 	}
 	return b, nil
 }
