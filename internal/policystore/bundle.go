@@ -156,7 +156,11 @@ func (s *Service) ApplyBundle(ctx context.Context, tx store.Tx, b Bundle, prune 
 		if err != nil {
 			return nil, err
 		}
-		tplByName[t.Name] = t
+		key := t.Name
+		if key == "" {
+			key = t.ID // unnamed templates match nothing in a bundle
+		}
+		tplByName[key] = t
 	}
 	tplID := map[string]string{}     // bundle name → id
 	tplText := map[string]Template{} // id → template as written
@@ -194,10 +198,11 @@ func (s *Service) ApplyBundle(ctx context.Context, tx store.Tx, b Bundle, prune 
 		if err != nil {
 			return nil, err
 		}
-		if p.Name == "" {
-			p.Name = p.ID // unnamed policies can only be matched by nothing: they are stale
+		key := p.Name
+		if key == "" {
+			key = p.ID // unnamed policies match nothing in a bundle
 		}
-		polByName[p.Name] = p
+		polByName[key] = p
 	}
 	named := map[string]bool{}
 	for i, bp := range b.Policies {
@@ -274,10 +279,14 @@ func (s *Service) ApplyBundle(ctx context.Context, tx store.Tx, b Bundle, prune 
 	}
 
 	// What the bundle does not name.
-	staleTemplates := map[string]bool{}
-	for _, t := range tplByName {
-		if _, ok := tplID[strings.TrimPrefix(t.Name, "name/")]; !ok {
-			staleTemplates[t.ID] = true
+	tplKeys := make([]string, 0, len(tplByName))
+	for k := range tplByName {
+		tplKeys = append(tplKeys, k)
+	}
+	sort.Strings(tplKeys)
+	for _, k := range tplKeys {
+		t := tplByName[k]
+		if _, ok := tplID[strings.TrimPrefix(t.Name, "name/")]; !ok || t.Name == "" {
 			label := strings.TrimPrefix(t.Name, "name/")
 			if label == "" {
 				label = t.ID

@@ -81,6 +81,23 @@ func TestApplyBundle(t *testing.T) {
 			}
 		})
 
+		t.Run("policies created through the API without a name are kept, then pruned", func(t *testing.T) {
+			p, err := svc.CreatePolicy(ctx, "shop", policystore.CreatePolicyInput{Static: &policystore.StaticDefinition{Statement: employeesPolicy("p")}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if ch, err := applyBundle(ctx, svc, base, false); err != nil || actions(ch) != "policy "+p.ID+" keep" {
+				t.Fatalf("without prune: %s %v", actions(ch), err)
+			}
+			if got, err := svc.GetPolicy(ctx, "shop", p.ID); err != nil || got.Name != "" {
+				t.Fatalf("kept policy: %+v %v", got, err)
+			}
+			if ch, err := applyBundle(ctx, svc, base, true); err != nil || actions(ch) != "policy "+p.ID+" delete" {
+				t.Fatalf("prune: %s %v", actions(ch), err)
+			}
+			rev, _ = s.Revision(ctx, "shop")
+		})
+
 		t.Run("edits, head changes, template re-links and prune", func(t *testing.T) {
 			old, _ := svc.GetPolicy(ctx, "shop", "name/employees")
 			next := base
