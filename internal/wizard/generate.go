@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 	"unicode"
@@ -128,6 +129,7 @@ var (
 	poolIDRE      = regexp.MustCompile(`^([a-z]{2}(?:-[a-z]+)+-\d)_[0-9a-zA-Z]+$`)
 	fileStemRE    = regexp.MustCompile(`[^A-Za-z0-9_.-]`)
 	apiNameBadRE  = regexp.MustCompile(`(?:[-._]*[^A-Za-z0-9._-])+[-._]*`)
+	routeIndexRE  = regexp.MustCompile(`routes\[(\d+)\]`)
 	cedarReserved = []string{"true", "false", "if", "then", "else", "in", "is", "like", "has", "__cedar"}
 )
 
@@ -414,6 +416,12 @@ func Generate(doc *Document, opts Options) (*Result, error) {
 		err = parsed.Validate()
 	}
 	if err != nil {
+		// Point into the document: routes[i] is the i-th operation.
+		if m := routeIndexRE.FindStringSubmatch(err.Error()); m != nil {
+			if i, _ := strconv.Atoi(m[1]); i < len(ops) {
+				return nil, fmt.Errorf("%s: generated route %s: %w", ops[i].Refs[0], ops[i].Route(), err)
+			}
+		}
 		return nil, fmt.Errorf("generated api definition: %w", err)
 	}
 	r.Files["apis/"+def.Name+".yaml"] = append([]byte("# "+generatedNote+"\n"), apiYAML...)
