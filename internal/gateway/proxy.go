@@ -136,31 +136,45 @@ func setIdentityHeaders(h http.Header, q *reqInfo, out outcome, all bool) {
 // passes unchanged, so "us-east-1_X|sub" and e-mail addresses arrive as they are, and any
 // percent-decoder (url.PathUnescape, decodeURIComponent, urllib.parse.unquote) reads it back.
 func encodeIdentity(s string) string {
-	n := 0
-	for i := 0; i < len(s); i++ {
-		if mustEncode(s[i]) {
-			n++
-		}
-	}
-	if n == 0 {
+	n := encodedLen(s)
+	if n == len(s) {
 		return s
 	}
-	const hex = "0123456789ABCDEF"
-	b := make([]byte, 0, len(s)+2*n)
-	for i := 0; i < len(s); i++ {
-		if c := s[i]; mustEncode(c) {
-			b = append(b, '%', hex[c>>4], hex[c&15])
-		} else {
-			b = append(b, c)
-		}
-	}
-	return string(b)
+	var b strings.Builder
+	b.Grow(n)
+	writeEncoded(&b, s)
+	return b.String()
 }
 
 func mustEncode(c byte) bool { return c <= ' ' || c >= 0x7f || c == '%' || c == ',' }
 
+func encodedLen(s string) int {
+	n := len(s)
+	for i := 0; i < len(s); i++ {
+		if mustEncode(s[i]) {
+			n += 2
+		}
+	}
+	return n
+}
+
+func writeEncoded(b *strings.Builder, s string) {
+	const hex = "0123456789ABCDEF"
+	start := 0
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; mustEncode(c) {
+			b.WriteString(s[start:i])
+			b.WriteByte('%')
+			b.WriteByte(hex[c>>4])
+			b.WriteByte(hex[c&15])
+			start = i + 1
+		}
+	}
+	b.WriteString(s[start:])
+}
+
 // encodeIdentityList encodes each element and joins them with commas: a comma in the value is
-// always a separator, never part of a name.
+// always a separator, never part of a name. One allocation.
 func encodeIdentityList(vs []string) string {
 	switch len(vs) {
 	case 0:
@@ -168,12 +182,17 @@ func encodeIdentityList(vs []string) string {
 	case 1:
 		return encodeIdentity(vs[0])
 	}
+	n := len(vs) - 1
+	for _, v := range vs {
+		n += encodedLen(v)
+	}
 	var b strings.Builder
+	b.Grow(n)
 	for i, v := range vs {
 		if i > 0 {
 			b.WriteByte(',')
 		}
-		b.WriteString(encodeIdentity(v))
+		writeEncoded(&b, v)
 	}
 	return b.String()
 }
