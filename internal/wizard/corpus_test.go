@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -276,5 +277,41 @@ func TestMatrixPartialSegments(t *testing.T) {
 		if w, ok := want[row.Route]; ok && (row.Access["readers"] != w[0] || row.Access["writers"] != w[1]) {
 			t.Errorf("%s: %v, want readers %s writers %s", row.Route, row.Access, w[0], w[1])
 		}
+	}
+}
+
+// TestDocumentPublic: only an operation's own security: [] makes it public; a document-wide
+// optional requirement ({} among the alternatives) does not open every operation.
+func TestDocumentPublic(t *testing.T) {
+	t.Parallel()
+	doc := []byte(`openapi: 3.0.0
+info: {title: Optional, version: '1'}
+security: [{}, {oauth: [api/read]}]
+components:
+  securitySchemes:
+    oauth: {type: oauth2, flows: {clientCredentials: {tokenUrl: 'https://id.example/token', scopes: {api/read: read}}}}
+paths:
+  /open: {get: {security: [], responses: {'200': {description: ok}}}}
+  /maybe: {get: {security: [{}, {oauth: [api/read]}], responses: {'200': {description: ok}}}}
+  /closed: {get: {responses: {'200': {description: ok}}}}
+`)
+	d, err := wizard.Parse(context.Background(), doc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := wizard.Generate(d, wizard.Options{Upstream: "http://127.0.0.1:9", Identity: wizard.IdentitySource{PoolID: articlePool}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	def, err := apidef.Parse(r.Files["apis/Optional.yaml"])
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]string{}
+	for _, rt := range def.Routes {
+		got[rt.Route] = rt.Authorizer
+	}
+	if want := map[string]string{"GET /open": "none", "GET /maybe": "none", "GET /closed": wizard.CedarAuthorizer}; !maps.Equal(got, want) {
+		t.Errorf("routes %v, want %v", got, want)
 	}
 }

@@ -600,21 +600,22 @@ func unifyParams(ops []*operation) []string {
 	return warns
 }
 
-// security reads the operation's security requirements (the document's when it has none):
-// security: [] (or an empty requirement among the alternatives) makes it public; the scopes
-// of OAuth2 and OpenID Connect schemes are the scopes a token needs.
+// security reads the operation's security requirements (the document's when it has none).
+// Only the operation's own security: [] (or an empty requirement among its alternatives)
+// makes it public: a document-wide optional requirement is not read as opening every
+// operation. The scopes of OAuth2 and OpenID Connect schemes are the scopes a token needs.
 func security(doc *openapi3.T, op *openapi3.Operation, ref string) (public bool, scopes []string, all bool, warn string) {
 	reqs := doc.Security
 	if op.Security != nil {
 		reqs = *op.Security
-		if len(reqs) == 0 {
+		if len(reqs) == 0 || slices.ContainsFunc(reqs, func(r openapi3.SecurityRequirement) bool { return len(r) == 0 }) {
 			return true, nil, false, ""
 		}
 	}
 	anyToken := false
 	for _, req := range reqs {
 		if len(req) == 0 {
-			return true, nil, false, ""
+			continue // optional authentication document-wide: the token, if any, is checked
 		}
 		var need []string
 		oauth := false
