@@ -61,21 +61,24 @@ func (n *Node) openAudit(ctx context.Context) error {
 	}
 	host, _ := os.Hostname()
 	opts := []audit.Option{audit.WithInstance(fmt.Sprintf("%s:%d", host, os.Getpid())), audit.WithLogger(n.Logger)}
-	key, kid, err := auditSigningKey(ctx, n.Store)
-	if err != nil {
-		return fmt.Errorf("audit trail: %w", err)
+	// A node with configured credentials starts without its database; its trail then has no
+	// digests until a restart reaches the key, and says so in the log (verify lists the
+	// records as unsigned).
+	if key, kid, err := auditSigningKey(ctx, n.Store); err != nil {
+		n.Logger.Error("audit digests off until restart: the signing key could not be read from the store", "err", err)
+	} else {
+		trail := AuditTrailName(cfg.AuditFile)
+		opts = append(opts, audit.WithDigests(audit.DigestConfig{Key: key, KeyID: kid, Interval: time.Duration(cfg.AuditDigestInterval),
+			Anchor: func(ctx context.Context, d audit.Digest) error {
+				data, err := json.Marshal(auditAnchor{Trail: trail, Digest: d})
+				if err != nil {
+					return err
+				}
+				return n.Store.Update(ctx, func(tx store.Tx) error {
+					return tx.Put(ctx, store.Object{Scope: auditScope, Kind: auditDigestKind, ID: trail, Data: data})
+				})
+			}}))
 	}
-	trail := AuditTrailName(cfg.AuditFile)
-	opts = append(opts, audit.WithDigests(audit.DigestConfig{Key: key, KeyID: kid, Interval: time.Duration(cfg.AuditDigestInterval),
-		Anchor: func(ctx context.Context, d audit.Digest) error {
-			data, err := json.Marshal(auditAnchor{Trail: trail, Digest: d})
-			if err != nil {
-				return err
-			}
-			return n.Store.Update(ctx, func(tx store.Tx) error {
-				return tx.Put(ctx, store.Object{Scope: auditScope, Kind: auditDigestKind, ID: trail, Data: data})
-			})
-		}}))
 	w, err := audit.Open(cfg.AuditFile, opts...)
 	if err != nil {
 		return fmt.Errorf("audit trail: %w", err)
