@@ -224,6 +224,8 @@ paths:
   /b/: {get: {operationId: slash, responses: {'200': {description: ok}}}}
   /c/{p+}/d: {get: {operationId: greedy, responses: {'200': {description: ok}}}}
   /e/{na.me}: {get: {operationId: dotted, responses: {'200': {description: ok}}}}
+  /f/{a}/g: {get: {operationId: first, responses: {'200': {description: ok}}}}
+  /f/{b}/g/{a}: {get: {operationId: twice, responses: {'200': {description: ok}}}}
 `)
 	d, err := wizard.Parse(context.Background(), doc)
 	if err != nil {
@@ -235,12 +237,13 @@ paths:
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, ref := range []string{"paths./a/{x}-{y}.get: skipped", "paths./b/.get: skipped", "paths./c/{p+}/d.get: skipped", "paths./e/{na.me}.get: skipped"} {
+	for _, ref := range []string{"paths./a/{x}-{y}.get: skipped", "paths./b/.get: skipped", "paths./c/{p+}/d.get: skipped", "paths./e/{na.me}.get: skipped",
+		"paths./f/{b}/g/{a}.get: skipped: as GET /f/{a}/g/{a}"} {
 		if !slices.ContainsFunc(r.Warnings, func(s string) bool { return strings.HasPrefix(s, ref) }) {
 			t.Errorf("no warning starts with %q: %q", ref, r.Warnings)
 		}
 	}
-	if !slices.Equal(r.Routes, []string{"GET /ok"}) {
+	if !slices.Equal(r.Routes, []string{"GET /f/{a}/g", "GET /ok"}) {
 		t.Errorf("routes %q", r.Routes)
 	}
 	opts.Allow[0].Operations = []string{"two"}

@@ -412,6 +412,10 @@ func operations(doc *Document) ([]*operation, []string, error) {
 	// the route's action setting, which names one action, so an ANY route cannot have it.
 	kept = out[:0]
 	for _, o := range out {
+		if _, err := router.New([]router.Route{{Method: o.Method, Path: o.RoutePath}}); err != nil {
+			skip(o.Refs[0], "as %s: %v", o.Route(), err) // e.g. a parameter name used twice after unifying
+			continue
+		}
 		if o.Method == "ANY" && o.RoutePath != o.Path {
 			skip(o.Refs[0], "an any-method route on %s would need its template changed to %s, which names one action per method", o.Path, o.RoutePath)
 			continue
