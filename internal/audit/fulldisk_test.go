@@ -3,10 +3,13 @@ package audit_test
 import (
 	"bytes"
 	"context"
+	"crypto/ed25519"
+	"crypto/rand"
 	"errors"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"sync"
 	"testing"
 	"time"
 
@@ -55,8 +58,21 @@ func TestFullDiskLosesNothingSilently(t *testing.T) {
 		t.Fatal(err)
 	}
 	path := filepath.Join(dir, "audit.log")
+	pub, priv, err := ed25519.GenerateKey(rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var mu sync.Mutex
+	var anchor audit.Digest
 	w, err := audit.Open(path, audit.WithInstance("node-a"), audit.WithLogger(quiet),
-		audit.WithBlockTimeout(time.Second), audit.WithFlushInterval(5*time.Millisecond))
+		audit.WithBlockTimeout(time.Second), audit.WithFlushInterval(5*time.Millisecond),
+		audit.WithDigests(audit.DigestConfig{Key: priv, KeyID: "k1", Interval: 20 * time.Millisecond,
+			Anchor: func(_ context.Context, d audit.Digest) error {
+				mu.Lock()
+				defer mu.Unlock()
+				anchor = d
+				return nil
+			}}))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -109,9 +125,15 @@ func TestFullDiskLosesNothingSilently(t *testing.T) {
 			decisions++
 		}
 	}
-	rep, err := audit.VerifyPaths(path)
+	mu.Lock()
+	opts := audit.VerifyOptions{Keys: map[string]ed25519.PublicKey{"k1": pub}, Anchors: []audit.Digest{anchor}}
+	mu.Unlock()
+	rep, err := audit.VerifyPathsWith(opts, path)
 	if err != nil {
 		t.Fatalf("verify: %v", err)
+	}
+	if rep.Digests == 0 || rep.Anchors != 1 || len(rep.Unsigned) != 0 {
+		t.Fatalf("report %+v: want signed digests, the last one anchored, nothing unsigned", rep)
 	}
 	st := w.Stats()
 	t.Logf("sent %d decisions: %d in the file, %d reported lost by %d gap records; stats %+v", sent, decisions, rep.Dropped, len(rep.Gaps), st)

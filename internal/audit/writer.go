@@ -677,8 +677,8 @@ func (w *Writer) flush() {
 			case bufGap:
 				w.pending[r.reason].add(r.loss)
 			case bufDigest:
-				if w.digestSeq == r.digest.Seq {
-					w.digestSeq, w.digestInst = w.committed.seq, false
+				if w.digestSeq == r.seq { // the latest digest is lost: the next tick writes another
+					w.digestSeq, w.digestInst = 0, false
 				}
 			}
 		}
