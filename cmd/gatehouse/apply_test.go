@@ -7,7 +7,10 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"log/slog"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -19,7 +22,10 @@ import (
 	"github.com/gatehouse-dev/gatehouse/internal/app/apptest"
 	"github.com/gatehouse-dev/gatehouse/internal/apply"
 	"github.com/gatehouse-dev/gatehouse/internal/avpapi"
+	"github.com/gatehouse-dev/gatehouse/internal/config"
+	"github.com/gatehouse-dev/gatehouse/internal/idp"
 	"github.com/gatehouse-dev/gatehouse/internal/mgmtclient"
+	"github.com/gatehouse-dev/gatehouse/internal/sampleapi"
 	"github.com/gatehouse-dev/gatehouse/internal/store/storetest"
 )
 
@@ -35,7 +41,11 @@ func forEachBackend(t *testing.T, fn func(t *testing.T, backend string)) {
 // trail) and runs at the end of the test in any case.
 func startNode(t *testing.T, backend string, auditFile string) (*app.Node, []string, func()) {
 	t.Helper()
-	cfg := apptest.Config(t, backend)
+	return startNodeWith(t, apptest.Config(t, backend), auditFile)
+}
+
+func startNodeWith(t *testing.T, cfg config.Config, auditFile string) (*app.Node, []string, func()) {
+	t.Helper()
 	cfg.AuditFile = auditFile
 	ctx, cancel := context.WithCancel(context.Background())
 	node, err := app.New(ctx, cfg, slog.New(slog.DiscardHandler))
@@ -233,6 +243,138 @@ func TestApplyIsAtomicUnderLoad(t *testing.T) {
 		if len(bad) > 0 {
 			t.Fatalf("intermediate states served (%d), e.g. %q; answers %v", len(bad), bad[0], seen)
 		}
+	})
+}
+
+// The same through the gateway with real tokens of the built-in IdP: while examples/petstore
+// is applied, every gateway answer is the before-answer (no API: 404) or the after-answer.
+func TestApplyIsAtomicAtTheGateway(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, backend string) {
+		ctx := context.Background()
+		node, flags, _ := startNodeWith(t, apptest.WithIdP(t, apptest.Config(t, backend)), "")
+		pool, err := node.IdP.CreatePool(ctx, idp.PoolInput{Name: "PetStorePool"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := node.IdP.CreateResourceServer(ctx, pool.ID, "petstore", "petstore", []idp.ScopeInfo{{Name: "api", Description: "api"}}); err != nil {
+			t.Fatal(err)
+		}
+		client, err := node.IdP.CreateClient(ctx, pool.ID, idp.ClientInput{Name: "app", AllowedOAuthScopes: []string{"petstore/api"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		tokens := map[string]string{}
+		for user, group := range map[string]string{"carol": "customers", "erin": "employees", "oscar": "owners"} {
+			if _, err := node.IdP.CreateGroup(ctx, pool.ID, idp.GroupInput{Name: group}); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := node.IdP.CreateUser(ctx, pool.ID, user, "Passw0rd!"+user, map[string]string{"email": user + "@example.com"}); err != nil {
+				t.Fatal(err)
+			}
+			if err := node.IdP.AddUserToGroup(ctx, pool.ID, user, group); err != nil {
+				t.Fatal(err)
+			}
+			tok, err := node.IdP.IssueTokens(ctx, pool.ID, client.ID, user)
+			if err != nil {
+				t.Fatal(err)
+			}
+			tokens[user] = tok.AccessToken
+		}
+		upstream := httptest.NewServer(sampleapi.PetStore())
+		defer upstream.Close()
+		t.Setenv("POOL_ID", pool.ID)
+		t.Setenv("UPSTREAM", upstream.URL)
+
+		type probe struct {
+			user, method, path string
+			after              int
+		}
+		probes := []probe{
+			{"oscar", "GET", "/demo/admin/x", http.StatusOK},
+			{"erin", "GET", "/demo/admin/x", http.StatusForbidden},
+			{"carol", "POST", "/demo/pets", http.StatusForbidden},
+			{"carol", "GET", "/demo/pets", http.StatusOK},
+		}
+		hc := &http.Client{Timeout: 10 * time.Second}
+		status := func(p probe) int {
+			req, _ := http.NewRequest(p.method, "http://"+node.Addr("gateway")+p.path, nil)
+			req.Header.Set("Authorization", "Bearer "+tokens[p.user])
+			resp, err := hc.Do(req)
+			if err != nil {
+				return -1
+			}
+			io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+			return resp.StatusCode
+		}
+		// loop runs the probes while apply runs and reports answers that are neither the
+		// before- nor the after-answer.
+		loop := func(dir string, before map[probe]int) {
+			t.Helper()
+			stop := make(chan struct{})
+			var wg sync.WaitGroup
+			var mu sync.Mutex
+			var bad []string
+			for _, p := range probes {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					for i := 0; i < 5000; i++ {
+						select {
+						case <-stop:
+							return
+						default:
+						}
+						if got := status(p); got != before[p] && got != p.after {
+							mu.Lock()
+							bad = append(bad, fmt.Sprintf("%s %s %s: %d", p.user, p.method, p.path, got))
+							mu.Unlock()
+						}
+					}
+				}()
+			}
+			out, code := run(t, append([]string{"apply", dir}, flags...)...)
+			for _, p := range probes {
+				if got := status(p); got != p.after {
+					t.Errorf("%s %s %s after apply: %d", p.user, p.method, p.path, got)
+				}
+			}
+			close(stop)
+			wg.Wait()
+			if code != 0 {
+				t.Fatalf("apply: %d %s", code, out)
+			}
+			if len(bad) > 0 {
+				t.Fatalf("intermediate states served at the gateway (%d, before %v), e.g. %q", len(bad), before, bad[0])
+			}
+		}
+		dir := t.TempDir()
+		if err := os.CopyFS(dir, os.DirFS("../../examples/petstore")); err != nil {
+			t.Fatal(err)
+		}
+		fresh := map[probe]int{}
+		for _, p := range probes {
+			fresh[p] = status(p) // no API yet
+		}
+		loop(dir, fresh)
+
+		// A head change (the owners' resource scope) replaces the policy: the owners keep
+		// their access before, during and after.
+		owners := filepath.Join(dir, "policies", "owners.cedar")
+		text, err := os.ReadFile(owners)
+		if err != nil {
+			t.Fatal(err)
+		}
+		edited := strings.Replace(string(text), "    resource\n", "    resource in PetStore::Application::\"PetStore\"\n", 1)
+		if edited == string(text) {
+			t.Fatal("owners.cedar: resource scope not found")
+		}
+		write(t, dir, "policies/owners.cedar", edited)
+		same := map[probe]int{}
+		for _, p := range probes {
+			same[p] = p.after
+		}
+		loop(dir, same)
 	})
 }
 
