@@ -183,3 +183,53 @@ func TestCachedDecisionsFollowIdentitySources(t *testing.T) {
 		p.do(t, "GET", "/demo/pets", tok).want(t, "jwt after the authorizer trusts another client", 401, bodyUnauthorized)
 	})
 }
+
+// TestUnpublishedKeyAcceptedWithinFiveSeconds is issue 12 item 7 through the gateway: the issuer
+// switches to a key it never pre-published just after Gatehouse fetched its keys; tokens signed
+// with it are refused for less than the 5 s refetch interval, then pass on jwt, iam and cedar
+// routes, with one JWKS fetch for the whole burst.
+func TestUnpublishedKeyAcceptedWithinFiveSeconds(t *testing.T) {
+	ri := newRotatingIssuer(t, "k1", "k2")
+	ri.setPublished("k1")
+	clk := &stepClock{}
+	clk.ns.Store(time.Now().UnixNano())
+	tokens := identity.New(identity.WithClock(clk.now))
+	t.Cleanup(tokens.Close)
+	e := newEnv(t, storetest.Open(t, "sqlite"), func(d *gateway.Deps, _ *[]gateway.Option) { d.Tokens = tokens })
+	e.cognitoURL = ri.srv.URL
+	p := newPetStoreIn(t, e, petPool, "petclient")
+	e.putAPI(t, fmt.Sprintf(`
+name: PetApi
+stage: dev
+upstream: %s
+authorizers:
+  groups:
+    type: iam
+    identitySources:
+      - configuration: {cognitoUserPoolConfiguration: {userPoolArn: "%s", clientIds: [petclient]}}
+routes:
+  - {route: "ANY /{api+}", authorizer: groups}
+`, e.up.srv.URL, poolARN(petPool)))
+	if _, err := e.apis.PutGroupPolicy(context.Background(), "PetApi", "employees", []byte(vetPolicy(""))); err != nil {
+		t.Fatal(err)
+	}
+	mint := func(kid string) string {
+		return ri.sign(t, petPool, kid, e.idp.claims(employee, "access", time.Now().Add(time.Hour)))
+	}
+	p.do(t, "GET", "/demo/pets", mint("k1")).want(t, "k1", 200, "")
+
+	ri.setPublished("k2")
+	clk.advance(time.Second)
+	fresh := mint("k2")
+	p.do(t, "GET", "/demo/pets", fresh).want(t, "k2 one second after the fetch", 401, bodyUnauthorized)
+	fetches := ri.fetches.Load()
+	clk.advance(4 * time.Second)
+	for _, rt := range []struct{ name, method, path string }{
+		{"jwt", "GET", "/demo/pets"}, {"cedar", "POST", "/demo/pets"}, {"iam", "GET", "/dev/petstore/v1/pets"},
+	} {
+		p.do(t, rt.method, rt.path, fresh).want(t, rt.name+" k2 five seconds after the fetch", 200, "")
+	}
+	if n := ri.fetches.Load() - fetches; n != 1 {
+		t.Fatalf("%d JWKS fetches for the new key, want 1", n)
+	}
+}
