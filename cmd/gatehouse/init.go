@@ -188,6 +188,31 @@ func runInit(cmd *cobra.Command, _ []string) error {
 			a.mergePrevious(prev)
 		}
 	}
+	stderr := cmd.ErrOrStderr()
+	// The document is read before any prompt: it may name the identity source.
+	var doc *wizard.Document
+	read := func() error {
+		data, err := os.ReadFile(a.openapi)
+		if err != nil {
+			return err
+		}
+		start := time.Now()
+		if doc, err = wizard.Parse(ctx, data); err != nil {
+			return fmt.Errorf("%s: %w", a.openapi, err)
+		}
+		fmt.Fprintf(stderr, "%s: %d paths read in %s\n", a.openapi, doc.Paths.Len(), time.Since(start).Round(time.Millisecond))
+		if id := &a.opts.Identity; id.PoolID == "" && id.UserPoolARN == "" && id.Issuer == "" {
+			if id.Issuer = doc.Issuer(); id.Issuer != "" {
+				fmt.Fprintf(stderr, "identity source: OIDC issuer %s (the document's openIdConnect security scheme)\n", id.Issuer)
+			}
+		}
+		return nil
+	}
+	if a.openapi != "" {
+		if err := read(); err != nil {
+			return err
+		}
+	}
 	id := a.opts.Identity
 	missing := a.openapi == "" || id.PoolID == "" && id.UserPoolARN == "" && id.Issuer == "" || a.dir == "" && !a.apply
 	if missing && stdinIsTerminal(cmd) {
@@ -201,17 +226,11 @@ func runInit(cmd *cobra.Command, _ []string) error {
 	if a.dir == "" && !a.apply {
 		return errors.New("give --dir DIR to write the files for review, or --apply to apply them now")
 	}
-	data, err := os.ReadFile(a.openapi)
-	if err != nil {
-		return err
+	if doc == nil {
+		if err := read(); err != nil {
+			return err
+		}
 	}
-	start := time.Now()
-	doc, err := wizard.Parse(ctx, data)
-	if err != nil {
-		return fmt.Errorf("%s: %w", a.openapi, err)
-	}
-	stderr := cmd.ErrOrStderr()
-	fmt.Fprintf(stderr, "%s: %d paths read in %s\n", a.openapi, doc.Paths.Len(), time.Since(start).Round(time.Millisecond))
 	if pool := a.opts.Identity.PoolID; pool != "" {
 		groups, err := localGroups(cmd, pool)
 		if err != nil {
@@ -232,7 +251,7 @@ func runInit(cmd *cobra.Command, _ []string) error {
 			}
 		}
 	}
-	start = time.Now()
+	start := time.Now()
 	res, err := wizard.Generate(doc, a.opts)
 	if err != nil {
 		return fmt.Errorf("%s: %w", a.openapi, err)
@@ -346,8 +365,10 @@ func promptMissing(in *bufio.Reader, out io.Writer, a *initAnswers) error {
 			return err
 		}
 	}
+	docIssuer := ""
 	if data, err := os.ReadFile(a.openapi); err == nil {
 		if doc, err := wizard.Parse(context.Background(), data); err == nil {
+			docIssuer = doc.Issuer()
 			if list, err := wizard.ListOperations(doc); err == nil {
 				fmt.Fprintf(out, "Operations in %s:\n  %s\n", a.openapi, strings.Join(list, "\n  "))
 			}
@@ -355,7 +376,7 @@ func promptMissing(in *bufio.Reader, out io.Writer, a *initAnswers) error {
 	}
 	id := &a.opts.Identity
 	if id.PoolID == "" && id.UserPoolARN == "" && id.Issuer == "" {
-		src, err := ask("Identity source: a pool id (us-east-1_...), a user pool ARN (arn:...) or an OIDC issuer (https://...)", "")
+		src, err := ask("Identity source: a pool id (us-east-1_...), a user pool ARN (arn:...) or an OIDC issuer (https://...)", docIssuer)
 		if err != nil {
 			return err
 		}

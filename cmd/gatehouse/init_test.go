@@ -285,3 +285,17 @@ func TestAccessMatrixExamples(t *testing.T) {
 }
 
 func regexpMatch(re, s string) bool { return regexp.MustCompile(re).MatchString(s) }
+
+// TestInitIssuerFromDocument: without an identity source, the document's openIdConnect
+// scheme names the issuer.
+func TestInitIssuerFromDocument(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "ws")
+	out, code := run(t, "init", "--openapi", filepath.Join(wizardTestdata, "corpus", "workspaces.yaml"), "--dir", dir,
+		"--upstream", "http://127.0.0.1:9", "--skip-issuer-check", "--allow", "readers=getTask", "--db", filepath.Join(t.TempDir(), "none.db"))
+	if code != 0 || !strings.Contains(out, "OIDC issuer https://app.workspaces.example") {
+		t.Fatalf("init: %d %s", code, out)
+	}
+	if src := tree(t, dir)["identity-sources.yaml"]; !strings.Contains(src, "issuer: https://app.workspaces.example") {
+		t.Errorf("identity-sources.yaml:\n%s", src)
+	}
+}

@@ -318,3 +318,21 @@ paths:
 		t.Errorf("routes %v, want %v", got, want)
 	}
 }
+
+func TestDocumentIssuer(t *testing.T) {
+	t.Parallel()
+	d, err := wizard.Parse(context.Background(), readDoc(t, "corpus/workspaces.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := d.Issuer(); got != "https://app.workspaces.example" {
+		t.Errorf("issuer %q", got)
+	}
+	d, err = wizard.Parse(context.Background(), readDoc(t, "corpus/files.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := d.Issuer(); got != "" {
+		t.Errorf("issuer of a document without openIdConnect: %q", got)
+	}
+}

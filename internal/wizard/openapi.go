@@ -836,3 +836,24 @@ func ListOperations(doc *Document) ([]string, error) {
 	}
 	return out, nil
 }
+
+// Issuer returns the OIDC issuer of the document's OpenID Connect security scheme (its
+// openIdConnectUrl without /.well-known/openid-configuration), "" unless exactly one issuer
+// is named.
+func (d *Document) Issuer() string {
+	if d.Components == nil {
+		return ""
+	}
+	var found string
+	for _, s := range d.Components.SecuritySchemes {
+		if s == nil || s.Value == nil || s.Value.Type != "openIdConnect" {
+			continue
+		}
+		iss, ok := strings.CutSuffix(s.Value.OpenIdConnectUrl, "/.well-known/openid-configuration")
+		if !ok || !strings.HasPrefix(iss, "https://") && !strings.HasPrefix(iss, "http://") || found != "" && found != iss {
+			return ""
+		}
+		found = iss
+	}
+	return found
+}
