@@ -36,7 +36,8 @@
 //     percent-encoded for '%', ',', space, control and non-ASCII bytes, and list elements are
 //     joined with ','; so a ',' in a value is always a separator. The forward-auth answer
 //     carries every identity header the API can set, empty when absent, so that a proxy copying
-//     them overwrites client-sent values.
+//     them overwrites client-sent values; a decision request that carries a client's
+//     X-Gatehouse-* header (any spelling, X-Gatehouse-Api excepted) is refused 403.
 //   - A request that asks to switch protocols (an Upgrade or HTTP2-Settings header, or
 //     "upgrade" in Connection) is refused with reason upgrade_refused (400
 //     BAD_REQUEST_PARAMETERS; 403 on forward-auth) unless it is a GET asking for exactly
