@@ -8,6 +8,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/cedar-policy/cedar-go"
@@ -15,6 +16,7 @@ import (
 
 	"github.com/gatehouse-dev/gatehouse/internal/engine"
 	"github.com/gatehouse-dev/gatehouse/internal/identity"
+	"github.com/gatehouse-dev/gatehouse/internal/policy"
 	"github.com/gatehouse-dev/gatehouse/internal/policystore"
 )
 
@@ -85,6 +87,12 @@ func (d *Decider) IsAuthorized(ctx context.Context, storeID string, req Request)
 	if err != nil {
 		return Result{}, err
 	}
+	if req.Entities, err = conformEntities(snap, req.Entities); err != nil {
+		return Result{}, err
+	}
+	if req.Context, err = conformContext(snap, req.Action, req.Context); err != nil {
+		return Result{}, err
+	}
 	return decide(snap, req), nil
 }
 
@@ -95,10 +103,50 @@ func (d *Decider) IsAuthorizedBatch(ctx context.Context, storeID string, entitie
 	if err != nil {
 		return nil, err
 	}
+	if entities, err = conformEntities(snap, entities); err != nil {
+		return nil, err
+	}
 	out := make([]Result, len(reqs))
 	for i, r := range reqs {
 		r.Entities = entities
+		if r.Context, err = conformContext(snap, r.Action, r.Context); err != nil {
+			return nil, err
+		}
 		out[i] = decide(snap, r)
+	}
+	return out, nil
+}
+
+// conformEntities reads the caller's entities with the store's schema, as Cedar does: entity
+// references and extension values written as plain JSON become what the schema declares, and
+// a value of the wrong type is the caller's error. Without a schema they are taken as sent.
+func conformEntities(snap *policystore.Snapshot, ents types.EntityMap) (types.EntityMap, error) {
+	if snap.Schema == nil || len(ents) == 0 {
+		return ents, nil
+	}
+	out := make(types.EntityMap, len(ents))
+	for uid, e := range ents {
+		c, err := snap.Schema.ConformEntity(e)
+		if err != nil {
+			return nil, &InputError{Field: "entities", Message: fmt.Sprintf("entity %s does not conform to the schema: %v", uid, err)}
+		}
+		out[uid] = c
+	}
+	return out, nil
+}
+
+// conformContext reads a request context with the store's schema (see conformEntities).
+func conformContext(snap *policystore.Snapshot, action types.EntityUID, c types.Record) (types.Record, error) {
+	if snap.Schema == nil {
+		return c, nil
+	}
+	out, err := snap.Schema.ConformContext(action, c)
+	if err != nil {
+		var ce *policy.ConformError
+		if errors.As(err, &ce) {
+			return c, &InputError{Field: strings.TrimSuffix("context."+ce.Path, "."), Message: "does not conform to the schema: " + ce.Message}
+		}
+		return c, &InputError{Field: "context", Message: err.Error()}
 	}
 	return out, nil
 }
@@ -257,8 +305,14 @@ func (d *Decider) IsAuthorizedWithTokenBatch(ctx context.Context, storeID, idTok
 	if err != nil {
 		return nil, err
 	}
+	if entities, err = conformEntities(snap, entities); err != nil {
+		return nil, err
+	}
 	out := make([]Result, len(reqs))
 	for i, r := range reqs {
+		if r.Context, err = conformContext(snap, r.Action, r.Context); err != nil {
+			return nil, err
+		}
 		c, overlay, err := withToken(p, r.Context, entities)
 		if err != nil {
 			return nil, err
