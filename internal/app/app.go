@@ -150,7 +150,10 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger) (*Node, er
 		return nil, err
 	}
 	tokenCache, decisionCache := cfg.CacheBudgets()
-	n.Identity = identity.New(identity.WithLogger(logger), identity.WithTokenCacheBytes(tokenCache))
+	n.IdP = NewIdP(st, cfg, logger, n.Verifier().Lookup)
+	// Tokens of the built-in IdP that it revoked fail validation and drop cached decisions.
+	n.Identity = identity.New(identity.WithLogger(logger), identity.WithTokenCacheBytes(tokenCache),
+		identity.WithRevocationChecker(n.IdP))
 	n.closers = append(n.closers, n.Identity.Close)
 	n.Policies = policystore.New(st, policystore.WithAccount(cfg.Region, cfg.AccountID), policystore.WithCognitoEndpoint(n.localPoolEndpoint),
 		policystore.WithMaxSchemaBytes(cfg.MaxSchemaBytes))
@@ -162,7 +165,6 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger) (*Node, er
 		n.Close()
 		return nil, err
 	}
-	n.IdP = NewIdP(st, cfg, logger, n.Verifier().Lookup)
 	n.APIs = apidef.NewService(st)
 	var trusted []netip.Prefix
 	for _, c := range cfg.TrustedProxies {

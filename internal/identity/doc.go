@@ -12,6 +12,9 @@
 //     removed or changed in an issuer's JWKS bumps that version, and no cached token (here) or
 //     decision derived from one (callers, through KeyStamp.Current) is used across a version
 //     change, once its key set is dropped, or past the maximum staleness.
+//   - A token its issuer revoked (see RevocationChecker) fails validation from the moment the
+//     checker reports it, cache hits included, and its KeyStamp stops being current, so no
+//     decision derived from it outlives the revocation.
 //   - Token header and payload, JWKS and discovery documents must be valid UTF-8 (RFC 8259 §8.1);
 //     nothing is silently replaced by U+FFFD.
 //   - At most one JWKS fetch per issuer per unknown-kid interval (default 5 s), whatever the

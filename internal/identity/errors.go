@@ -18,6 +18,7 @@ var (
 	ErrClaims          = errors.New("invalid claims")
 	ErrTokenUse        = errors.New("wrong token use")
 	ErrAudience        = errors.New("wrong audience or client")
+	ErrRevoked         = errors.New("token revoked")
 )
 
 // ValidationError carries the error class and a detail for logs.
@@ -48,6 +49,7 @@ var reasons = []struct {
 	{ErrClaims, "jwt_bad_claims"},
 	{ErrTokenUse, "jwt_wrong_token_use"},
 	{ErrAudience, "jwt_wrong_audience"},
+	{ErrRevoked, "jwt_revoked"},
 }
 
 // Reason returns a stable, low-cardinality reason code for logs and metrics ("jwt_expired", ...),

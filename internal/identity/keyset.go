@@ -79,7 +79,6 @@ var errRateLimited = errors.New("jwks fetch rate limited")
 // location).
 type keySet struct {
 	reg       *Registry
-	key       string // the registry's sets key (compiledSource.keySetKey)
 	issuer    string
 	jwksURL   string // configured or derived; empty when discovery is used
 	discovery string
@@ -97,6 +96,7 @@ type keySet struct {
 	lastFetch atomic.Int64 // unix nanos of the last fetch the limiter allowed
 
 	lastUsed atomic.Int64 // unix seconds of the last lookup or cache hit
+	dropped  atomic.Bool  // removed from the registry: stamps of its tokens are never current
 
 	fetches, failures, discoveries, rateLimited, unknownKID atomic.Uint64
 }
@@ -113,7 +113,7 @@ const maxNegativeKIDs = 1024
 
 func newKeySet(r *Registry, c *compiledSource) *keySet {
 	ks := &keySet{
-		reg: r, key: c.keySetKey, issuer: c.issuer, jwksURL: c.jwksURL, discovery: c.discovery,
+		reg: r, issuer: c.issuer, jwksURL: c.jwksURL, discovery: c.discovery,
 		limiter:  rate.NewLimiter(rate.Every(r.unknownKIDInterval), 1),
 		negative: make(map[string]time.Time),
 	}

@@ -32,6 +32,7 @@ type Registry struct {
 	leeway             time.Duration
 	cacheBytes         uint64
 	log                *slog.Logger
+	revoker            RevocationChecker
 
 	ctx    context.Context
 	cancel context.CancelFunc
@@ -90,6 +91,17 @@ func WithTokenCacheBytes(n uint64) Option { return func(r *Registry) { r.cacheBy
 
 // WithLogger sets the logger (default: discard). Tokens are never logged.
 func WithLogger(l *slog.Logger) Option { return func(r *Registry) { r.log = l } }
+
+// RevocationChecker reports whether a token's issuer revoked it after signing it (a sign-out,
+// a disabled or deleted user). It is consulted after the signature verifies, on every
+// verified-token cache hit and by [KeyStamp.Current], so it must answer from memory.
+type RevocationChecker interface {
+	Revoked(tok *Token) bool
+}
+
+// WithRevocationChecker makes every validation, and every decision cached from a token, fail
+// once c reports the token revoked.
+func WithRevocationChecker(c RevocationChecker) Option { return func(r *Registry) { r.revoker = c } }
 
 type cacheEntry struct {
 	tok    *Token
@@ -200,7 +212,9 @@ func (r *Registry) refreshLoop() {
 				// source, an idle issuer) is dropped rather than polled forever; the next token for
 				// it starts over with a lazy fetch.
 				if now.Sub(time.Unix(ks.lastUsed.Load(), 0)) > r.maxStaleness {
-					r.sets.CompareAndDelete(k, v)
+					if r.sets.CompareAndDelete(k, v) {
+						ks.dropped.Store(true)
+					}
 					return true
 				}
 				if s := ks.snap.Load(); s != nil && !now.Before(s.refreshAt) {
@@ -283,6 +297,9 @@ func (r *Registry) Validate(ctx context.Context, raw string, use TokenUse, sourc
 			// must name that key set, and it must still hold the same key material.
 			if ks := r.keySet(cands[0].c); ks == e.tok.keys.ks && e.tok.keys.Current() {
 				r.cacheHits.Add(1)
+				if r.revoked(e.tok) {
+					return nil, nil, fail(ErrRevoked, "token of %.100q was revoked by its issuer", e.tok.Issuer)
+				}
 				return applyPolicy(e.tok, use, cands, now, r.leeway)
 			}
 			r.cache.Invalidate(hash)
@@ -330,12 +347,17 @@ func (r *Registry) Validate(ctx context.Context, raw string, use TokenUse, sourc
 	if err != nil {
 		return nil, nil, err
 	}
-	tok.keys = KeyStamp{ks: ks, version: version}
+	tok.keys = KeyStamp{ks: ks, version: version, tok: tok}
 	if r.cache != nil && tok.Expiry.After(now) {
 		r.cache.Set(hash, &cacheEntry{tok: tok, weight: weigh(tok)})
 	}
+	if r.revoked(tok) {
+		return nil, nil, fail(ErrRevoked, "token of %.100q was revoked by its issuer", tok.Issuer)
+	}
 	return applyPolicy(tok, use, cands, now, r.leeway)
 }
+
+func (r *Registry) revoked(tok *Token) bool { return r.revoker != nil && r.revoker.Revoked(tok) }
 
 // hashToken is sha256.Sum256([]byte(raw)) without copying the token to the heap: the digest is
 // fed through a stack buffer (the compiler devirtualizes sha256.New, so nothing escapes).

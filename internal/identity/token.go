@@ -42,25 +42,27 @@ func (t *Token) Keys() KeyStamp { return t.keys }
 type KeyStamp struct {
 	ks      *keySet
 	version uint64
+	tok     *Token // for the revocation check
 }
 
 // Current reports whether the key set that verified the token is still its registry's key set
 // for that issuer, still holds the same key material (a key added, removed or changed bumps the
 // version, as a policy change bumps a store revision) and is fresh enough to use (within the
-// maximum staleness). A due background refresh is started, so a cache that answers from stamps
+// maximum staleness) and the token was not revoked since (see [RevocationChecker]). A due
+// background refresh is started, so a cache that answers from stamps
 // alone still sees rotations.
 func (s KeyStamp) Current() bool {
 	ks := s.ks
 	if ks == nil {
 		return false
 	}
-	r := ks.reg
-	if v, ok := r.sets.Load(ks.key); !ok || v != ks {
+	if ks.dropped.Load() {
 		return false
 	}
+	r := ks.reg
 	now := r.now()
 	snap := ks.current(now)
-	if snap == nil || snap.version != s.version {
+	if snap == nil || snap.version != s.version || (s.tok != nil && r.revoked(s.tok)) {
 		return false
 	}
 	ks.touch(now)

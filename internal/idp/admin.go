@@ -43,6 +43,7 @@ func (p *IdP) CreatePool(ctx context.Context, in PoolInput) (*Pool, error) {
 	now := p.now().UTC()
 	pool := &Pool{ID: p.region + "_" + randomString(mixed, 9), Name: in.Name, Region: p.region,
 		Created: now, Updated: now, CurrentKid: rec.Kid, PreTokenHook: in.PreTokenHook}
+	pool.Issuer = p.Issuer(pool.ID)
 	err = p.st.Update(ctx, func(tx store.Tx) error {
 		if err := putJSON(ctx, tx, true, "", kindPool, pool.ID, "", "", pool); err != nil {
 			return err
@@ -399,9 +400,19 @@ func (p *IdP) SetUserPassword(ctx context.Context, poolID, username, password st
 	})
 }
 
-// SetUserEnabled enables or disables a user. Disabled users cannot sign in or refresh.
+// SetUserEnabled enables or disables a user. Disabled users cannot sign in or refresh, and
+// every token issued to them before is revoked.
 func (p *IdP) SetUserEnabled(ctx context.Context, poolID, username string, enabled bool) error {
-	return p.updateUser(ctx, poolID, username, func(_ store.Tx, u *User) error {
+	return p.updateUser(ctx, poolID, username, func(tx store.Tx, u *User) error {
+		if !enabled && u.Enabled {
+			pool, err := p.getPool(ctx, tx, poolID)
+			if err != nil {
+				return err
+			}
+			if err := p.revokeUserTx(ctx, tx, pool, u); err != nil {
+				return err
+			}
+		}
 		u.Enabled = enabled
 		return nil
 	})
@@ -456,14 +467,18 @@ func (p *IdP) RemoveUserFromGroup(ctx context.Context, poolID, username, group s
 	})
 }
 
-// DeleteUser deletes a user. Refresh tokens already issued to the user stop working because
-// refreshing re-reads the user.
+// DeleteUser deletes a user and revokes every token issued to them.
 func (p *IdP) DeleteUser(ctx context.Context, poolID, username string) error {
 	return p.st.Update(ctx, func(tx store.Tx) error {
-		if _, err := p.getPool(ctx, tx, poolID); err != nil {
+		pool, err := p.getPool(ctx, tx, poolID)
+		if err != nil {
 			return err
 		}
-		if _, err := p.getUser(ctx, tx, poolID, username); err != nil {
+		u, err := p.getUser(ctx, tx, poolID, username)
+		if err != nil {
+			return err
+		}
+		if err := p.revokeUserTx(ctx, tx, pool, u); err != nil {
 			return err
 		}
 		return tx.Delete(ctx, poolID, kindUser, username)

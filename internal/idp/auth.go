@@ -307,6 +307,13 @@ func (p *IdP) refresh(ctx context.Context, pool *Pool, client *Client, token str
 	if !u.Enabled {
 		return nil, errf(CodeNotAuthorized, "User is disabled.")
 	}
+	nb, err := p.userNotBefore(ctx, p.st, p.poolIssuer(pool), u.Sub)
+	if err != nil {
+		return nil, err
+	}
+	if rec.AuthTime < nb {
+		return nil, errf(CodeNotAuthorized, "Refresh Token has been revoked")
+	}
 	return p.issue(ctx, issueReq{pool: pool, client: client, user: u, scopes: rec.Scopes, trigger: triggerRefresh,
 		authTime: rec.AuthTime, idToken: true, origin: rec.OriginJTI})
 }

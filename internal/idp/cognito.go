@@ -7,6 +7,7 @@ import (
 	"net/netip"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/gatehouse-dev/gatehouse/internal/awsjson"
@@ -37,6 +38,8 @@ func (p *IdP) cognitoAPI() *awsjson.Service {
 		"AdminInitiateAuth":         op(p.opAdminInitiateAuth),
 		"RevokeToken":               op(p.opRevokeToken),
 		"GetUser":                   op(p.opGetUser),
+		"GlobalSignOut":             op(p.opGlobalSignOut),
+		"AdminUserGlobalSignOut":    op(p.opAdminUserGlobalSignOut),
 		"CreateUserPool":            op(p.opCreateUserPool),
 		"DescribeUserPool":          op(p.opDescribeUserPool),
 		"ListUserPools":             op(p.opListUserPools),
@@ -69,7 +72,7 @@ func (p *IdP) cognitoAPI() *awsjson.Service {
 		// Unauthenticated in Cognito too: they carry their own proof (password, refresh token,
 		// session, access token).
 		Public: map[string]bool{"InitiateAuth": true, "RespondToAuthChallenge": true,
-			"RevokeToken": true, "GetUser": true},
+			"RevokeToken": true, "GetUser": true, "GlobalSignOut": true},
 		Verifier: v,
 		MaxBody:  256 << 10,
 		Logger:   p.log,
@@ -213,6 +216,23 @@ func (p *IdP) opRevokeToken(ctx context.Context, in *revokeTokenInput) (struct{}
 		return struct{}{}, errf(CodeNotAuthorized, "Unable to verify secret hash for client %s", c.ID)
 	}
 	return struct{}{}, p.revokeRefresh(ctx, poolID, c.ID, in.Token)
+}
+
+func (p *IdP) opGlobalSignOut(ctx context.Context, in *getUserInput) (struct{}, error) {
+	if err := required("accessToken", in.AccessToken); err != nil {
+		return struct{}{}, err
+	}
+	u, c, err := p.userFromAccessToken(ctx, "", in.AccessToken)
+	if err != nil {
+		return struct{}{}, errf(CodeNotAuthorized, "Access Token has been revoked")
+	}
+	iss, _ := c["iss"].(string)
+	poolID := iss[strings.LastIndexByte(iss, '/')+1:]
+	return struct{}{}, p.GlobalSignOut(ctx, poolID, u.Username)
+}
+
+func (p *IdP) opAdminUserGlobalSignOut(ctx context.Context, in *userInput) (struct{}, error) {
+	return struct{}{}, p.GlobalSignOut(ctx, in.UserPoolID, in.Username)
 }
 
 type getUserInput struct {

@@ -50,7 +50,8 @@ type IdP struct {
 	keyCache sync.Map // kid -> *signingKey (immutable once created)
 	clientMu sync.Mutex
 	clientIx map[string]string // client id -> pool id; client ids are random and never reused
-	dummy    string            // hash verified for unknown users so timing does not reveal them
+	revs     revocations
+	dummy    string // hash verified for unknown users so timing does not reveal them
 	dummyMu  sync.Once
 }
 
@@ -132,11 +133,23 @@ func New(st store.Store, opts ...Option) *IdP {
 	// logins cannot exhaust memory.
 	n := max(int(p.argon.Threads)*2, 4)
 	p.hashSem = make(chan struct{}, n)
+	if st != nil {
+		st.OnChange(p.observe)
+	}
 	return p
 }
 
-// Issuer returns the issuer URL of a pool.
+// Issuer returns the issuer URL a new pool gets: <base>/<poolId>.
 func (p *IdP) Issuer(poolID string) string { return p.base + "/" + poolID }
+
+// poolIssuer is the issuer stored with the pool at creation (pools created before it was
+// stored get the listener's).
+func (p *IdP) poolIssuer(pool *Pool) string {
+	if pool.Issuer != "" {
+		return pool.Issuer
+	}
+	return p.Issuer(pool.ID)
+}
 
 // Error is a Cognito-style failure: Code is the Cognito exception name
 // (e.g. "NotAuthorizedException"), Message its message.

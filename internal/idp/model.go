@@ -41,9 +41,11 @@ const (
 
 // Pool is a user pool.
 type Pool struct {
-	ID      string    `json:"id"`
-	Name    string    `json:"name"`
-	Region  string    `json:"region"`
+	ID     string `json:"id"`
+	Name   string `json:"name"`
+	Region string `json:"region"`
+	// Issuer is the iss of every token the pool signs, fixed at creation.
+	Issuer  string    `json:"issuer,omitempty"`
 	Created time.Time `json:"created"`
 	Updated time.Time `json:"updated"`
 	// CurrentKid names the signing key new tokens use.

@@ -13,6 +13,7 @@ import (
 	"net/url"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/gatehouse-dev/gatehouse/internal/store"
 )
@@ -704,6 +705,17 @@ func (p *IdP) userFromAccessToken(ctx context.Context, poolID, token string) (*U
 	}
 	origin, _ := c["origin_jti"].(string)
 	if revoked, err := p.originRevoked(ctx, poolID, origin); err != nil || revoked {
+		return nil, nil, errBadToken
+	}
+	iss, _ := c["iss"].(string)
+	sub, _ := c["sub"].(string)
+	var iat time.Time
+	if n, ok := c["iat"].(json.Number); ok {
+		if v, err := n.Int64(); err == nil {
+			iat = time.Unix(v, 0)
+		}
+	}
+	if p.revoked(iss, sub, origin, iat) {
 		return nil, nil, errBadToken
 	}
 	username, _ := c["username"].(string)

@@ -11,7 +11,8 @@ import (
 )
 
 // Sweep deletes expired authorization codes, challenge sessions and refresh tokens (revoked
-// ones included, once past their expiry) of every pool and returns how many it removed. The
+// ones included, once past their expiry) of every pool, and token revocations that outlived
+// every token they cover, and returns how many it removed. The
 // server should run it periodically; nothing depends on it for correctness, since every
 // redemption checks expiry itself.
 func (p *IdP) Sweep(ctx context.Context) (int, error) {
@@ -29,6 +30,11 @@ func (p *IdP) Sweep(ctx context.Context) (int, error) {
 				return removed, fmt.Errorf("sweep %s of %s: %w", kind, pool.ID, err)
 			}
 		}
+	}
+	n, err := p.sweepRevocations(ctx, now)
+	removed += n
+	if err != nil {
+		return removed, fmt.Errorf("sweep revocations: %w", err)
 	}
 	return removed, nil
 }

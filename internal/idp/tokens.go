@@ -129,6 +129,16 @@ func (c *Client) refreshLifetime() time.Duration {
 func (p *IdP) issue(ctx context.Context, r issueReq) (*Tokens, error) {
 	now := p.now()
 	iat := now.Unix()
+	iss := p.poolIssuer(r.pool)
+	if r.user != nil {
+		// Never before the user's revocation epoch, or a sign-in in the second of a
+		// sign-out would be revoked with it.
+		nb, err := p.userNotBefore(ctx, p.st, iss, r.user.Sub)
+		if err != nil {
+			return nil, err
+		}
+		iat = max(iat, nb)
+	}
 	if r.authTime == 0 {
 		r.authTime = iat
 	}
@@ -136,7 +146,6 @@ func (p *IdP) issue(ctx context.Context, r issueReq) (*Tokens, error) {
 	if origin == "" {
 		origin = uuid.NewString()
 	}
-	iss := p.Issuer(r.pool.ID)
 	eventID := uuid.NewString() // one authentication event: shared by the ID and access token
 	scopes := slices.Clone(r.scopes)
 
@@ -212,7 +221,7 @@ func (p *IdP) issue(ctx context.Context, r issueReq) (*Tokens, error) {
 	}
 
 	if r.user != nil && r.idToken {
-		idc := idClaims(r.user, groups, r.client.ID, iss, r.authTime, now, r.client.idLifetime(), origin, eventID, r.nonce)
+		idc := idClaims(r.user, groups, r.client.ID, iss, r.authTime, now, iat, r.client.idLifetime(), origin, eventID, r.nonce)
 		if ov != nil && ov.IDTokenGeneration != nil {
 			if err := applyOverrides(&idc, ov.IDTokenGeneration.ClaimsToAddOrOverride, ov.IDTokenGeneration.ClaimsToSuppress); err != nil {
 				return nil, err
@@ -238,7 +247,7 @@ func (p *IdP) issue(ctx context.Context, r issueReq) (*Tokens, error) {
 	return out, nil
 }
 
-func idClaims(u *User, groups []string, clientID, iss string, authTime int64, now time.Time, life time.Duration, origin, eventID, nonce string) claims {
+func idClaims(u *User, groups []string, clientID, iss string, authTime int64, now time.Time, iat int64, life time.Duration, origin, eventID, nonce string) claims {
 	var c claims
 	c.set("sub", u.Sub)
 	c.set("aud", clientID)
@@ -259,7 +268,7 @@ func idClaims(u *User, groups []string, clientID, iss string, authTime int64, no
 		c.set("nonce", nonce)
 	}
 	c.set("exp", now.Add(life).Unix())
-	c.set("iat", now.Unix())
+	c.set("iat", iat)
 	if v, ok := u.Attributes["email"]; ok {
 		c.set("email", v)
 	}
@@ -375,8 +384,17 @@ func (p *IdP) revokeRefresh(ctx context.Context, poolID, clientID, token string)
 		if rec.Revoked {
 			return nil
 		}
+		pool, err := p.getPool(ctx, tx, poolID)
+		if err != nil {
+			return err
+		}
 		rec.Revoked = true
-		return putJSON(ctx, tx, false, poolID, kindRefresh, id, "", rec.OriginJTI, rec)
+		if err := putJSON(ctx, tx, false, poolID, kindRefresh, id, "", rec.OriginJTI, rec); err != nil {
+			return err
+		}
+		// The access and ID tokens of this session are revoked with it (beyond Cognito,
+		// which leaves them valid until they expire outside its own APIs).
+		return p.revokeOriginTx(ctx, tx, p.poolIssuer(pool), rec.OriginJTI)
 	})
 }
 
