@@ -2,11 +2,14 @@
 // of a policy store evaluated with cedar-go.
 //
 // cedar-go's Authorize evaluates every policy it is given. A Snapshot indexes
-// the scope (head) of each policy by principal, action and resource, so a
-// request is evaluated only against the policies whose scope can match it.
-// The decision, determining policies and errors are identical to running
-// cedar.Authorize over the whole set; engine_prop_test.go checks that on
-// random stores.
+// the scope (head) of each policy by principal, action and resource, and the
+// first conjunct of its conditions when that compares an attribute path with
+// a literal (cond.go), so a request is evaluated only against the policies
+// whose scope can match it and whose first conjunct is not certain to be
+// false without error. The decision, determining policies and errors are
+// identical to running cedar.Authorize over the whole set;
+// engine_prop_test.go checks that on random stores, including conditions
+// that error.
 //
 // A snapshot moves to the next revision of its store with Apply, which
 // shares the previous snapshot's index and indexes only the changed
@@ -94,6 +97,7 @@ type layer struct {
 	principal dimIndex
 	action    dimIndex
 	resource  dimIndex
+	cond      condIndex
 }
 
 // entry is one policy. Its scope is read from the AST when a candidate is
@@ -102,6 +106,7 @@ type entry struct {
 	id     cedar.PolicyID
 	policy *cedar.Policy
 	head   *xast.Policy
+	guard  *guard // nil: the conditions do not start with an indexable conjunct
 }
 
 type scopeKind uint8
@@ -254,7 +259,8 @@ func newEntry(i int, p Policy) (entry, error) {
 	if p.Policy == nil {
 		return entry{}, fmt.Errorf("policy %q: nil policy", p.ID)
 	}
-	return entry{id: cedar.PolicyID(p.ID), policy: p.Policy, head: (*xast.Policy)(p.Policy.AST())}, nil
+	head := (*xast.Policy)(p.Policy.AST())
+	return entry{id: cedar.PolicyID(p.ID), policy: p.Policy, head: head, guard: extractGuard(head)}, nil
 }
 
 func compareEntries(a, b entry) int { return cmp.Compare(a.id, b.id) }
@@ -276,6 +282,7 @@ func buildLayer(policies []entry) (*layer, error) {
 		}
 	}
 	l.principal, l.action, l.resource = pb.finish(), ab.finish(), rb.finish()
+	l.cond = buildCondIndex(l.policies)
 	return l, nil
 }
 
@@ -566,6 +573,7 @@ func (s *Snapshot) selectCandidates(sc *scratch, req cedar.Request, ents types.E
 	ancestors(ents, req.Principal, &sc.pAnc)
 	ancestors(ents, req.Action, &sc.aAnc)
 	ancestors(ents, req.Resource, &sc.rAnc)
+	sc.ents = ents
 	sc.cands = s.base.selectCandidates(sc.cands[:0], sc, req, s.hidden)
 	sc.dcands = sc.dcands[:0]
 	if s.delta != nil {
@@ -593,13 +601,22 @@ func (l *layer) selectCandidates(cands []int32, sc *scratch, req cedar.Request, 
 	if best == 0 {
 		return cands
 	}
-	cands = l.collect(cands, d.any, req, sc, hidden)
-	cands = l.collect(cands, d.byType.get(uid.Type), req, sc, hidden)
-	for _, a := range anc.list {
-		cands = l.collect(cands, d.byEntity.get(a), req, sc, hidden)
+	// The condition dimension: resolving its paths is also what
+	// collect's guard check reads, so it runs whichever dimension wins.
+	if n := l.cond.resolve(sc, &req, sc.ents); n >= 0 && n < best {
+		for _, b := range sc.condBuckets {
+			cands = l.collect(cands, b, req, sc, hidden)
+		}
+	} else {
+		cands = l.collect(cands, d.any, req, sc, hidden)
+		cands = l.collect(cands, d.byType.get(uid.Type), req, sc, hidden)
+		for _, a := range anc.list {
+			cands = l.collect(cands, d.byEntity.get(a), req, sc, hidden)
+		}
 	}
 	// Buckets of one dimension are disjoint except for action
-	// `in [..]` policies listed under several ancestors; sorting then
+	// `in [..]` policies listed under several ancestors and condition
+	// `in [..]` guards listed under several entities; sorting then
 	// compacting removes those duplicates without a per-request map
 	// and restores ID order.
 	slices.Sort(cands)
@@ -612,7 +629,8 @@ func (l *layer) collect(dst, bucket []int32, req cedar.Request, sc *scratch, hid
 		if scopeHolds(e.head.Principal, req.Principal, &sc.pAnc) &&
 			scopeHolds(e.head.Action, req.Action, &sc.aAnc) &&
 			scopeHolds(e.head.Resource, req.Resource, &sc.rAnc) &&
-			!hidden.has(int(i)) {
+			!hidden.has(int(i)) &&
+			l.cond.mayHold(i, e.guard, sc) {
 			dst = append(dst, i)
 		}
 	}
@@ -798,6 +816,11 @@ type scratch struct {
 	cands, dcands    []int32
 	iter             candIter
 	merged           merged
+	// ents is the request's entity view; paths and condBuckets are the
+	// current layer's condition dimension (condIndex.resolve).
+	ents        types.EntityGetter
+	paths       []pathState
+	condBuckets [][]int32
 }
 
 // maxPooledCands bounds the candidate buffer kept in the pool, so one
@@ -807,6 +830,13 @@ const maxPooledCands = 1 << 16
 func (s *Snapshot) release(sc *scratch) {
 	sc.iter.s, sc.iter.idx, sc.iter.didx = nil, nil, nil
 	sc.merged = merged{}
+	sc.ents = nil
+	// Drop references into the snapshot and the request.
+	clear(sc.condBuckets)
+	sc.condBuckets = sc.condBuckets[:0]
+	for i := range sc.paths {
+		sc.paths[i].v = nil
+	}
 	if cap(sc.cands) > maxPooledCands {
 		sc.cands = nil
 	}
