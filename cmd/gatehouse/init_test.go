@@ -194,7 +194,7 @@ func TestInitErrorsWriteNothing(t *testing.T) {
 			if code != 1 || !strings.Contains(out, c.want) {
 				t.Fatalf("on the existing directory: %d %s", code, out)
 			}
-			if after := tree(t, existing); !maps(after, before) {
+			if after := tree(t, existing); !sameFiles(after, before) {
 				t.Fatalf("the existing directory changed")
 			}
 		})
@@ -212,7 +212,7 @@ func TestInitErrorsWriteNothing(t *testing.T) {
 	}
 }
 
-func maps(a, b map[string]string) bool {
+func sameFiles(a, b map[string]string) bool {
 	if len(a) != len(b) {
 		return false
 	}
