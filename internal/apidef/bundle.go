@@ -30,14 +30,14 @@ func ApplyBundle(ctx context.Context, tx store.Tx, defs []Definition, gp []Bundl
 	ids := map[string]string{} // API name → id
 	for i, d := range defs {
 		if err := d.Validate(); err != nil {
-			return nil, fmt.Errorf("apis[%d] (%s): %w", i, d.Name, err)
+			return nil, policystore.Within(fmt.Sprintf("apis[%d]", i), err)
 		}
 		if _, dup := ids[d.Name]; dup {
 			return nil, fieldError(fmt.Sprintf("apis[%d].name", i), "API %s appears twice", d.Name)
 		}
 		stored, action, err := putInTx(ctx, tx, d)
 		if err != nil {
-			return nil, err
+			return nil, policystore.Within(fmt.Sprintf("apis[%d]", i), err)
 		}
 		ids[d.Name] = stored.ID
 		if action != "" {
@@ -69,7 +69,7 @@ func ApplyBundle(ctx context.Context, tx store.Tx, defs []Definition, gp []Bundl
 		for _, p := range byAPI[api] {
 			doc, err := checkGroupPolicy(p.Group, p.Document)
 			if err != nil {
-				return nil, fmt.Errorf("group policy %s/%s: %w", api, p.Group, err)
+				return nil, policystore.Within("groupPolicies["+api+"/"+p.Group+"]", err)
 			}
 			old, ok := have[p.Group]
 			delete(have, p.Group)

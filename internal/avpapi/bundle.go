@@ -160,7 +160,7 @@ func (a *API) applyBundle(ctx context.Context, in *ApplyBundleInput) (*ApplyBund
 		if psBundle != nil {
 			ch, err := a.svc.ApplyBundle(ctx, tx, *psBundle, in.Prune)
 			if err != nil {
-				return err
+				return policystore.Within("policyStore", err)
 			}
 			out.Changes = append(out.Changes, ch...)
 		}

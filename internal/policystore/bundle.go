@@ -454,6 +454,21 @@ func (s *Service) checkBundle(ctx context.Context, b Bundle) (*bundleValidated, 
 	return v, nil
 }
 
+// Within names the element of a larger input a validation error belongs to (path
+// "apis[2]" turns field "routes[0].route" into "apis[2].routes[0].route"); other errors pass
+// through.
+func Within(path string, err error) error {
+	var ve *ValidationError
+	if !errors.As(err, &ve) {
+		return err
+	}
+	out := &ValidationError{Message: path + ": " + ve.Message}
+	for _, f := range ve.Fields {
+		out.Fields = append(out.Fields, FieldError{Path: path + "." + f.Path, Message: f.Message})
+	}
+	return out
+}
+
 // bundleInvalid names the bundle element a STRICT validation failure belongs to.
 func bundleInvalid(path string, err error) error {
 	return &ValidationError{Message: path + ": " + err.Error(), Fields: []FieldError{{Path: path, Message: err.Error()}}}
