@@ -97,7 +97,7 @@ func corpusCases() []corpusCase {
 			Allow: []wizard.Assignment{{Group: "writers", Operations: []string{"createIncident", "updateIncident"}}, {Group: "readers", Operations: []string{"listNotes"}}}},
 			api:   "Incidents-API-PagerDuty-like",
 			warns: []string{"openapi validation (ignored", "paths./incidents/{incident_id}/notes.get: routed as GET /incidents/{id}/notes"},
-			notes: []string{"security: []", "GET /status"},
+			notes: []string{"security: []", "GET /status", "have OAuth2 scopes in the document, which the policies do not check"},
 			route: map[string]string{"GET /status": "none", "GET /incidents": "cognito scopes=incidents/read", "POST /incidents": "avp",
 				"GET /incidents/{id}/notes": "avp action=get /incidents/{incident_id}/notes"}},
 		{file: "calls.yaml", opts: wizard.Options{Upstream: up, Identity: id,

@@ -331,6 +331,16 @@ func Generate(doc *Document, opts Options) (*Result, error) {
 	if len(groups) == 0 {
 		r.Warnings = append(r.Warnings, "no group was given any operation (--allow): every route that is not public or authenticated is denied to everyone")
 	}
+	var unchecked []string
+	for _, op := range ops {
+		if _, set := authz[op]; !set && (len(op.Scopes) > 0 || op.ScopesAll) {
+			unchecked = append(unchecked, op.docRoute())
+		}
+	}
+	if len(unchecked) > 0 {
+		r.Notes = append(r.Notes, fmt.Sprintf("%d operations decided by the group policies have OAuth2 scopes in the document, which the policies do not check (list them with --authenticated for scope checks): %s",
+			len(unchecked), strings.Join(unchecked, ", ")))
+	}
 
 	// Schema.
 	schemaText := schemaText(ns, ops)
