@@ -333,7 +333,9 @@ func (p *IdP) createUser(ctx context.Context, poolID, username, password string,
 		if err != nil {
 			return nil, err
 		}
-		u.PasswordHash = h
+		if err := setPassword(u, poolID, h, password); err != nil {
+			return nil, err
+		}
 	}
 	if temporary || password == "" {
 		u.Status = userStatusNew
@@ -391,7 +393,9 @@ func (p *IdP) SetUserPassword(ctx context.Context, poolID, username, password st
 		return err
 	}
 	return p.updateUser(ctx, poolID, username, func(_ store.Tx, u *User) error {
-		u.PasswordHash = h
+		if err := setPassword(u, poolID, h, password); err != nil {
+			return err
+		}
 		u.Status = userStatusOK
 		if !permanent {
 			u.Status = userStatusNew

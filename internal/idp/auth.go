@@ -262,6 +262,9 @@ func (p *IdP) initiateAuth(ctx context.Context, adminPool string, in InitiateAut
 		if err != nil {
 			return nil, nil, err
 		}
+		if u.SRPVerifier == "" {
+			p.addSRPVerifier(ctx, pool.ID, u.Username, ap["PASSWORD"])
+		}
 		t, err := p.issue(ctx, issueReq{pool: pool, client: client, user: u, scopes: defaultUserScopes(client),
 			trigger: triggerAuthentication, idToken: true, refresh: client.allowsFlow(FlowRefreshToken)})
 		return t, nil, err
@@ -277,7 +280,16 @@ func (p *IdP) initiateAuth(ctx context.Context, adminPool string, in InitiateAut
 			return checkSecretHash(client, ap["SECRET_HASH"], names...)
 		})
 		return t, nil, err
-	case "USER_SRP_AUTH", "CUSTOM_AUTH", "USER_AUTH":
+	case "USER_SRP_AUTH":
+		if !client.allowsFlow(FlowUserSRP) {
+			return nil, nil, errf(CodeInvalidParameter, "USER_SRP_AUTH flow not enabled for this client")
+		}
+		if err := checkSecretHash(client, ap["SECRET_HASH"], ap["USERNAME"]); err != nil {
+			return nil, nil, err
+		}
+		ch, err := p.srpStart(ctx, pool, client, ap["USERNAME"], ap["SRP_A"])
+		return nil, ch, err
+	case "CUSTOM_AUTH", "USER_AUTH":
 		return nil, nil, errf(CodeInvalidParameter, "%s is not supported by Gatehouse; use USER_PASSWORD_AUTH.", in.AuthFlow)
 	case "":
 		return nil, nil, errf(CodeInvalidParameter, "1 validation error detected: Value null at 'authFlow' failed to satisfy constraint: Member must not be null")
@@ -350,9 +362,53 @@ type RespondToAuthChallengeInput struct {
 	UserContextData    map[string]any    `json:"UserContextData,omitempty"`
 }
 
-// RespondToAuthChallenge answers NEW_PASSWORD_REQUIRED: sets the new password and signs in.
-// The session is single use.
-func (p *IdP) RespondToAuthChallenge(ctx context.Context, in RespondToAuthChallengeInput) (*Tokens, error) {
+// RespondToAuthChallenge answers PASSWORD_VERIFIER (USER_SRP_AUTH; it may lead to
+// NEW_PASSWORD_REQUIRED) or NEW_PASSWORD_REQUIRED (sets the new password and signs in). Every
+// session is single use.
+func (p *IdP) RespondToAuthChallenge(ctx context.Context, in RespondToAuthChallengeInput) (*Tokens, *Challenge, error) {
+	if in.ChallengeName == "PASSWORD_VERIFIER" {
+		return p.respondPasswordVerifier(ctx, in)
+	}
+	t, err := p.respondNewPassword(ctx, in)
+	return t, nil, err
+}
+
+// respondPasswordVerifier completes USER_SRP_AUTH.
+func (p *IdP) respondPasswordVerifier(ctx context.Context, in RespondToAuthChallengeInput) (*Tokens, *Challenge, error) {
+	poolID, err := p.poolOfClient(ctx, in.ClientID)
+	if err != nil {
+		return nil, nil, err
+	}
+	pool, err := p.getPool(ctx, p.st, poolID)
+	if err != nil {
+		return nil, nil, err
+	}
+	client, err := p.getClient(ctx, p.st, poolID, in.ClientID)
+	if err != nil {
+		return nil, nil, err
+	}
+	if !client.allowsFlow(FlowUserSRP) {
+		return nil, nil, errf(CodeInvalidParameter, "USER_SRP_AUTH flow not enabled for this client")
+	}
+	cr := in.ChallengeResponses
+	if err := checkSecretHash(client, cr["SECRET_HASH"], cr["USERNAME"]); err != nil {
+		return nil, nil, err
+	}
+	u, err := p.srpVerify(ctx, pool, client, cr)
+	if errors.Is(err, errNewPassword) {
+		ch, err := p.newPasswordChallenge(ctx, pool, client, u)
+		return nil, ch, err
+	}
+	if err != nil {
+		return nil, nil, err
+	}
+	t, err := p.issue(ctx, issueReq{pool: pool, client: client, user: u, scopes: defaultUserScopes(client),
+		trigger: triggerAuthentication, idToken: true, refresh: client.allowsFlow(FlowRefreshToken)})
+	return t, nil, err
+}
+
+// respondNewPassword answers NEW_PASSWORD_REQUIRED.
+func (p *IdP) respondNewPassword(ctx context.Context, in RespondToAuthChallengeInput) (*Tokens, error) {
 	if in.ChallengeName != "NEW_PASSWORD_REQUIRED" {
 		return nil, errf(CodeInvalidParameter, "Unsupported ChallengeName %q.", in.ChallengeName)
 	}
@@ -410,7 +466,10 @@ func (p *IdP) RespondToAuthChallenge(ctx context.Context, in RespondToAuthChalle
 		if err != nil {
 			return err
 		}
-		u.PasswordHash, u.Status, u.Updated = hash, userStatusOK, p.now().UTC()
+		if err := setPassword(u, poolID, hash, cr["NEW_PASSWORD"]); err != nil {
+			return err
+		}
+		u.Status, u.Updated = userStatusOK, p.now().UTC()
 		return putJSON(ctx, tx, false, poolID, kindUser, u.Username, u.Sub, "", u)
 	})
 	if err != nil {

@@ -186,11 +186,11 @@ func (p *IdP) opAdminInitiateAuth(ctx context.Context, in *adminInitiateAuthInpu
 }
 
 func (p *IdP) opRespondToAuthChallenge(ctx context.Context, in *RespondToAuthChallengeInput) (*authOutput, error) {
-	t, err := p.RespondToAuthChallenge(ctx, *in)
+	t, ch, err := p.RespondToAuthChallenge(ctx, *in)
 	if err != nil {
 		return nil, err
 	}
-	return toAuthOutput(t, nil), nil
+	return toAuthOutput(t, ch), nil
 }
 
 type revokeTokenInput struct {

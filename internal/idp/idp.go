@@ -3,8 +3,17 @@
 //
 // Everything a pool owns lives in the store under Scope = pool id (kinds prefixed idp_); the
 // pool itself is the container object (Scope "", Kind "user_pool"). Invariants:
-//   - passwords are stored only as argon2id hashes; refresh tokens and authorization codes
-//     only as SHA-256 hashes, so a store dump cannot be replayed;
+//   - passwords are stored only as argon2id hashes plus, for USER_SRP_AUTH, Cognito's SRP
+//     verifier g^x (x is a salted SHA-256 of the password, as the protocol fixes: a store dump
+//     allows guessing at SHA-256 speed, so the store must be protected like a password file);
+//     refresh tokens, authorization codes and SRP secret blocks only as SHA-256 hashes, so a
+//     store dump cannot be replayed;
+//   - a global sign-out, a disabled or deleted user, or a revoked refresh token is recorded in
+//     the scope _idp_revocations in the same transaction; every node holds that scope in
+//     memory (loaded through the store's change notifications before a local write returns)
+//     and, as the identity registry's RevocationChecker, refuses the tokens it covers — beyond
+//     Cognito, whose access tokens stay valid elsewhere until they expire. No token is issued
+//     with iat before its user's revocation epoch;
 //   - an authorization code is deleted in the same transaction that redeems it, so it can be
 //     redeemed at most once, and any attempt to redeem it (right or wrong) burns it;
 //   - every issued token carries a fresh jti and event_id; tokens are RS256 with a kid that the

@@ -68,9 +68,12 @@ type User struct {
 	Status       string            `json:"status"`
 	Attributes   map[string]string `json:"attributes,omitempty"` // excluding sub
 	PasswordHash string            `json:"passwordHash,omitempty"`
-	Groups       []string          `json:"groups,omitempty"`
-	Created      time.Time         `json:"created"`
-	Updated      time.Time         `json:"updated"`
+	// SRPSalt and SRPVerifier (hex) answer USER_SRP_AUTH; see srp.go.
+	SRPSalt     string    `json:"srpSalt,omitempty"`
+	SRPVerifier string    `json:"srpVerifier,omitempty"`
+	Groups      []string  `json:"groups,omitempty"`
+	Created     time.Time `json:"created"`
+	Updated     time.Time `json:"updated"`
 }
 
 // Group is a pool group.
