@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"maps"
+	"runtime"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -339,6 +340,29 @@ func consistent(ctx context.Context, st store.Store, storeID string, read func(r
 	}
 }
 
+// loadPage is the number of objects a full load reads per List call.
+const loadPage = 8192
+
+// listPaged hands the objects q selects to fn a page at a time, each page handled before the
+// next is read: every read stays within the store's per-read bound however large the store,
+// and only one page of raw rows is held at a time.
+func listPaged(ctx context.Context, st store.Reader, q store.Query, fn func([]store.Object) error) error {
+	q.Limit = loadPage
+	for {
+		page, token, err := st.List(ctx, q)
+		if err != nil {
+			return err
+		}
+		if err := fn(page); err != nil {
+			return err
+		}
+		if token == "" {
+			return nil
+		}
+		q.PageToken = token
+	}
+}
+
 func load(ctx context.Context, st store.Store, storeID string, rev int64, prev *Snapshot) (*Snapshot, error) {
 	ps, err := requireStore(ctx, st, storeID)
 	if err != nil {
@@ -370,33 +394,32 @@ func load(ctx context.Context, st store.Store, storeID string, rev int64, prev *
 		snap.templates[id] = t
 	}
 
-	polObjs, _, err := st.List(ctx, store.Query{Scope: storeID, Kind: KindPolicy})
-	if err != nil {
-		return nil, err
-	}
-	policies := make([]engine.Policy, 0, len(polObjs))
 	var cache map[string]*cedar.Policy
 	if prev != nil {
 		cache = prev.statements
 	}
-	for _, o := range polObjs {
-		p, err := compilePolicy(o, snap.templates, cache, snap.statements)
-		if err != nil {
-			return nil, err
-		}
-		policies = append(policies, p)
-	}
-
-	entObjs, _, err := st.List(ctx, store.Query{Scope: storeID, Kind: KindEntity})
+	var policies []engine.Policy
+	err = listPaged(ctx, st, store.Query{Scope: storeID, Kind: KindPolicy}, func(page []store.Object) error {
+		compiled, err := compilePolicies(page, snap.templates, cache, snap.statements)
+		policies = append(policies, compiled...)
+		return err
+	})
 	if err != nil {
 		return nil, err
 	}
-	for _, o := range entObjs {
-		e, err := compileEntity(o)
-		if err != nil {
-			return nil, err
+
+	err = listPaged(ctx, st, store.Query{Scope: storeID, Kind: KindEntity}, func(page []store.Object) error {
+		for _, o := range page {
+			e, err := compileEntity(o)
+			if err != nil {
+				return err
+			}
+			entities[e.UID] = e
 		}
-		entities[e.UID] = e
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
 
 	if snap.IdentitySources, snap.Sources, err = loadIdentitySources(ctx, st, storeID); err != nil {
@@ -562,6 +585,48 @@ func compileTemplate(o store.Object) (string, *policy.Template, error) {
 		return "", nil, fmt.Errorf("stored template %s: %w", t.ID, err)
 	}
 	return t.ID, parsed, nil
+}
+
+// compilePolicies compiles objs in parallel, one contiguous share per CPU: parsing
+// dominates a full load. Each worker records its statements in its own map, merged into
+// parsed afterwards; cache and templates are only read. The error reported is the one of
+// the first failing object in store order, as a sequential load would report it.
+func compilePolicies(objs []store.Object, templates map[string]*policy.Template, cache, parsed map[string]*cedar.Policy) ([]engine.Policy, error) {
+	out := make([]engine.Policy, len(objs))
+	workers := min(runtime.GOMAXPROCS(0), max(1, len(objs)/256))
+	type share struct {
+		parsed map[string]*cedar.Policy
+		err    error
+	}
+	shares := make([]share, workers)
+	var wg sync.WaitGroup
+	for w := range workers {
+		lo, hi := w*len(objs)/workers, (w+1)*len(objs)/workers
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			sh := &shares[w]
+			sh.parsed = make(map[string]*cedar.Policy, hi-lo)
+			for i := lo; i < hi; i++ {
+				p, err := compilePolicy(objs[i], templates, cache, sh.parsed)
+				if err != nil {
+					sh.err = err
+					return
+				}
+				out[i] = p
+			}
+		}()
+	}
+	wg.Wait()
+	for _, sh := range shares { // shares are in store order
+		if sh.err != nil {
+			return nil, sh.err
+		}
+	}
+	for _, sh := range shares {
+		maps.Copy(parsed, sh.parsed)
+	}
+	return out, nil
 }
 
 // compilePolicy parses or links a stored policy. Static statements are looked up in cache
