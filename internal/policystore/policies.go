@@ -596,6 +596,25 @@ func (s *Service) PutEntities(ctx context.Context, storeID string, entities []ty
 		if _, err := requireStore(ctx, tx, storeID); err != nil {
 			return err
 		}
+		// With a schema, entities are read as Cedar reads them: implicit entity references and
+		// extension strings become typed values, and ill-typed attributes are refused.
+		if doc, err := getSchema(ctx, tx, storeID); err == nil {
+			sch, err := policy.ParseSchema([]byte(doc.JSON))
+			if err != nil {
+				return fmt.Errorf("stored schema of %s: %w", storeID, err)
+			}
+			for i, e := range entities {
+				c, err := sch.ConformEntity(e)
+				if err != nil {
+					return invalid(fmt.Sprintf("entities[%d]", i), "entity %s does not conform to the schema: %v", e.UID, err)
+				}
+				if docs[i].Data, err = c.MarshalJSON(); err != nil {
+					return invalid(fmt.Sprintf("entities[%d]", i), "%v", err)
+				}
+			}
+		} else if !errors.Is(err, store.ErrNotFound) {
+			return err
+		}
 		for _, d := range docs {
 			if err := tx.Put(ctx, d); err != nil {
 				return err
