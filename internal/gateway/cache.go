@@ -121,7 +121,8 @@ const (
 // weigh estimates the heap bytes an entry holds, so the cache is bounded by memory rather than
 // by count: a token with many groups or long claims costs what it weighs.
 func weigh(e *entry) uint32 {
-	n := nodeOverhead + int(unsafe.Sizeof(*e)) + len(e.principal)
+	// The stamp may keep the whole token alive after the token cache dropped it: count it.
+	n := nodeOverhead + int(unsafe.Sizeof(*e)) + len(e.principal) + e.keys.RetainedBytes()
 	for _, s := range e.groups {
 		n += headerSize + len(s)
 	}

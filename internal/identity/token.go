@@ -45,6 +45,15 @@ type KeyStamp struct {
 	tok     *Token // for the revocation check
 }
 
+// RetainedBytes is the estimated heap a holder of the stamp keeps alive beyond the stamp itself
+// (the token, for the revocation check), so a byte-bounded cache of stamps can weigh it.
+func (s KeyStamp) RetainedBytes() int {
+	if s.tok == nil {
+		return 0
+	}
+	return int(weigh(s.tok)) - nodeOverhead
+}
+
 // Current reports whether the key set that verified the token is still its registry's key set
 // for that issuer, still holds the same key material (a key added, removed or changed bumps the
 // version, as a policy change bumps a store revision) and is fresh enough to use (within the
