@@ -13,7 +13,7 @@ import (
 )
 
 // FuzzApplyBundle: any request body gets an answer or a 4xx error, never a panic or an
-// internal error (seeds in testdata/fuzz/FuzzApplyBundle and below).
+// internal error (seeds below; go test -fuzz FuzzApplyBundle ./internal/avpapi).
 func FuzzApplyBundle(f *testing.F) {
 	schema := `namespace A { entity G; entity U in [G]; entity App; action "read" appliesTo { principal: [U], resource: [App] }; }`
 	for _, s := range []string{
