@@ -150,7 +150,7 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger) (*Node, er
 		return nil, err
 	}
 	tokenCache, decisionCache := cfg.CacheBudgets()
-	n.IdP = NewIdP(st, cfg, logger, n.Verifier().Lookup)
+	n.IdP = NewIdP(st, cfg, logger, n.Verifier().Lookup, idp.WithAudit(n.idpChanged))
 	// Tokens of the built-in IdP that it revoked fail validation and drop cached decisions.
 	n.Identity = identity.New(identity.WithLogger(logger), identity.WithTokenCacheBytes(tokenCache),
 		identity.WithRevocationChecker(n.IdP))
@@ -184,7 +184,7 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger) (*Node, er
 }
 
 // NewIdP builds the built-in IdP on st; the CLI uses it offline with the same settings.
-func NewIdP(st store.Store, cfg config.Config, logger *slog.Logger, creds func(string) (string, bool)) *idp.IdP {
+func NewIdP(st store.Store, cfg config.Config, logger *slog.Logger, creds func(string) (string, bool), extra ...idp.Option) *idp.IdP {
 	base := cfg.IdPIssuerBase
 	if base == "" {
 		base = "http://" + cfg.IdPListen
@@ -199,7 +199,7 @@ func NewIdP(st store.Store, cfg config.Config, logger *slog.Logger, creds func(s
 	if creds != nil {
 		opts = append(opts, idp.WithCredentials(creds))
 	}
-	return idp.New(st, opts...)
+	return idp.New(st, append(opts, extra...)...)
 }
 
 // localPoolEndpoint maps a Cognito pool id served by the built-in IdP to its issuer base.

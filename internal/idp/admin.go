@@ -24,7 +24,8 @@ type PoolInput struct {
 }
 
 // CreatePool creates a pool with id <region>_<random> and its first signing key.
-func (p *IdP) CreatePool(ctx context.Context, in PoolInput) (*Pool, error) {
+func (p *IdP) CreatePool(ctx context.Context, in PoolInput) (out *Pool, err error) {
+	defer p.audited(ctx, &err, func() Change { return Change{Operation: "CreateUserPool", PoolID: out.ID, Detail: "name " + in.Name} })
 	if err := validName("PoolName", in.Name); err != nil {
 		return nil, err
 	}
@@ -67,7 +68,8 @@ func (p *IdP) ListPools(ctx context.Context) ([]*Pool, error) {
 }
 
 // DeletePool deletes a pool and everything it owns.
-func (p *IdP) DeletePool(ctx context.Context, poolID string) error {
+func (p *IdP) DeletePool(ctx context.Context, poolID string) (err error) {
+	defer p.audited(ctx, &err, func() Change { return Change{Operation: "DeleteUserPool", PoolID: poolID} })
 	defer func() {
 		p.clientMu.Lock()
 		for id, pool := range p.clientIx {
@@ -98,7 +100,11 @@ func (p *IdP) DeletePool(ctx context.Context, poolID string) error {
 }
 
 // SetPreTokenHook sets (or, with nil, removes) the pool's pre-token-generation webhook.
-func (p *IdP) SetPreTokenHook(ctx context.Context, poolID string, h *Hook) error {
+func (p *IdP) SetPreTokenHook(ctx context.Context, poolID string, h *Hook) (err error) {
+	defer p.audited(ctx, &err, func() Change {
+		// The URL may carry a secret in its query: only whether a hook is set is recorded.
+		return Change{Operation: "UpdateUserPool", PoolID: poolID, Detail: map[bool]string{true: "pre token hook set", false: "pre token hook removed"}[h != nil]}
+	})
 	if h != nil {
 		if err := validateHookURL(h.URL); err != nil {
 			return err
@@ -134,7 +140,10 @@ type ClientInput struct {
 var standardScopes = []string{"openid", "email", "phone", "profile", scopeAdmin}
 
 // CreateClient creates an app client in a pool.
-func (p *IdP) CreateClient(ctx context.Context, poolID string, in ClientInput) (*Client, error) {
+func (p *IdP) CreateClient(ctx context.Context, poolID string, in ClientInput) (out *Client, err error) {
+	defer p.audited(ctx, &err, func() Change {
+		return Change{Operation: "CreateUserPoolClient", PoolID: poolID, Target: out.ID, Detail: "name " + in.Name}
+	})
 	if err := validName("ClientName", in.Name); err != nil {
 		return nil, err
 	}
@@ -193,7 +202,7 @@ func (p *IdP) CreateClient(ctx context.Context, poolID string, in ClientInput) (
 	if in.GenerateSecret {
 		c.Secret = randomString(alnum, 52)
 	}
-	err := p.st.Update(ctx, func(tx store.Tx) error {
+	err = p.st.Update(ctx, func(tx store.Tx) error {
 		if _, err := p.getPool(ctx, tx, poolID); err != nil {
 			return err
 		}
@@ -269,7 +278,8 @@ type GroupInput struct {
 }
 
 // CreateGroup creates a group.
-func (p *IdP) CreateGroup(ctx context.Context, poolID string, in GroupInput) (*Group, error) {
+func (p *IdP) CreateGroup(ctx context.Context, poolID string, in GroupInput) (_ *Group, err error) {
+	defer p.audited(ctx, &err, func() Change { return Change{Operation: "CreateGroup", PoolID: poolID, Target: in.Name} })
 	if err := validName("GroupName", in.Name); err != nil {
 		return nil, err
 	}
@@ -282,7 +292,7 @@ func (p *IdP) CreateGroup(ctx context.Context, poolID string, in GroupInput) (*G
 	now := p.now().UTC()
 	g := &Group{Name: in.Name, Description: in.Description, Precedence: in.Precedence, RoleArn: in.RoleArn,
 		Created: now, Updated: now}
-	err := p.st.Update(ctx, func(tx store.Tx) error {
+	err = p.st.Update(ctx, func(tx store.Tx) error {
 		if _, err := p.getPool(ctx, tx, poolID); err != nil {
 			return err
 		}
@@ -315,7 +325,10 @@ func (p *IdP) CreateUser(ctx context.Context, poolID, username, password string,
 	return p.createUser(ctx, poolID, username, password, false, attrs)
 }
 
-func (p *IdP) createUser(ctx context.Context, poolID, username, password string, temporary bool, attrs map[string]string) (*User, error) {
+func (p *IdP) createUser(ctx context.Context, poolID, username, password string, temporary bool, attrs map[string]string) (_ *User, err error) {
+	defer p.audited(ctx, &err, func() Change {
+		return Change{Operation: "AdminCreateUser", PoolID: poolID, Username: username, Detail: attrNames(attrs)}
+	})
 	if err := validName("Username", username); err != nil {
 		return nil, err
 	}
@@ -340,7 +353,7 @@ func (p *IdP) createUser(ctx context.Context, poolID, username, password string,
 	if temporary || password == "" {
 		u.Status = userStatusNew
 	}
-	err := p.st.Update(ctx, func(tx store.Tx) error {
+	err = p.st.Update(ctx, func(tx store.Tx) error {
 		if _, err := p.getPool(ctx, tx, poolID); err != nil {
 			return err
 		}
@@ -384,7 +397,11 @@ func (p *IdP) updateUser(ctx context.Context, poolID, username string, fn func(t
 
 // SetUserPassword sets a user's password; permanent confirms the user, otherwise the user must
 // change it at the next sign-in.
-func (p *IdP) SetUserPassword(ctx context.Context, poolID, username, password string, permanent bool) error {
+func (p *IdP) SetUserPassword(ctx context.Context, poolID, username, password string, permanent bool) (err error) {
+	defer p.audited(ctx, &err, func() Change {
+		return Change{Operation: "AdminSetUserPassword", PoolID: poolID, Username: username,
+			Detail: map[bool]string{true: "permanent password set", false: "temporary password set"}[permanent]}
+	})
 	if err := validatePassword(password); err != nil {
 		return err
 	}
@@ -406,7 +423,10 @@ func (p *IdP) SetUserPassword(ctx context.Context, poolID, username, password st
 
 // SetUserEnabled enables or disables a user. Disabled users cannot sign in or refresh, and
 // every token issued to them before is revoked.
-func (p *IdP) SetUserEnabled(ctx context.Context, poolID, username string, enabled bool) error {
+func (p *IdP) SetUserEnabled(ctx context.Context, poolID, username string, enabled bool) (err error) {
+	defer p.audited(ctx, &err, func() Change {
+		return Change{Operation: map[bool]string{true: "AdminEnableUser", false: "AdminDisableUser"}[enabled], PoolID: poolID, Username: username}
+	})
 	return p.updateUser(ctx, poolID, username, func(tx store.Tx, u *User) error {
 		if !enabled && u.Enabled {
 			pool, err := p.getPool(ctx, tx, poolID)
@@ -423,7 +443,10 @@ func (p *IdP) SetUserEnabled(ctx context.Context, poolID, username string, enabl
 }
 
 // UpdateUserAttributes sets (non-empty value) or deletes (empty value) user attributes.
-func (p *IdP) UpdateUserAttributes(ctx context.Context, poolID, username string, attrs map[string]string) error {
+func (p *IdP) UpdateUserAttributes(ctx context.Context, poolID, username string, attrs map[string]string) (err error) {
+	defer p.audited(ctx, &err, func() Change {
+		return Change{Operation: "AdminUpdateUserAttributes", PoolID: poolID, Username: username, Detail: attrNames(attrs)}
+	})
 	if err := validateAttributes(attrs); err != nil {
 		return err
 	}
@@ -443,7 +466,10 @@ func (p *IdP) UpdateUserAttributes(ctx context.Context, poolID, username string,
 }
 
 // AddUserToGroup adds a user to an existing group (idempotent).
-func (p *IdP) AddUserToGroup(ctx context.Context, poolID, username, group string) error {
+func (p *IdP) AddUserToGroup(ctx context.Context, poolID, username, group string) (err error) {
+	defer p.audited(ctx, &err, func() Change {
+		return Change{Operation: "AdminAddUserToGroup", PoolID: poolID, Username: username, Target: group, Detail: "added to group " + group}
+	})
 	return p.updateUser(ctx, poolID, username, func(tx store.Tx, u *User) error {
 		if _, err := tx.Get(ctx, poolID, kindGroup, group); errors.Is(err, store.ErrNotFound) {
 			return errf(CodeResourceNotFound, "Group not found.")
@@ -459,7 +485,10 @@ func (p *IdP) AddUserToGroup(ctx context.Context, poolID, username, group string
 }
 
 // RemoveUserFromGroup removes a user from a group (idempotent).
-func (p *IdP) RemoveUserFromGroup(ctx context.Context, poolID, username, group string) error {
+func (p *IdP) RemoveUserFromGroup(ctx context.Context, poolID, username, group string) (err error) {
+	defer p.audited(ctx, &err, func() Change {
+		return Change{Operation: "AdminRemoveUserFromGroup", PoolID: poolID, Username: username, Target: group, Detail: "removed from group " + group}
+	})
 	return p.updateUser(ctx, poolID, username, func(tx store.Tx, u *User) error {
 		if _, err := tx.Get(ctx, poolID, kindGroup, group); errors.Is(err, store.ErrNotFound) {
 			return errf(CodeResourceNotFound, "Group not found.")
@@ -472,7 +501,8 @@ func (p *IdP) RemoveUserFromGroup(ctx context.Context, poolID, username, group s
 }
 
 // DeleteUser deletes a user and revokes every token issued to them.
-func (p *IdP) DeleteUser(ctx context.Context, poolID, username string) error {
+func (p *IdP) DeleteUser(ctx context.Context, poolID, username string) (err error) {
+	defer p.audited(ctx, &err, func() Change { return Change{Operation: "AdminDeleteUser", PoolID: poolID, Username: username} })
 	return p.st.Update(ctx, func(tx store.Tx) error {
 		pool, err := p.getPool(ctx, tx, poolID)
 		if err != nil {
@@ -490,7 +520,8 @@ func (p *IdP) DeleteUser(ctx context.Context, poolID, username string) error {
 }
 
 // CreateResourceServer declares custom scopes <identifier>/<name>.
-func (p *IdP) CreateResourceServer(ctx context.Context, poolID, identifier, name string, scopes []ScopeInfo) (*ResourceServer, error) {
+func (p *IdP) CreateResourceServer(ctx context.Context, poolID, identifier, name string, scopes []ScopeInfo) (_ *ResourceServer, err error) {
+	defer p.audited(ctx, &err, func() Change { return Change{Operation: "CreateResourceServer", PoolID: poolID, Target: identifier} })
 	if identifier == "" || len(identifier) > 256 || strings.ContainsAny(identifier, " \t\r\n\"\\") {
 		return nil, errf(CodeInvalidParameter, "Identifier must be 1-256 characters without whitespace, quotes or backslashes.")
 	}
@@ -505,7 +536,7 @@ func (p *IdP) CreateResourceServer(ctx context.Context, poolID, identifier, name
 		seen[s.Name] = true
 	}
 	rs := &ResourceServer{Identifier: identifier, Name: name, Scopes: scopes}
-	err := p.st.Update(ctx, func(tx store.Tx) error {
+	err = p.st.Update(ctx, func(tx store.Tx) error {
 		if _, err := p.getPool(ctx, tx, poolID); err != nil {
 			return err
 		}

@@ -408,10 +408,15 @@ func (p *IdP) respondPasswordVerifier(ctx context.Context, in RespondToAuthChall
 }
 
 // respondNewPassword answers NEW_PASSWORD_REQUIRED.
-func (p *IdP) respondNewPassword(ctx context.Context, in RespondToAuthChallengeInput) (*Tokens, error) {
+func (p *IdP) respondNewPassword(ctx context.Context, in RespondToAuthChallengeInput) (_ *Tokens, err error) {
+	defer p.audited(ctx, &err, func() Change {
+		poolID, _ := p.poolOfClient(ctx, in.ClientID)
+		return Change{Operation: "RespondToAuthChallenge", PoolID: poolID, Username: in.ChallengeResponses["USERNAME"], Detail: "new password set"}
+	})
 	if in.ChallengeName != "NEW_PASSWORD_REQUIRED" {
 		return nil, errf(CodeInvalidParameter, "Unsupported ChallengeName %q.", in.ChallengeName)
 	}
+	ctx = WithActor(ctx, "user:"+in.ChallengeResponses["USERNAME"])
 	poolID, err := p.poolOfClient(ctx, in.ClientID)
 	if err != nil {
 		return nil, err

@@ -215,7 +215,7 @@ func (p *IdP) opRevokeToken(ctx context.Context, in *revokeTokenInput) (struct{}
 	if !checkClientSecret(c, in.ClientSecret) {
 		return struct{}{}, errf(CodeNotAuthorized, "Unable to verify secret hash for client %s", c.ID)
 	}
-	return struct{}{}, p.revokeRefresh(ctx, poolID, c.ID, in.Token)
+	return struct{}{}, p.revokeRefresh(WithActor(ctx, "client:"+c.ID), poolID, c.ID, in.Token)
 }
 
 func (p *IdP) opGlobalSignOut(ctx context.Context, in *getUserInput) (struct{}, error) {
@@ -228,7 +228,7 @@ func (p *IdP) opGlobalSignOut(ctx context.Context, in *getUserInput) (struct{}, 
 	}
 	iss, _ := c["iss"].(string)
 	poolID := iss[strings.LastIndexByte(iss, '/')+1:]
-	return struct{}{}, p.GlobalSignOut(ctx, poolID, u.Username)
+	return struct{}{}, p.GlobalSignOut(WithActor(ctx, "user:"+u.Username), poolID, u.Username)
 }
 
 func (p *IdP) opAdminUserGlobalSignOut(ctx context.Context, in *userInput) (struct{}, error) {

@@ -27,6 +27,7 @@
 package idp
 
 import (
+	"context"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -60,6 +61,7 @@ type IdP struct {
 	clientMu sync.Mutex
 	clientIx map[string]string // client id -> pool id; client ids are random and never reused
 	revs     revocations
+	onChange func(context.Context, Change)
 	dummy    string // hash verified for unknown users so timing does not reveal them
 	dummyMu  sync.Once
 }

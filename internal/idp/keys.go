@@ -71,7 +71,8 @@ func (p *IdP) key(ctx context.Context, r store.Reader, poolID, kid string) (*sig
 // RotateKeys makes a fresh key the pool's signing key and returns its kid. The previous key
 // stays in the JWKS until every token it signed has expired (the longest access/ID token
 // lifetime of the pool's clients after rotation); keys past that are deleted.
-func (p *IdP) RotateKeys(ctx context.Context, poolID string) (string, error) {
+func (p *IdP) RotateKeys(ctx context.Context, poolID string) (kid string, err error) {
+	defer p.audited(ctx, &err, func() Change { return Change{Operation: "RotateKeys", PoolID: poolID, Target: kid} })
 	rec, _, err := newKeyRecord(p.now())
 	if err != nil {
 		return "", err

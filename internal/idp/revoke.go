@@ -242,7 +242,10 @@ func (p *IdP) revokeOriginTx(ctx context.Context, tx store.Tx, iss, origin strin
 // GlobalSignOut revokes every token issued to the user so far: refresh tokens stop refreshing,
 // and access and ID tokens fail at the gateway, forward-auth and IsAuthorizedWithToken on
 // every node (which Cognito does not do for access tokens it already issued).
-func (p *IdP) GlobalSignOut(ctx context.Context, poolID, username string) error {
+func (p *IdP) GlobalSignOut(ctx context.Context, poolID, username string) (err error) {
+	defer p.audited(ctx, &err, func() Change {
+		return Change{Operation: "GlobalSignOut", PoolID: poolID, Username: username, Detail: "every token issued so far revoked"}
+	})
 	return p.st.Update(ctx, func(tx store.Tx) error {
 		pool, err := p.getPool(ctx, tx, poolID)
 		if err != nil {

@@ -365,7 +365,10 @@ func (p *IdP) redeemRefresh(ctx context.Context, poolID, clientID, token string)
 
 // revokeRefresh revokes a refresh token issued to clientID. Unknown tokens are ignored
 // (RFC 7009); a token of another client is an error.
-func (p *IdP) revokeRefresh(ctx context.Context, poolID, clientID, token string) error {
+func (p *IdP) revokeRefresh(ctx context.Context, poolID, clientID, token string) (err error) {
+	defer p.audited(ctx, &err, func() Change {
+		return Change{Operation: "RevokeToken", PoolID: poolID, Target: clientID, Detail: "refresh token and its session revoked"}
+	})
 	if token == "" || len(token) > 512 {
 		return nil
 	}
