@@ -1,6 +1,8 @@
 // Package policy is Gatehouse's Cedar policy model: parsing static policies
-// and templates, deriving their scope, linking templates, and parsing and
-// validating schemas.
+// and templates, deriving their scope, linking templates, parsing and
+// validating schemas, and reading entities and contexts with a schema as Cedar
+// does (Schema.ConformEntity, Schema.ConformContext): once conformed, a value
+// has exactly the type the schema declares.
 //
 // Everything here is pure: no I/O, no HTTP, no global state. Values returned
 // by this package are immutable after construction and safe for concurrent
