@@ -246,7 +246,11 @@ func (p *IdP) verifyJWT(ctx context.Context, poolID, token string) (map[string]a
 	if err := dec.Decode(&c); err != nil {
 		return nil, errBadToken
 	}
-	if iss, _ := c["iss"].(string); iss != p.Issuer(poolID) {
+	pool, err = p.getPool(ctx, p.st, poolID)
+	if err != nil {
+		return nil, errBadToken
+	}
+	if iss, _ := c["iss"].(string); iss != p.poolIssuer(pool) {
 		return nil, errBadToken
 	}
 	exp, ok := c["exp"].(json.Number)

@@ -176,11 +176,12 @@ func (p *IdP) writeOAuthError(w http.ResponseWriter, err error) {
 
 func (p *IdP) serveDiscovery(w http.ResponseWriter, r *http.Request) {
 	poolID := r.PathValue("pool")
-	if _, err := p.getPool(r.Context(), p.st, poolID); err != nil {
+	pool, err := p.getPool(r.Context(), p.st, poolID)
+	if err != nil {
 		p.writeNotFound(w, err)
 		return
 	}
-	iss := p.Issuer(poolID)
+	iss := p.poolIssuer(pool)
 	writeJSON(w, http.StatusOK, map[string]any{
 		"issuer":                                iss,
 		"authorization_endpoint":                iss + "/oauth2/authorize",
