@@ -287,24 +287,48 @@ func buildCondIndex(policies []entry) condIndex {
 	return ci
 }
 
-// pathState is one path resolved for the request.
+// pathState is one path resolved for the request, memoized: gen tells whether it was
+// resolved for the current request and layer.
 type pathState struct {
-	v   types.Value
-	ok  bool
-	anc uidSet // ancestors of v when it is an entity and an in guard needs them
+	gen     uint64
+	v       types.Value
+	ok      bool
+	ancDone bool
+	anc     uidSet // ancestors of v when it is an entity and an in guard needs them
 }
 
-// resolve fills sc.paths with the layer's paths resolved for req and
-// sc.condBuckets with the buckets holding every policy whose guard may hold
-// (or error); it returns their total size, or -1 if the layer has no guards.
-func (ci *condIndex) resolve(sc *scratch, req *cedar.Request, ents types.EntityGetter) int {
-	if ci.guardPath == nil {
-		return -1
-	}
+// begin prepares sc for resolving this layer's paths for a new request or layer.
+func (ci *condIndex) begin(sc *scratch) {
+	sc.gen++
 	if cap(sc.paths) < len(ci.paths) {
 		sc.paths = make([]pathState, len(ci.paths))
 	}
 	sc.paths = sc.paths[:len(ci.paths)]
+}
+
+// state resolves path p for the request once.
+func (ci *condIndex) state(sc *scratch, p int32) *pathState {
+	st := &sc.paths[p]
+	if st.gen != sc.gen {
+		st.gen = sc.gen
+		st.v, st.ok = ci.paths[p].resolve(&sc.req, sc.ents)
+		st.ancDone = false
+	}
+	return st
+}
+
+func (st *pathState) ancestors(ents types.EntityGetter, u types.EntityUID) *uidSet {
+	if !st.ancDone {
+		ancestors(ents, u, &st.anc)
+		st.ancDone = true
+	}
+	return &st.anc
+}
+
+// resolve fills sc.condBuckets with the buckets holding every policy whose guard may hold
+// (or error) and returns their total size; it resolves every path of the layer, so the
+// caller only asks when that is cheaper than the best scope dimension.
+func (ci *condIndex) resolve(sc *scratch) int {
 	sc.condBuckets = append(sc.condBuckets[:0], ci.unguarded)
 	n := len(ci.unguarded)
 	add := func(k condKey) {
@@ -313,11 +337,10 @@ func (ci *condIndex) resolve(sc *scratch, req *cedar.Request, ents types.EntityG
 			n += len(b)
 		}
 	}
-	for i, p := range ci.paths {
-		st := &sc.paths[i]
-		st.v, st.ok = p.resolve(req, ents)
-		st.anc.reset()
+	has := func(k condKey) bool { return len(ci.b.get(k)) > 0 }
+	for i := range ci.paths {
 		pi := int32(i)
+		st := ci.state(sc, pi)
 		if !st.ok {
 			add(condKey{path: pi, kind: guardAny, all: true})
 			continue
@@ -328,15 +351,16 @@ func (ci *condIndex) resolve(sc *scratch, req *cedar.Request, ents types.EntityG
 		switch v := st.v.(type) {
 		case types.EntityUID:
 			add(condKey{path: pi, kind: guardIs, name: types.String(v.Type)})
-			if len(ci.b.get(condKey{path: pi, kind: guardIn, all: true})) > 0 {
-				ancestors(ents, v, &st.anc)
-				for _, a := range st.anc.list {
+			if has(condKey{path: pi, kind: guardIn, all: true}) {
+				for _, a := range st.ancestors(sc.ents, v).list {
 					add(condKey{path: pi, kind: guardIn, val: a})
 				}
 			}
-			if e, ok := ents.Get(v); ok && len(ci.b.get(condKey{path: pi, kind: guardHas, all: true})) > 0 {
-				for k := range e.Attributes.Keys() {
-					add(condKey{path: pi, kind: guardHas, name: k})
+			if has(condKey{path: pi, kind: guardHas, all: true}) {
+				if e, ok := sc.ents.Get(v); ok {
+					for k := range e.Attributes.Keys() {
+						add(condKey{path: pi, kind: guardHas, name: k})
+					}
 				}
 			}
 		case types.Record:
@@ -355,12 +379,12 @@ func (ci *condIndex) resolve(sc *scratch, req *cedar.Request, ents types.EntityG
 }
 
 // mayHold reports whether the guard of the policy at position i may be
-// satisfied or raise an error, given the paths resolve filled in.
+// satisfied or raise an error (after begin for this request and layer).
 func (ci *condIndex) mayHold(i int32, g *guard, sc *scratch) bool {
 	if ci.guardPath == nil || g == nil {
 		return true
 	}
-	st := &sc.paths[ci.guardPath[i]]
+	st := ci.state(sc, ci.guardPath[i])
 	if !st.ok {
 		return true
 	}
@@ -371,11 +395,13 @@ func (ci *condIndex) mayHold(i int32, g *guard, sc *scratch) bool {
 		u, ok := st.v.(types.EntityUID)
 		return !ok || types.String(u.Type) == g.name
 	case guardIn:
-		if _, ok := st.v.(types.EntityUID); !ok {
+		v, ok := st.v.(types.EntityUID)
+		if !ok {
 			return true
 		}
+		anc := st.ancestors(sc.ents, v)
 		for _, u := range g.ents {
-			if st.anc.has(u) {
+			if anc.has(u) {
 				return true
 			}
 		}

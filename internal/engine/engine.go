@@ -573,7 +573,7 @@ func (s *Snapshot) selectCandidates(sc *scratch, req cedar.Request, ents types.E
 	ancestors(ents, req.Principal, &sc.pAnc)
 	ancestors(ents, req.Action, &sc.aAnc)
 	ancestors(ents, req.Resource, &sc.rAnc)
-	sc.ents = ents
+	sc.ents, sc.req = ents, req
 	sc.cands = s.base.selectCandidates(sc.cands[:0], sc, req, s.hidden)
 	sc.dcands = sc.dcands[:0]
 	if s.delta != nil {
@@ -601,9 +601,11 @@ func (l *layer) selectCandidates(cands []int32, sc *scratch, req cedar.Request, 
 	if best == 0 {
 		return cands
 	}
-	// The condition dimension: resolving its paths is also what
-	// collect's guard check reads, so it runs whichever dimension wins.
-	if n := l.cond.resolve(sc, &req, sc.ents); n >= 0 && n < best {
+	// The condition dimension is worth resolving every path of the layer
+	// only when there are fewer paths than scope candidates; otherwise
+	// collect resolves just the paths of the candidates' guards.
+	l.cond.begin(sc)
+	if l.cond.guardPath != nil && len(l.cond.paths) < best && l.cond.resolve(sc) < best {
 		for _, b := range sc.condBuckets {
 			cands = l.collect(cands, b, req, sc, hidden)
 		}
@@ -819,6 +821,8 @@ type scratch struct {
 	// ents is the request's entity view; paths and condBuckets are the
 	// current layer's condition dimension (condIndex.resolve).
 	ents        types.EntityGetter
+	req         cedar.Request
+	gen         uint64
 	paths       []pathState
 	condBuckets [][]int32
 }
@@ -830,7 +834,7 @@ const maxPooledCands = 1 << 16
 func (s *Snapshot) release(sc *scratch) {
 	sc.iter.s, sc.iter.idx, sc.iter.didx = nil, nil, nil
 	sc.merged = merged{}
-	sc.ents = nil
+	sc.ents, sc.req = nil, cedar.Request{}
 	// Drop references into the snapshot and the request.
 	clear(sc.condBuckets)
 	sc.condBuckets = sc.condBuckets[:0]
