@@ -14,8 +14,15 @@ import (
 // addClientFlags adds the flags of commands that call a running node's management API.
 func addClientFlags(cmd *cobra.Command) {
 	cmd.Flags().String("endpoint", "", "management API URL (default http://<admin-listen>)")
-	addSettingFlags(cmd)
+	addSettingFlags(cmd, clientSettings...)
 }
+
+// clientSettings are the settings a client command reads: where the node's management API is
+// (adminListen, region) and where its generated credentials are (db).
+var clientSettings = []string{"adminListen", "region", "db"}
+
+// storeSettings are the settings of commands that work on the database directly.
+var storeSettings = []string{"db"}
 
 // managementClient builds a client from --endpoint and the credentials: the
 // GATEHOUSE_ACCESS_KEY_ID/GATEHOUSE_SECRET_ACCESS_KEY (or AWS_*) variables, else the

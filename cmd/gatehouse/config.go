@@ -4,7 +4,11 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
+	"net"
 	"os"
+	"slices"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -28,7 +32,9 @@ var settingFlags = []struct{ flag, key string }{
 	{"cache-memory", "cacheMemory"},
 }
 
-func addSettingFlags(cmd *cobra.Command) {
+// addSettingFlags adds --config and the flags of the named settings (file keys), or of all
+// of them when none is named: a command lists only the settings it reads.
+func addSettingFlags(cmd *cobra.Command, keys ...string) {
 	d := config.Defaults()
 	defaults := map[string]string{
 		"listen": d.Listen, "adminListen": d.AdminListen, "idpListen": d.IdPListen,
@@ -39,10 +45,47 @@ func addSettingFlags(cmd *cobra.Command) {
 	for _, e := range config.Env {
 		help[e.Key] = fmt.Sprintf("%s (env %s)", e.Help, e.Name)
 	}
-	cmd.Flags().String("config", "", "YAML or JSON settings file")
+	cmd.Flags().String("config", "", "settings file: JSON if named *.json, else YAML")
 	for _, f := range settingFlags {
-		cmd.Flags().String(f.flag, defaults[f.key], help[f.key])
+		if len(keys) == 0 || slices.Contains(keys, f.key) {
+			cmd.Flags().String(f.flag, defaults[f.key], help[f.key])
+		}
 	}
+}
+
+// checkListeners binds and releases every enabled listener address, so that a start on a
+// port in use fails before it opens (and creates) the database or generates credentials.
+func checkListeners(cfg config.Config) error {
+	addrs := map[string]string{"listen": cfg.Listen, "adminListen": cfg.AdminListen, "idpListen": cfg.IdPListen,
+		"forwardAuthListen": cfg.ForwardAuthListen, "healthListen": cfg.HealthListen}
+	for _, key := range slices.Sorted(maps.Keys(addrs)) {
+		addr := addrs[key]
+		if !config.Enabled(addr) {
+			continue
+		}
+		ln, err := net.Listen("tcp", addr)
+		if err != nil {
+			return fmt.Errorf("%s: %w", key, err)
+		}
+		ln.Close()
+	}
+	return nil
+}
+
+// removeIfCreated deletes a SQLite database (and its -wal and -shm files) that did not exist
+// before this start, for a start that failed after opening it.
+func removeIfCreated(db string, existed bool) {
+	if existed || sqldb.IsPostgres(db) || strings.HasPrefix(db, "file:") {
+		return
+	}
+	for _, p := range []string{db, db + "-wal", db + "-shm"} {
+		os.Remove(p)
+	}
+}
+
+func fileExists(path string) bool {
+	_, err := os.Stat(path)
+	return err == nil
 }
 
 // loadConfig applies defaults, then the --config file, then GATEHOUSE_* variables, then flags

@@ -27,6 +27,6 @@ func newCredentialsCommand() *cobra.Command {
 			})
 		},
 	}
-	addSettingFlags(cmd)
+	addSettingFlags(cmd, storeSettings...)
 	return cmd
 }

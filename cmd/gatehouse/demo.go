@@ -30,12 +30,13 @@ import (
 func newDemoCommand() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "demo",
-		Short: "Run article 000's PetStore on a fresh embedded store and print curl commands with fresh tokens",
+		Short: "Run the PetStore scenario on a fresh embedded store and print curl commands with fresh tokens",
 		Long: `demo starts the built-in IdP, the gateway and a small pet store upstream on a fresh SQLite
 file, provisions the PetStore scenario (a user pool with customers, employees and owners, the
 Cedar policy store, the API with its authorizers), and prints ready-to-paste curl commands with
-fresh tokens plus the access matrix. Ctrl-C stops it and removes the temporary database unless
---db was given.`,
+fresh tokens plus the access matrix. Every listener is on loopback (an address without a host
+gets 127.0.0.1; another host is refused), since the output holds live tokens and the management
+secret. Ctrl-C stops it and removes the temporary database unless --db was given.`,
 		Args: cobra.NoArgs,
 		RunE: runDemo,
 	}
@@ -60,6 +61,12 @@ func runDemo(cmd *cobra.Command, _ []string) error {
 	}
 	if !config.Enabled(cfg.IdPListen) {
 		return fmt.Errorf("the demo needs the built-in IdP: --idp-listen must not be off")
+	}
+	if err := loopbackOnly(&cfg); err != nil {
+		return err
+	}
+	if err := checkListeners(cfg); err != nil {
+		return err
 	}
 	if cfg.AccessKeyID == "" {
 		cfg.AccessKeyID, cfg.SecretAccessKey = "DEMO"+randomToken(12), randomToken(32)
@@ -96,12 +103,7 @@ func runDemo(cmd *cobra.Command, _ []string) error {
 		<-done
 		return fmt.Errorf("provision the demo: %w", err)
 	}
-	gw := node.Addr("gateway")
-	if strings.HasPrefix(gw, "[::]") || strings.HasPrefix(gw, "0.0.0.0") {
-		_, port, _ := net.SplitHostPort(gw)
-		gw = "127.0.0.1:" + port
-	}
-	printDemo(out, "http://"+gw+"/demo", tokens, poolID)
+	printDemo(out, "http://"+node.Addr("gateway")+"/demo", tokens, poolID)
 	if err := printMatrix(ctx, out, node, poolID); err != nil {
 		fmt.Fprintln(out, "access matrix:", err)
 	}
@@ -117,6 +119,36 @@ func runDemo(cmd *cobra.Command, _ []string) error {
 		return err
 	}
 	fmt.Fprintln(out, "Stopped.")
+	return nil
+}
+
+// loopbackOnly keeps every enabled listener of the demo on loopback: an address without a
+// host (":8080") gets 127.0.0.1, any other non-loopback host is an error.
+func loopbackOnly(cfg *config.Config) error {
+	derivedIssuer := cfg.IdPIssuerBase == "http://"+cfg.IdPListen
+	for _, l := range []struct {
+		flag string
+		addr *string
+	}{{"listen", &cfg.Listen}, {"admin-listen", &cfg.AdminListen}, {"idp-listen", &cfg.IdPListen},
+		{"forward-auth-listen", &cfg.ForwardAuthListen}, {"health-listen", &cfg.HealthListen}} {
+		if !config.Enabled(*l.addr) {
+			continue
+		}
+		host, port, err := net.SplitHostPort(*l.addr)
+		if err != nil {
+			return fmt.Errorf("--%s: %w", l.flag, err)
+		}
+		if host == "" {
+			*l.addr = net.JoinHostPort("127.0.0.1", port)
+			continue
+		}
+		if ip := net.ParseIP(host); host != "localhost" && (ip == nil || !ip.IsLoopback()) {
+			return fmt.Errorf("--%s %s: the demo prints live tokens and credentials, so it listens on loopback only", l.flag, *l.addr)
+		}
+	}
+	if derivedIssuer {
+		cfg.IdPIssuerBase = "http://" + cfg.IdPListen
+	}
 	return nil
 }
 
@@ -197,7 +229,7 @@ func copyFS(dst string, fsys fs.FS, root string) error {
 	})
 }
 
-// demoRequests are article 000's checks: request, and what it should answer.
+// demoRequests are the PetStore scenario's checks: request, and what it should answer.
 var demoRequests = []struct{ token, method, path, data, expect string }{
 	{"", "GET", "/", "", "200 welcome page"},
 	{"", "GET", "/pets", "", `401 {"message":"Unauthorized"}`},
@@ -209,7 +241,7 @@ var demoRequests = []struct{ token, method, path, data, expect string }{
 }
 
 func printDemo(w io.Writer, stage string, tokens map[string]string, poolID string) {
-	fmt.Fprintf(w, "Gatehouse demo: article 000's PetStore (pool %s; groups customers, employees, owners)\n\n", poolID)
+	fmt.Fprintf(w, "Gatehouse demo: the PetStore scenario of examples/petstore (pool %s; groups customers, employees, owners)\n\n", poolID)
 	fmt.Fprintf(w, "export API_STAGE=%s\n", stage)
 	fmt.Fprintf(w, "export TOKEN_C=%s\n", tokens["customer"])
 	fmt.Fprintf(w, "export TOKEN_E=%s\n", tokens["employee"])

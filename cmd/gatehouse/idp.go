@@ -34,7 +34,7 @@ func idpCommand(use, short string, args cobra.PositionalArgs, setup func(*cobra.
 			})
 		},
 	}
-	addSettingFlags(cmd)
+	addSettingFlags(cmd, storeSettings...)
 	if setup != nil {
 		setup(cmd)
 	}

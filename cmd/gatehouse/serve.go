@@ -26,17 +26,27 @@ func newServeCommand() *cobra.Command {
 			}
 			ctx := cmd.Context()
 			logger, level := newLeveledLogger(cmd.ErrOrStderr(), cfg)
+			// A start that cannot bind leaves nothing behind: the ports are checked before the
+			// database is opened (or created, with generated credentials), and a SQLite file
+			// this start created is removed if binding still fails.
+			if err := checkListeners(cfg); err != nil {
+				return err
+			}
+			existed := fileExists(cfg.DB)
 			node, err := app.New(ctx, cfg, logger)
 			if err != nil {
+				removeIfCreated(cfg.DB, existed)
 				return err
 			}
 			defer node.Close()
+			if err := node.Listen(); err != nil {
+				node.Close()
+				removeIfCreated(cfg.DB, existed)
+				return err
+			}
 			if node.Credentials.Generated {
 				logger.Warn("no management credentials configured; generated a pair and stored it in the database (print it with `gatehouse credentials`)",
 					"accessKeyId", node.Credentials.AccessKeyID)
-			}
-			if err := node.Listen(); err != nil {
-				return err
 			}
 			logger.Info("gatehouse started", "version", versionString(), "db", node.Store.Backend())
 			go reloadOnHUP(ctx, cmd, cfg, level, logger)

@@ -1,18 +1,17 @@
-// Package config defines Gatehouse's process settings: their defaults, the YAML file form, the
+// Package config defines Gatehouse's process settings: their defaults, the settings file (JSON
+// when named *.json, YAML otherwise; unknown keys are errors naming their line), the
 // GATEHOUSE_* environment variables, and validation. Precedence: flag > environment > file >
-// default.
+// default. The db setting is a postgres:// URL or a SQLite path: any other URL scheme is
+// refused rather than taken as a file name.
 package config
 
 import (
 	"errors"
 	"fmt"
 	"net"
-	"os"
 	"strconv"
 	"strings"
 	"time"
-
-	"sigs.k8s.io/yaml"
 )
 
 // Config holds every process setting. Zero values mean "use the default" (see Defaults).
@@ -160,18 +159,6 @@ var Env = []struct {
 	{"GATEHOUSE_MAX_SCHEMA_BYTES", "maxSchemaBytes", "policy store schema size limit (100000 = AVP's quota)"},
 }
 
-// LoadFile merges a YAML or JSON file into c. Unknown keys are an error naming the key.
-func (c *Config) LoadFile(path string) error {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return fmt.Errorf("read config: %w", err)
-	}
-	if err := yaml.UnmarshalStrict(b, c); err != nil {
-		return fmt.Errorf("config %s: %w", path, err)
-	}
-	return nil
-}
-
 // LoadEnv merges GATEHOUSE_* variables found by lookup (os.LookupEnv in production) into c.
 func (c *Config) LoadEnv(lookup func(string) (string, bool)) error {
 	for _, e := range Env {
@@ -279,6 +266,8 @@ func (c *Config) Validate() error {
 	addr("healthListen", c.HealthListen, true)
 	if c.DB == "" {
 		errs = append(errs, errors.New("db: must name a SQLite file or a postgres:// URL"))
+	} else if scheme, _, ok := strings.Cut(c.DB, "://"); ok && scheme != "postgres" && scheme != "postgresql" && scheme != "file" {
+		errs = append(errs, fmt.Errorf("db: %s:// is not supported: use a postgres:// URL or a SQLite file path", scheme))
 	}
 	if (c.AccessKeyID == "") != (c.SecretAccessKey == "") {
 		errs = append(errs, errors.New("accessKeyId and secretAccessKey must be set together"))
