@@ -39,6 +39,8 @@ func (p *IdP) cognitoAPI() *awsjson.Service {
 		"RevokeToken":               op(p.opRevokeToken),
 		"GetUser":                   op(p.opGetUser),
 		"GlobalSignOut":             op(p.opGlobalSignOut),
+		"ChangePassword":            op(p.opChangePassword),
+		"ListUsersInGroup":          op(p.opListUsersInGroup),
 		"AdminUserGlobalSignOut":    op(p.opAdminUserGlobalSignOut),
 		"CreateUserPool":            op(p.opCreateUserPool),
 		"DescribeUserPool":          op(p.opDescribeUserPool),
@@ -72,7 +74,8 @@ func (p *IdP) cognitoAPI() *awsjson.Service {
 		// Unauthenticated in Cognito too: they carry their own proof (password, refresh token,
 		// session, access token).
 		Public: map[string]bool{"InitiateAuth": true, "RespondToAuthChallenge": true,
-			"RevokeToken": true, "GetUser": true, "GlobalSignOut": true},
+			"RevokeToken": true, "GetUser": true, "GlobalSignOut": true,
+			"ChangePassword": true},
 		Verifier: v,
 		MaxBody:  256 << 10,
 		Logger:   p.log,
