@@ -20,6 +20,7 @@ func TestReplayVerifies(t *testing.T) {
 	v := &sigv4.Verifier{
 		Lookup:   func(id string) (string, bool) { return "secret", id == "AKIDTEST" },
 		Services: []string{"verifiedpermissions"},
+		Region:   "us-east-1",
 	}
 	var hits int
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
