@@ -42,18 +42,21 @@ func originRevocationID(iss, origin string) string { return "o" + hashSecret(iss
 type revTable struct {
 	rev     int64
 	byID    map[string]revocation
-	users   map[string]int64    // iss \x00 sub -> notBefore
-	origins map[string]struct{} // iss \x00 origin
+	users   map[revKey]int64    // (iss, sub) -> notBefore
+	origins map[revKey]struct{} // (iss, origin_jti)
 }
 
+// revKey is a struct, not a concatenated string, so a lookup allocates nothing.
+type revKey struct{ iss, id string }
+
 func newRevTable(rev int64, byID map[string]revocation) *revTable {
-	t := &revTable{rev: rev, byID: byID, users: map[string]int64{}, origins: map[string]struct{}{}}
+	t := &revTable{rev: rev, byID: byID, users: map[revKey]int64{}, origins: map[revKey]struct{}{}}
 	for _, r := range byID {
 		switch {
 		case r.Origin != "":
-			t.origins[r.Issuer+"\x00"+r.Origin] = struct{}{}
+			t.origins[revKey{r.Issuer, r.Origin}] = struct{}{}
 		case r.Sub != "":
-			k := r.Issuer + "\x00" + r.Sub
+			k := revKey{r.Issuer, r.Sub}
 			t.users[k] = max(t.users[k], r.NotBefore)
 		}
 	}
@@ -191,11 +194,11 @@ func (p *IdP) revoked(iss, sub, origin string, iat time.Time) bool {
 	if len(t.users) == 0 && len(t.origins) == 0 {
 		return false
 	}
-	if nb, ok := t.users[iss+"\x00"+sub]; ok && (iat.IsZero() || iat.Unix() < nb) {
+	if nb, ok := t.users[revKey{iss, sub}]; ok && (iat.IsZero() || iat.Unix() < nb) {
 		return true
 	}
 	if origin != "" {
-		if _, ok := t.origins[iss+"\x00"+origin]; ok {
+		if _, ok := t.origins[revKey{iss, origin}]; ok {
 			return true
 		}
 	}
