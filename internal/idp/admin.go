@@ -80,7 +80,13 @@ func (p *IdP) DeletePool(ctx context.Context, poolID string) (err error) {
 		p.clientMu.Unlock()
 	}()
 	return p.st.Update(ctx, func(tx store.Tx) error {
-		if _, err := p.getPool(ctx, tx, poolID); err != nil {
+		pool, err := p.getPool(ctx, tx, poolID)
+		if err != nil {
+			return err
+		}
+		// Validators may still hold the pool's keys (they serve cached keys while a fetch
+		// fails): every token the pool issued is revoked with it.
+		if err := p.revokeIssuerTx(ctx, tx, p.poolIssuer(pool)); err != nil {
 			return err
 		}
 		clients, err := listAll[Client](ctx, tx, poolID, kindClient)

@@ -26,7 +26,8 @@ const (
 )
 
 // revocation is a user epoch (Sub and NotBefore: every token of the user issued before
-// NotBefore) or a session (Origin: every token carrying that origin_jti).
+// NotBefore), a session (Origin: every token carrying that origin_jti) or a deleted pool
+// (neither: every token of the issuer issued before NotBefore).
 type revocation struct {
 	Issuer    string    `json:"issuer"`
 	Sub       string    `json:"sub,omitempty"`
@@ -44,13 +45,14 @@ type revTable struct {
 	byID    map[string]revocation
 	users   map[revKey]int64    // (iss, sub) -> notBefore
 	origins map[revKey]struct{} // (iss, origin_jti)
+	issuers map[string]int64    // deleted pools: iss -> notBefore
 }
 
 // revKey is a struct, not a concatenated string, so a lookup allocates nothing.
 type revKey struct{ iss, id string }
 
 func newRevTable(rev int64, byID map[string]revocation) *revTable {
-	t := &revTable{rev: rev, byID: byID, users: map[revKey]int64{}, origins: map[revKey]struct{}{}}
+	t := &revTable{rev: rev, byID: byID, users: map[revKey]int64{}, origins: map[revKey]struct{}{}, issuers: map[string]int64{}}
 	for _, r := range byID {
 		switch {
 		case r.Origin != "":
@@ -58,6 +60,8 @@ func newRevTable(rev int64, byID map[string]revocation) *revTable {
 		case r.Sub != "":
 			k := revKey{r.Issuer, r.Sub}
 			t.users[k] = max(t.users[k], r.NotBefore)
+		default:
+			t.issuers[r.Issuer] = max(t.issuers[r.Issuer], r.NotBefore)
 		}
 	}
 	return t
@@ -191,8 +195,11 @@ func (p *IdP) revoked(iss, sub, origin string, iat time.Time) bool {
 			return true
 		}
 	}
-	if len(t.users) == 0 && len(t.origins) == 0 {
+	if len(t.users) == 0 && len(t.origins) == 0 && len(t.issuers) == 0 {
 		return false
+	}
+	if nb, ok := t.issuers[iss]; ok && (iat.IsZero() || iat.Unix() < nb) {
+		return true
 	}
 	if nb, ok := t.users[revKey{iss, sub}]; ok && (iat.IsZero() || iat.Unix() < nb) {
 		return true
@@ -233,6 +240,13 @@ func (p *IdP) revokeUserTx(ctx context.Context, tx store.Tx, pool *Pool, u *User
 	iss := p.poolIssuer(pool)
 	rec := revocation{Issuer: iss, Sub: u.Sub, NotBefore: now.Unix() + 1, Expires: now.Add(revocationKeep).UTC()}
 	return putJSON(ctx, tx, false, revocationScope, kindRevocation, userRevocationID(iss, u.Sub), "", "", rec)
+}
+
+// revokeIssuerTx records, in tx, that every token a (deleted) pool issued so far is revoked.
+func (p *IdP) revokeIssuerTx(ctx context.Context, tx store.Tx, iss string) error {
+	now := p.now()
+	rec := revocation{Issuer: iss, NotBefore: now.Unix() + 1, Expires: now.Add(revocationKeep).UTC()}
+	return putJSON(ctx, tx, false, revocationScope, kindRevocation, "p"+hashSecret(iss), "", "", rec)
 }
 
 // revokeOriginTx records, in tx, that every token of one authentication (origin_jti) is revoked.

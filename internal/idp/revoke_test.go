@@ -127,10 +127,25 @@ func TestRevocationReachesValidation(t *testing.T) {
 			})
 		}
 
-		_, err := api.GlobalSignOut(ctx, &cip.GlobalSignOutInput{AccessToken: aws.String("not-a-token")})
-		apiErr(t, err, "NotAuthorizedException", "")
-		_, err = api.AdminUserGlobalSignOut(ctx, &cip.AdminUserGlobalSignOutInput{UserPoolId: aws.String(poolID), Username: aws.String("nobody")})
+		_, err := api.AdminUserGlobalSignOut(ctx, &cip.AdminUserGlobalSignOutInput{UserPoolId: aws.String(poolID), Username: aws.String("nobody")})
 		apiErr(t, err, "UserNotFoundException", "")
+
+		// Deleting the pool revokes its tokens, though validators still hold its keys.
+		if _, err := e.idp.CreateUser(ctx, poolID, "last", password, nil); err != nil {
+			t.Fatal(err)
+		}
+		last := signIn(t, "last")
+		stamp := valid(t, last)
+		must[*cip.DeleteUserPoolOutput](t)(api.DeleteUserPool(ctx, &cip.DeleteUserPoolInput{UserPoolId: aws.String(poolID)}))
+		if _, _, err := reg.Validate(ctx, aws.ToString(last.AccessToken), identity.UseAccess, src); !errors.Is(err, identity.ErrRevoked) {
+			t.Fatalf("token of a deleted pool: %v, want ErrRevoked", err)
+		}
+		if stamp.Current() {
+			t.Fatal("a decision cached from a deleted pool's token would still be used")
+		}
+
+		_, err = api.GlobalSignOut(ctx, &cip.GlobalSignOutInput{AccessToken: aws.String("not-a-token")})
+		apiErr(t, err, "NotAuthorizedException", "")
 		_, err = api.AdminUserGlobalSignOut(ctx, &cip.AdminUserGlobalSignOutInput{UserPoolId: aws.String("us-east-1_nope"), Username: aws.String("nobody")})
 		apiErr(t, err, "ResourceNotFoundException", "")
 	})
