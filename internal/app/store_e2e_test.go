@@ -21,9 +21,10 @@ import (
 	"github.com/gatehouse-dev/gatehouse/internal/clustertest"
 	"github.com/gatehouse-dev/gatehouse/internal/config"
 	"github.com/gatehouse-dev/gatehouse/internal/store/sqldb"
+	"github.com/gatehouse-dev/gatehouse/internal/store/storetest"
 )
 
-func TestHoldSQLiteLock(t *testing.T) { apptest.LockHolder(t) }
+func TestHoldSQLiteLock(t *testing.T) { storetest.LockHolder(t) }
 
 // TestManagementWriteWithUnresponsiveStore: a management write to a store that does not
 // answer — a SQLite file another process holds locked, a PostgreSQL behind a firewall that
@@ -41,7 +42,7 @@ func TestManagementWriteWithUnresponsiveStore(t *testing.T) {
 		setup func(t *testing.T, cfg *config.Config) (block func() (restore func()))
 	}{
 		{"sqlite", func(t *testing.T, cfg *config.Config) func() func() {
-			return func() func() { return apptest.HoldSQLiteLock(t, cfg.DB) }
+			return func() func() { return storetest.HoldSQLiteLock(t, cfg.DB) }
 		}},
 		{"postgres", func(t *testing.T, cfg *config.Config) func() func() {
 			u, err := url.Parse(cfg.DB)

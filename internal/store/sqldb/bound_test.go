@@ -1,16 +1,9 @@
 package sqldb_test
 
 import (
-	"bufio"
 	"context"
-	"database/sql"
 	"errors"
-	"io"
 	"net/url"
-	"os"
-	"os/exec"
-	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -27,79 +20,8 @@ const (
 	hungAfter = 15 * time.Second
 )
 
-// lockHolderEnv makes the test binary, re-executed, hold a SQLite write lock (see
-// TestHoldSQLiteLock).
-const lockHolderEnv = "SQLDB_TEST_HOLD_LOCK"
-
-// TestHoldSQLiteLock is not a test: run with lockHolderEnv set to a database path, the test
-// binary becomes the other process, which takes an exclusive lock on the file, prints "locked"
-// and holds the lock until its stdin closes (at most a minute).
-func TestHoldSQLiteLock(t *testing.T) {
-	path := os.Getenv(lockHolderEnv)
-	if path == "" {
-		t.Skip("helper process only")
-	}
-	db, err := sql.Open("sqlite", "file:"+path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	ctx := context.Background()
-	conn, err := db.Conn(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	if _, err := conn.ExecContext(ctx, "BEGIN EXCLUSIVE"); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := conn.ExecContext(ctx, "UPDATE revisions SET revision = revision WHERE scope = ''"); err != nil {
-		t.Fatal(err)
-	}
-	os.Stdout.WriteString("locked\n")
-	done := make(chan struct{})
-	go func() { _, _ = io.Copy(io.Discard, os.Stdin); close(done) }()
-	select {
-	case <-done:
-	case <-time.After(time.Minute):
-	}
-	_, _ = conn.ExecContext(ctx, "ROLLBACK")
-}
-
-// holdLock starts another process that holds a write lock on the SQLite file at path until
-// the returned function is called.
-func holdLock(t *testing.T, path string) (release func()) {
-	t.Helper()
-	cmd := exec.Command(os.Args[0], "-test.run=^TestHoldSQLiteLock$", "-test.count=1")
-	cmd.Env = append(os.Environ(), lockHolderEnv+"="+path)
-	stdin, err := cmd.StdinPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd.Stderr = os.Stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	var once sync.Once
-	release = func() {
-		once.Do(func() {
-			stdin.Close()
-			_ = cmd.Wait()
-		})
-	}
-	t.Cleanup(release)
-	line, err := bufio.NewReader(stdout).ReadString('\n')
-	if err != nil || strings.TrimSpace(line) != "locked" {
-		release()
-		t.Fatalf("lock holder: %q, %v", line, err)
-	}
-	go func() { _, _ = io.Copy(io.Discard, stdout) }()
-	return release
-}
+// TestHoldSQLiteLock is the other process of storetest.HoldSQLiteLock, not a test.
+func TestHoldSQLiteLock(t *testing.T) { storetest.LockHolder(t) }
 
 func put(ctx context.Context, s *sqldb.DB, id string) error {
 	return s.Update(ctx, func(tx store.Tx) error {
@@ -137,7 +59,7 @@ func TestSQLiteLockedByAnotherProcess(t *testing.T) {
 	if err := put(ctx, s, "before"); err != nil {
 		t.Fatal(err)
 	}
-	release := holdLock(t, path)
+	release := storetest.HoldSQLiteLock(t, path)
 	if err := within(t, "write to a locked file", func() error { return put(ctx, s, "during") }); err == nil {
 		t.Fatal("a write to a file locked by another process succeeded")
 	}

@@ -1,4 +1,4 @@
-package apptest
+package storetest
 
 import (
 	"bufio"
@@ -16,12 +16,12 @@ import (
 )
 
 // lockHolderEnv names the SQLite file the re-executed test binary locks.
-const lockHolderEnv = "APPTEST_HOLD_SQLITE_LOCK"
+const lockHolderEnv = "STORETEST_HOLD_SQLITE_LOCK"
 
 // LockHolder is the body of the helper process HoldSQLiteLock starts. A test package using
 // HoldSQLiteLock must declare
 //
-//	func TestHoldSQLiteLock(t *testing.T) { apptest.LockHolder(t) }
+//	func TestHoldSQLiteLock(t *testing.T) { storetest.LockHolder(t) }
 //
 // Run normally it skips; re-executed, it takes a write lock on the file, prints "locked" and
 // holds the lock until its stdin closes (at most a minute).
