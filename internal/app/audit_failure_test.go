@@ -6,7 +6,6 @@ import (
 	"errors"
 	"log/slog"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"testing"
 	"time"
@@ -20,28 +19,9 @@ import (
 	"github.com/gatehouse-dev/gatehouse/internal/app"
 	"github.com/gatehouse-dev/gatehouse/internal/app/apptest"
 	"github.com/gatehouse-dev/gatehouse/internal/audit"
+	"github.com/gatehouse-dev/gatehouse/internal/audit/audittest"
 	"github.com/gatehouse-dev/gatehouse/internal/store/sqldb"
 )
-
-// smallFS mounts a 256 KiB tmpfs and returns its path. Without permission to mount it skips,
-// except in CI, where the test must run.
-func smallFS(t *testing.T) string {
-	t.Helper()
-	dir := t.TempDir()
-	out, err := exec.Command("mount", "-t", "tmpfs", "-o", "size=256k", "tmpfs", dir).CombinedOutput()
-	if err != nil {
-		if os.Getenv("CI") == "" {
-			t.Skipf("cannot mount a tmpfs (%v: %s); runs in CI", err, out)
-		}
-		t.Fatalf("mount tmpfs: %v: %s", err, out)
-	}
-	t.Cleanup(func() {
-		if out, err := exec.Command("umount", dir).CombinedOutput(); err != nil {
-			t.Errorf("umount: %v: %s", err, out)
-		}
-	})
-	return dir
-}
 
 // fill writes path until the file system is full.
 func fill(t *testing.T, path string) {
@@ -66,7 +46,7 @@ func fill(t *testing.T, path string) {
 func TestAuditDenyModeWhileTrailUnwritable(t *testing.T) {
 	for _, backend := range []string{"sqlite", "postgres"} {
 		t.Run(backend, func(t *testing.T) {
-			dir := smallFS(t)
+			dir := audittest.SmallFS(t)
 			cfg := apptest.Config(t, backend)
 			cfg.AuditFile = filepath.Join(dir, "audit.log")
 			cfg.AuditFailure = "deny"

@@ -7,34 +7,14 @@ import (
 	"crypto/rand"
 	"errors"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/gatehouse-dev/gatehouse/internal/audit"
+	"github.com/gatehouse-dev/gatehouse/internal/audit/audittest"
 )
-
-// smallFS mounts a 256 KiB tmpfs and returns its path. Without permission to mount it skips,
-// except in CI, where the test must run.
-func smallFS(t *testing.T) string {
-	t.Helper()
-	dir := t.TempDir()
-	out, err := exec.Command("mount", "-t", "tmpfs", "-o", "size=256k", "tmpfs", dir).CombinedOutput()
-	if err != nil {
-		if os.Getenv("CI") == "" {
-			t.Skipf("cannot mount a tmpfs (%v: %s); runs in CI", err, out)
-		}
-		t.Fatalf("mount tmpfs: %v: %s", err, out)
-	}
-	t.Cleanup(func() {
-		if out, err := exec.Command("umount", dir).CombinedOutput(); err != nil {
-			t.Errorf("umount: %v: %s", err, out)
-		}
-	})
-	return dir
-}
 
 // waitFor polls cond for up to ten seconds.
 func waitFor(t *testing.T, what string, cond func() bool) {
@@ -52,7 +32,7 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 // up, frees space and goes on: every record must be in the file or counted by a gap record,
 // no line may be torn, the trail must verify, and the counters must match the file.
 func TestFullDiskLosesNothingSilently(t *testing.T) {
-	dir := smallFS(t)
+	dir := audittest.SmallFS(t)
 	filler := filepath.Join(dir, "filler")
 	if err := os.WriteFile(filler, make([]byte, 160<<10), 0o600); err != nil {
 		t.Fatal(err)
@@ -154,7 +134,7 @@ func TestFullDiskLosesNothingSilently(t *testing.T) {
 // TestCloseOnFullDiskFails: records that never reached the file, nor a gap record, make Close
 // (and so shutdown) fail.
 func TestCloseOnFullDiskFails(t *testing.T) {
-	dir := smallFS(t)
+	dir := audittest.SmallFS(t)
 	if err := os.WriteFile(filepath.Join(dir, "filler"), make([]byte, 252<<10), 0o600); err != nil && !errors.Is(err, os.ErrExist) {
 		t.Logf("filler: %v", err) // a full file system is the point
 	}
