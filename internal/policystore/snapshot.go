@@ -52,8 +52,9 @@ type Snapshot struct {
 //     revision is built (the store calls observe before Update returns, and observe builds),
 //     so the next Get never serves the pre-change snapshot and does not wait for a build;
 //   - Get never returns a snapshot older than the newest revision this node had heard of
-//     when Get was called (unless the store fails, when the last good snapshot is served
-//     until maxStale);
+//     when Get was called: if that revision cannot be built, Get fails and callers deny.
+//     When the store fails with no change heard of, the last good snapshot is served until
+//     maxStale;
 //   - a build does not inherit the cancellation of whichever caller started it: it runs
 //     detached, bounded by buildTimeout, and every caller waits only as long as its own
 //     context allows;
@@ -166,14 +167,15 @@ func (m *Snapshots) Get(ctx context.Context, storeID string) (*Snapshot, error) 
 		}
 		return cur, nil
 	}
+	// A change is known that the current snapshot lacks. If it cannot be built, the request
+	// fails (callers deny) rather than being decided on the snapshot the change made stale:
+	// the change may be the forbid or revocation that matters. The last good snapshot is
+	// served on outages only while no change is known (the fast path above).
 	snap, err := m.build(ctx, storeID, e, want)
 	if err != nil {
-		if ctx.Err() != nil {
-			return nil, err
-		}
-		if cur != nil && !errors.Is(err, store.ErrNotFound) && !m.expired() {
-			m.logger.Warn("serving the last good snapshot", "policyStoreId", storeID, "revision", cur.Revision, "err", err)
-			return cur, nil
+		if cur != nil && ctx.Err() == nil {
+			m.logger.Warn("a changed policy store snapshot cannot be built: denying until it can",
+				"policyStoreId", storeID, "revision", cur.Revision, "wanted", want, "err", err)
 		}
 		return nil, err
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"math/rand/v2"
 	"slices"
 	"strings"
@@ -367,4 +368,73 @@ func TestOtherNodeBuildsOnNotification(t *testing.T) {
 			}
 		})
 	}
+}
+
+// failingReads makes every read after the switch is set fail, as a store that goes away
+// between a commit and the snapshot build would.
+type failingReads struct {
+	store.Store
+	fail atomic.Bool
+}
+
+var errReadsDown = errors.New("reads are down")
+
+func (f *failingReads) List(ctx context.Context, q store.Query) ([]store.Object, string, error) {
+	if f.fail.Load() {
+		return nil, "", errReadsDown
+	}
+	return f.Store.List(ctx, q)
+}
+
+func (f *failingReads) Get(ctx context.Context, scope string, kind store.Kind, id string) (store.Object, error) {
+	if f.fail.Load() {
+		return store.Object{}, errReadsDown
+	}
+	return f.Store.Get(ctx, scope, kind, id)
+}
+
+func (f *failingReads) Changes(ctx context.Context, scope string, since int64) ([]store.Change, error) {
+	if f.fail.Load() {
+		return nil, errReadsDown
+	}
+	return f.Store.Changes(ctx, scope, since)
+}
+
+func (f *failingReads) Revisions(ctx context.Context) (map[string]int64, error) {
+	if f.fail.Load() {
+		return nil, errReadsDown
+	}
+	return f.Store.Revisions(ctx)
+}
+
+// A committed change whose snapshot cannot be built is never answered from the snapshot it
+// made stale: Get fails (callers deny) until the build succeeds, even within maxStaleness.
+func TestKnownChangeNotServedStale(t *testing.T) {
+	storetest.ForEachBackend(t, func(t *testing.T, s *sqldb.DB) {
+		ctx := context.Background()
+		f := newFixture(t, s, policystore.ModeOff)
+		reads := &failingReads{Store: s}
+		f.snaps = policystore.NewSnapshots(reads, slog.New(slog.DiscardHandler),
+			policystore.WithMaxStaleness(time.Hour, time.Now))
+		alice := types.NewEntityUID("PetStore::User", "alice")
+		if _, err := f.svc.CreatePolicy(ctx, f.id, policystore.CreatePolicyInput{Static: &policystore.StaticDefinition{Statement: groupPolicy(1, "get /pets")}}); err != nil {
+			t.Fatal(err)
+		}
+		if d, _ := f.decide(t, alice, []types.EntityUID{group(1)}, "get /pets"); d != cedar.Allow {
+			t.Fatal("the permit does not allow")
+		}
+		// The store commits a forbid; this node's reads fail before it can build the change.
+		reads.fail.Store(true)
+		if _, err := f.svc.CreatePolicy(ctx, f.id, policystore.CreatePolicyInput{Static: &policystore.StaticDefinition{
+			Statement: `forbid(principal in PetStore::UserGroup::"pool|g1", action, resource);`}}); err != nil {
+			t.Fatal(err)
+		}
+		if snap, err := f.snaps.Get(ctx, f.id); err == nil {
+			t.Fatalf("served the snapshot of revision %d after a newer commit that could not be built", snap.Revision)
+		}
+		reads.fail.Store(false)
+		if d, _ := f.decide(t, alice, []types.EntityUID{group(1)}, "get /pets"); d != cedar.Deny {
+			t.Fatal("the forbid does not decide once the store answers")
+		}
+	})
 }
