@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -249,6 +250,9 @@ func (c *Config) Set(key, v string) error {
 func Enabled(addr string) bool { return addr != "" && addr != "off" }
 
 // Validate checks the settings and names the first bad one.
+// regionPattern is the shape of AWS region names (us-east-1, us-gov-west-1, ap-southeast-4).
+var regionPattern = regexp.MustCompile(`^[a-z]{2}(-[a-z]+)+-[0-9]+$`)
+
 func (c *Config) Validate() error {
 	var errs []error
 	addr := func(key, v string, optional bool) {
@@ -268,6 +272,11 @@ func (c *Config) Validate() error {
 		errs = append(errs, errors.New("db: must name a SQLite file or a postgres:// URL"))
 	} else if scheme, _, ok := strings.Cut(c.DB, "://"); ok && scheme != "postgres" && scheme != "postgresql" && scheme != "file" {
 		errs = append(errs, fmt.Errorf("db: %s:// is not supported: use a postgres:// URL or a SQLite file path", scheme))
+	}
+	// SigV4 verification accepts only credential scopes naming this region, so an empty or
+	// malformed one would refuse every signed request.
+	if !regionPattern.MatchString(c.Region) {
+		errs = append(errs, fmt.Errorf("region: %q is not an AWS region name such as us-east-1", c.Region))
 	}
 	if (c.AccessKeyID == "") != (c.SecretAccessKey == "") {
 		errs = append(errs, errors.New("accessKeyId and secretAccessKey must be set together"))

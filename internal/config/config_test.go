@@ -45,6 +45,8 @@ func TestValidationNamesTheSetting(t *testing.T) {
 		{func(c *config.Config) { c.TLSCertFile = "c.pem" }, "tlsKeyFile"},
 		{func(c *config.Config) { c.TrustedProxies = []string{"10.0.0.1"} }, "trustedProxies"},
 		{func(c *config.Config) { c.PollInterval = 0 }, "pollInterval"},
+		{func(c *config.Config) { c.Region = "" }, "region"},
+		{func(c *config.Config) { c.Region = "us-east-1 " }, "region"},
 	} {
 		c := config.Defaults()
 		tc.mutate(&c)
