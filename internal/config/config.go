@@ -249,10 +249,10 @@ func (c *Config) Set(key, v string) error {
 // Enabled reports whether an optional listener setting is switched on.
 func Enabled(addr string) bool { return addr != "" && addr != "off" }
 
-// Validate checks the settings and names the first bad one.
 // regionPattern is the shape of AWS region names (us-east-1, us-gov-west-1, ap-southeast-4).
 var regionPattern = regexp.MustCompile(`^[a-z]{2}(-[a-z]+)+-[0-9]+$`)
 
+// Validate checks the settings and names the first bad one.
 func (c *Config) Validate() error {
 	var errs []error
 	addr := func(key, v string, optional bool) {
