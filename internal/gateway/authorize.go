@@ -55,11 +55,11 @@ func (g *Gateway) authorize(ctx context.Context, q *reqInfo) outcome {
 		return outcome{allow: true}
 	}
 	if g.deps.Tokens == nil {
-		return deny(respAuthorizerFail, "", "token_validation_not_configured")
+		return deny(respAuthorizerFail, "", ReasonTokenValidationNotSet)
 	}
 	raw, ts := bearer(q.header)
 	if ts == tokenMissing {
-		return deny(respUnauthorized, msgUnauthorized, "missing_token")
+		return deny(respUnauthorized, msgUnauthorized, ReasonMissingToken)
 	}
 	if g.deps.OnDecision != nil && raw != "" {
 		q.tokenHash = audit.TokenHash(raw)
@@ -67,21 +67,21 @@ func (g *Gateway) authorize(ctx context.Context, q *reqInfo) outcome {
 	switch a.kind {
 	case kindJWT:
 		if ts == tokenInvalid {
-			return deny(respUnauthorized, msgUnauthorized, "multiple_tokens")
+			return deny(respUnauthorized, msgUnauthorized, ReasonMultipleTokens)
 		}
 		return g.authorizeJWT(ctx, q, a, raw)
 	case kindCedar:
 		if ts == tokenInvalid {
-			return deny(respAccessDenied, msgExplicitDeny, "multiple_tokens")
+			return deny(respAccessDenied, msgExplicitDeny, ReasonMultipleTokens)
 		}
 		return g.authorizeCedar(ctx, q, a, raw)
 	case kindIAM:
 		if ts == tokenInvalid {
-			return deny(respAccessDenied, msgImplicitDeny, "multiple_tokens")
+			return deny(respAccessDenied, msgImplicitDeny, ReasonMultipleTokens)
 		}
 		return g.authorizeIAM(ctx, q, a, raw)
 	}
-	return deny(respAuthorizerFail, "", "unknown_authorizer")
+	return deny(respAuthorizerFail, "", ReasonUnknownAuthorizer)
 }
 
 // identityEntry extracts what the gateway forwards about a validated token.
@@ -130,7 +130,7 @@ func (e *entry) allowed() outcome {
 	return outcome{allow: true, principal: e.principal, groups: e.groups, claims: e.claims}
 }
 
-func (e *entry) denied(resp, message, reason string) outcome {
+func (e *entry) denied(resp, message string, reason Reason) outcome {
 	return outcome{resp: resp, message: message, reason: reason, principal: e.principal, groups: e.groups}
 }
 
@@ -176,9 +176,9 @@ func (g *Gateway) authorizeJWT(ctx context.Context, q *reqInfo, a *authorizer, r
 		tok, src, err := g.deps.Tokens.Validate(ctx, raw, use, a.sources)
 		if err != nil {
 			if errors.Is(err, identity.ErrExpired) {
-				return deny(respExpiredToken, msgExpired, identity.Reason(err))
+				return deny(respExpiredToken, msgExpired, Reason(identity.Reason(err)))
 			}
-			return deny(respUnauthorized, msgUnauthorized, identity.Reason(err))
+			return deny(respUnauthorized, msgUnauthorized, Reason(identity.Reason(err)))
 		}
 		e = identityEntry(q.api, tok, src)
 		if s, ok := tok.Claims["scope"].(string); ok {
@@ -195,7 +195,7 @@ func (g *Gateway) authorizeJWT(ctx context.Context, q *reqInfo, a *authorizer, r
 			ok = ok || e.scopes[s]
 		}
 		if !ok {
-			return e.denied(respUnauthorized, msgUnauthorized, "scope_mismatch")
+			return e.denied(respUnauthorized, msgUnauthorized, ReasonScopeMismatch)
 		}
 	}
 	if rt.groups != nil {
@@ -204,7 +204,7 @@ func (g *Gateway) authorizeJWT(ctx context.Context, q *reqInfo, a *authorizer, r
 			ok = ok || rt.groups[grp]
 		}
 		if !ok {
-			return e.denied(respAccessDenied, msgImplicitDeny, "group_mismatch")
+			return e.denied(respAccessDenied, msgImplicitDeny, ReasonGroupMismatch)
 		}
 	}
 	return e.allowed()
@@ -219,7 +219,7 @@ func (g *Gateway) authorizeIAM(ctx context.Context, q *reqInfo, a *authorizer, r
 	if e == nil {
 		tok, src, err := g.deps.Tokens.Validate(ctx, raw, a.tokenUse, a.sources)
 		if err != nil {
-			return deny(respAccessDenied, msgImplicitDeny, identity.Reason(err))
+			return deny(respAccessDenied, msgImplicitDeny, Reason(identity.Reason(err)))
 		}
 		e = identityEntry(q.api, tok, src)
 		for _, grp := range e.groups {
@@ -230,31 +230,31 @@ func (g *Gateway) authorizeIAM(ctx context.Context, q *reqInfo, a *authorizer, r
 		g.remember(a, key, e)
 	}
 	if len(e.groups) == 0 {
-		return e.denied(respAccessDenied, msgImplicitDeny, "iam_no_groups")
+		return e.denied(respAccessDenied, msgImplicitDeny, ReasonIAMNoGroups)
 	}
 	if len(e.policies) == 0 {
-		return e.denied(respAccessDenied, msgImplicitDeny, "iam_no_policy")
+		return e.denied(respAccessDenied, msgImplicitDeny, ReasonIAMNoPolicy)
 	}
 	arn := iam.MethodARN(q.api.region, g.account, q.api.id, q.api.stage, q.match.Method, q.sub)
 	switch iam.Evaluate(iam.Request{Resource: arn, SourceIP: q.clientIP, SecureTransport: q.secure, Now: g.now()}, e.policies...) {
 	case iam.Allow:
 		return e.allowed()
 	case iam.ExplicitDeny:
-		return e.denied(respAccessDenied, msgExplicitDeny, "iam_explicit_deny")
+		return e.denied(respAccessDenied, msgExplicitDeny, ReasonIAMExplicitDeny)
 	}
-	return e.denied(respAccessDenied, msgImplicitDeny, "iam_implicit_deny")
+	return e.denied(respAccessDenied, msgImplicitDeny, ReasonIAMImplicitDeny)
 }
 
 // authorizeCedar is the AVP authorizer: the token is resolved against the policy store's
 // identity sources and the request decided by the store's policies and entities.
 func (g *Gateway) authorizeCedar(ctx context.Context, q *reqInfo, a *authorizer, raw string) outcome {
 	if g.deps.Snapshots == nil || g.decider == nil || g.deps.Tokens == nil {
-		return deny(respAuthorizerFail, "", "cedar_not_configured")
+		return deny(respAuthorizerFail, "", ReasonCedarNotConfigured)
 	}
 	snap, err := g.deps.Snapshots.Get(ctx, a.storeID)
 	if err != nil {
 		g.log.ErrorContext(ctx, "policy store unavailable", "policyStoreId", a.storeID, "err", err)
-		return deny(respAuthorizerFail, "", "policy_store_unavailable")
+		return deny(respAuthorizerFail, "", ReasonPolicyStoreDown)
 	}
 	q.storeID, q.storeRev = a.storeID, snap.Revision
 	method := q.match.Method
@@ -267,11 +267,11 @@ func (g *Gateway) authorizeCedar(ctx context.Context, q *reqInfo, a *authorizer,
 		return e.denied(e.resp, e.message, e.reason)
 	}
 	if len(snap.Sources) == 0 {
-		return deny(respAuthorizerFail, "", "policy_store_has_no_identity_source")
+		return deny(respAuthorizerFail, "", ReasonNoIdentitySource)
 	}
 	tok, src, err := g.deps.Tokens.Validate(ctx, raw, a.tokenUse, snap.Sources)
 	if err != nil {
-		return deny(respAccessDenied, msgExplicitDeny, identity.Reason(err))
+		return deny(respAccessDenied, msgExplicitDeny, Reason(identity.Reason(err)))
 	}
 	var idTok, accTok string
 	if a.tokenUse == identity.UseID {
@@ -281,11 +281,11 @@ func (g *Gateway) authorizeCedar(ctx context.Context, q *reqInfo, a *authorizer,
 	}
 	p, err := g.decider.ResolveTokens(ctx, snap, idTok, accTok)
 	if err != nil {
-		return deny(respAccessDenied, msgExplicitDeny, "token_mapping")
+		return deny(respAccessDenied, msgExplicitDeny, ReasonTokenMapping)
 	}
 	req, err := cedarRequest(q, a, snap)
 	if err != nil {
-		return deny(respAccessDenied, msgExplicitDeny, "bad_query")
+		return deny(respAccessDenied, msgExplicitDeny, ReasonBadQuery)
 	}
 	res, err := authz.DecideWithPrincipal(snap, p, req)
 	e := identityEntry(q.api, tok, src)
@@ -293,13 +293,13 @@ func (g *Gateway) authorizeCedar(ctx context.Context, q *reqInfo, a *authorizer,
 	q.policies = e.determining
 	switch {
 	case err != nil:
-		e.resp, e.message, e.reason = respAccessDenied, msgExplicitDeny, "cedar_request_invalid"
+		e.resp, e.message, e.reason = respAccessDenied, msgExplicitDeny, ReasonCedarRequestInvalid
 	case res.Decision == cedar.Allow:
 		e.allow = true
 	case len(res.Errors) > 0 && len(res.DeterminingPolicies) == 0:
-		e.resp, e.message, e.reason = respAccessDenied, msgExplicitDeny, "policy_error"
+		e.resp, e.message, e.reason = respAccessDenied, msgExplicitDeny, ReasonPolicyError
 	default:
-		e.resp, e.message, e.reason = respAccessDenied, msgExplicitDeny, "policy_deny"
+		e.resp, e.message, e.reason = respAccessDenied, msgExplicitDeny, ReasonPolicyDeny
 	}
 	g.remember(a, key, e)
 	if e.allow {

@@ -31,7 +31,7 @@ type entry struct {
 	allow       bool
 	resp        string // resp, message and reason are constants; not weighed
 	message     string
-	reason      string
+	reason      Reason
 
 	// set by authzCache.Set
 	owner  *authzCache

@@ -61,7 +61,7 @@ func (g *Gateway) serveForwardAuth(w http.ResponseWriter, r *http.Request) {
 	}
 	st, err := g.state(ctx)
 	if err != nil {
-		g.early(ctx, SourceForwardAuth, id, start, "", "", "", nil, "gateway_unavailable", http.StatusInternalServerError)
+		g.early(ctx, SourceForwardAuth, id, start, "", "", "", nil, ReasonGatewayUnavailable, http.StatusInternalServerError)
 		writeResponse(w, defaults[respAuthorizerFail], &vars{requestID: id})
 		return
 	}
@@ -77,22 +77,22 @@ func (g *Gateway) serveForwardAuth(w http.ResponseWriter, r *http.Request) {
 	uri, okU := originalHeader(r.Header, "X-Original-Uri", "X-Forwarded-Uri")
 	// The decision concerns the original request, not the auth subrequest.
 	client := addrString(forwardedClient(r))
-	missing := func(canon, reason string) {
+	missing := func(canon string, reason Reason) {
 		g.early(ctx, SourceForwardAuth, id, start, method, client, canon, a, reason, http.StatusForbidden)
 		writeResponse(w, defaults[respMissingToken], &vars{requestID: id, errMessage: msgMissingToken, responseType: respMissingToken})
 	}
 	if a == nil {
-		missing("", "unknown_api")
+		missing("", ReasonUnknownAPI)
 		return
 	}
 	if !okM || !okU {
 		// Each proxy overwrites only its own pair; a client can add the other. Two answers
 		// to "which request is this" are refused rather than resolved.
-		missing("", "forward_auth_conflicting_headers")
+		missing("", ReasonForwardAuthConflict)
 		return
 	}
 	if method == "" || uri == "" {
-		missing("", "forward_auth_headers_missing")
+		missing("", ReasonForwardAuthMissing)
 		return
 	}
 	if name := clientIdentityHeader(r.Header); name != "" {
@@ -100,7 +100,7 @@ func (g *Gateway) serveForwardAuth(w http.ResponseWriter, r *http.Request) {
 		// forgery attempt. Refusing it also covers spellings a proxy cannot delete before the
 		// upstream (Caddy keeps X_Gatehouse_Groups, which some upstream stacks read as
 		// X-Gatehouse-Groups).
-		g.early(ctx, SourceForwardAuth, id, start, method, client, "", a, "client_identity_header", http.StatusForbidden, "header", name)
+		g.early(ctx, SourceForwardAuth, id, start, method, client, "", a, ReasonClientIdentityHeader, http.StatusForbidden, "header", name)
 		writeResponse(w, defaults[respAccessDenied], &vars{requestID: id, errMessage: msgImplicitDeny, responseType: respAccessDenied})
 		return
 	}
@@ -111,7 +111,7 @@ func (g *Gateway) serveForwardAuth(w http.ResponseWriter, r *http.Request) {
 	}
 	canon, err := router.Canonicalize(rawPath)
 	if err != nil {
-		g.early(ctx, SourceForwardAuth, id, start, method, client, "", a, "bad_path", http.StatusForbidden, "err", err)
+		g.early(ctx, SourceForwardAuth, id, start, method, client, "", a, ReasonBadPath, http.StatusForbidden, "err", err)
 		writeBadPath(w, http.StatusForbidden)
 		return
 	}
@@ -125,12 +125,12 @@ func (g *Gateway) serveForwardAuth(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	if sub == "" {
-		missing(canon, "no_route")
+		missing(canon, ReasonNoRoute)
 		return
 	}
 	m, ok := a.table.Match(method, sub)
 	if !ok {
-		missing(canon, "no_route")
+		missing(canon, ReasonNoRoute)
 		return
 	}
 	q := &reqInfo{header: r.Header, sub: sub, rawQuery: rawQuery, api: a, match: m,
@@ -142,7 +142,7 @@ func (g *Gateway) serveForwardAuth(w http.ResponseWriter, r *http.Request) {
 	if upgradeRefused(method, r.Header, q.route.websocket) {
 		// The proxy forwarded the client's Upgrade: allowing it would let the proxy open a
 		// tunnel whose requests are never decided. 403, not 400: nginx passes only 401/403.
-		out = deny(respAccessDenied, msgUpgrade, reasonUpgrade)
+		out = deny(respAccessDenied, msgUpgrade, ReasonUpgradeRefused)
 	} else {
 		out = g.authorize(ctx, q)
 	}

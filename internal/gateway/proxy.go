@@ -214,28 +214,29 @@ func (g *Gateway) proxyError(w http.ResponseWriter, r *http.Request, err error) 
 	}
 	a := f.q.api
 	var (
-		typ, msg, reason string
-		mbe              *http.MaxBytesError
-		ne               net.Error
+		typ, msg string
+		reason   Reason
+		mbe      *http.MaxBytesError
+		ne       net.Error
 	)
 	switch {
 	case errors.As(err, &mbe):
-		typ, msg, reason = respTooLarge, msgTooLarge, "body_too_large"
+		typ, msg, reason = respTooLarge, msgTooLarge, ReasonBodyTooLarge
 	case r.Context().Err() != nil:
 		// The client went away; nobody reads this answer.
 		g.log.DebugContext(r.Context(), "client canceled", "api", a.name, "decisionId", f.q.decisionID)
 		w.WriteHeader(http.StatusBadGateway)
 		return
 	case errors.Is(err, context.DeadlineExceeded) || errors.As(err, &ne) && ne.Timeout():
-		typ, msg, reason = respIntegrationTO, msgIntegrationTO, "upstream_timeout"
+		typ, msg, reason = respIntegrationTO, msgIntegrationTO, ReasonUpstreamTimeout
 	default:
-		typ, msg, reason = respIntegrationErr, msgIntegrationErr, "upstream_error"
+		typ, msg, reason = respIntegrationErr, msgIntegrationErr, ReasonUpstreamError
 	}
 	if g.deps.OnUpstreamError != nil {
-		g.deps.OnUpstreamError(r.Context(), a.name, reason)
+		g.deps.OnUpstreamError(r.Context(), a.name, string(reason))
 	}
 	resp := a.responses[typ]
-	g.log.WarnContext(r.Context(), "upstream failed", "reason", reason, "api", a.name, "status", resp.status,
+	g.log.WarnContext(r.Context(), "upstream failed", "reason", string(reason), "api", a.name, "status", resp.status,
 		"decisionId", f.q.decisionID, "err", err)
 	f.vars.errMessage, f.vars.responseType = msg, typ
 	writeResponse(w, resp, f.vars)

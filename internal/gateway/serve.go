@@ -57,13 +57,13 @@ type outcome struct {
 	allow     bool
 	resp      string // response type when denied
 	message   string // $context.error.message
-	reason    string // stable log reason
+	reason    Reason
 	principal string
 	groups    []string
 	claims    []string
 }
 
-func deny(resp, message, reason string) outcome {
+func deny(resp, message string, reason Reason) outcome {
 	return outcome{resp: resp, message: message, reason: reason}
 }
 
@@ -91,26 +91,26 @@ func (g *Gateway) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	st, err := g.state(ctx)
 	if err != nil {
-		g.early(ctx, SourceGateway, id, start, r.Method, addrString(parseRemote(r.RemoteAddr)), "", nil, "gateway_unavailable", http.StatusInternalServerError)
+		g.early(ctx, SourceGateway, id, start, r.Method, addrString(parseRemote(r.RemoteAddr)), "", nil, ReasonGatewayUnavailable, http.StatusInternalServerError)
 		writeResponse(w, defaults[respAuthorizerFail], &vars{requestID: id})
 		return
 	}
 	canon, err := router.Canonicalize(r.URL.EscapedPath())
 	if err != nil {
-		g.early(ctx, SourceGateway, id, start, r.Method, addrString(parseRemote(r.RemoteAddr)), "", nil, "bad_path", http.StatusBadRequest, "err", err)
+		g.early(ctx, SourceGateway, id, start, r.Method, addrString(parseRemote(r.RemoteAddr)), "", nil, ReasonBadPath, http.StatusBadRequest, "err", err)
 		writeBadPath(w, http.StatusBadRequest)
 		return
 	}
 	a, sub := st.pick(canon)
 	if a == nil {
-		g.early(ctx, SourceGateway, id, start, r.Method, addrString(parseRemote(r.RemoteAddr)), canon, nil, "no_api", http.StatusForbidden)
+		g.early(ctx, SourceGateway, id, start, r.Method, addrString(parseRemote(r.RemoteAddr)), canon, nil, ReasonNoAPI, http.StatusForbidden)
 		writeResponse(w, defaults[respMissingToken], &vars{path: canon, requestID: id, errMessage: msgMissingToken, responseType: respMissingToken})
 		return
 	}
 	m, ok := a.table.Match(r.Method, sub)
 	if !ok {
 		v := &vars{path: canon, httpMethod: r.Method, stage: a.stage, apiID: a.id, requestID: id, errMessage: msgMissingToken, responseType: respMissingToken}
-		g.early(ctx, SourceGateway, id, start, r.Method, addrString(parseRemote(r.RemoteAddr)), canon, a, "no_route", a.responses[respMissingToken].status)
+		g.early(ctx, SourceGateway, id, start, r.Method, addrString(parseRemote(r.RemoteAddr)), canon, a, ReasonNoRoute, a.responses[respMissingToken].status)
 		writeResponse(w, a.responses[respMissingToken], v)
 		return
 	}
@@ -125,7 +125,7 @@ func (g *Gateway) serveHTTP(w http.ResponseWriter, r *http.Request) {
 
 	var out outcome
 	if upgradeRefused(r.Method, r.Header, q.route.websocket) {
-		out = deny(respBadParameters, msgUpgrade, reasonUpgrade)
+		out = deny(respBadParameters, msgUpgrade, ReasonUpgradeRefused)
 	} else {
 		out = g.authorize(ctx, q)
 	}
@@ -142,7 +142,7 @@ func (g *Gateway) serveHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if r.ContentLength > rt.maxBody {
-		out.allow, out.reason = false, "body_too_large"
+		out.allow, out.reason = false, ReasonBodyTooLarge
 		v.errMessage, v.responseType = msgTooLarge, respTooLarge
 		g.decided(ctx, SourceGateway, r.Method, canon, q, out, a.responses[respTooLarge].status)
 		writeResponse(w, a.responses[respTooLarge], v)
@@ -155,9 +155,6 @@ func (g *Gateway) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	f := &forward{q: q, out: out, vars: v}
 	rt.upstream.proxy.ServeHTTP(w, r.WithContext(context.WithValue(ctx, fwdKey{}, f)))
 }
-
-// reasonUpgrade is the denial reason of a refused protocol switch.
-const reasonUpgrade = "upgrade_refused"
 
 // upgradeRefused reports whether a request asks to switch protocols in a way the route does not
 // allow. Once the upstream answers 101 the connection is a tunnel the gateway cannot read, so
@@ -294,8 +291,8 @@ func addrString(a netip.Addr) string {
 	return a.String()
 }
 
-func (g *Gateway) logDeny(ctx context.Context, a *api, reason string, status int, id string, attrs ...any) {
-	args := append([]any{"reason", reason, "status", status, "decisionId", id}, attrs...)
+func (g *Gateway) logDeny(ctx context.Context, a *api, reason Reason, status int, id string, attrs ...any) {
+	args := append([]any{"reason", string(reason), "status", status, "decisionId", id}, attrs...)
 	if a != nil {
 		args = append(args, "api", a.name)
 	}
@@ -303,12 +300,12 @@ func (g *Gateway) logDeny(ctx context.Context, a *api, reason string, status int
 }
 
 // early records a request refused before any route was found.
-func (g *Gateway) early(ctx context.Context, source, id string, start time.Time, method, clientIP, canon string, a *api, reason string, status int, attrs ...any) {
+func (g *Gateway) early(ctx context.Context, source, id string, start time.Time, method, clientIP, canon string, a *api, reason Reason, status int, attrs ...any) {
 	g.logDeny(ctx, a, reason, status, id, attrs...)
 	if g.deps.OnDecision == nil {
 		return
 	}
-	d := Decision{ID: id, Source: source, Time: start, Method: method, Path: canon, Reason: reason, Status: status,
+	d := Decision{ID: id, Source: source, Time: start, Method: method, Path: canon, Reason: string(reason), Status: status,
 		ClientIP: clientIP, Latency: time.Since(start)}
 	if a != nil {
 		d.API = a.name
@@ -331,7 +328,7 @@ func (g *Gateway) decided(ctx context.Context, source, method, canon string, q *
 	}
 	d := Decision{ID: q.decisionID, Source: source, Time: q.start, API: q.api.name, Route: route,
 		Authorizer: apidef.AuthorizerNone, AuthorizerType: apidef.AuthorizerNone, Method: method, Path: canon,
-		ClientIP: q.clientStr, Allowed: out.allow, Status: status, Reason: out.reason,
+		ClientIP: q.clientStr, Allowed: out.allow, Status: status, Reason: string(out.reason),
 		Principal: out.principal, TokenHash: q.tokenHash, PolicyStoreID: q.storeID, Revision: q.rev,
 		DeterminingPolicies: q.policies, Cached: q.cached, Latency: time.Since(q.start)}
 	if a := q.route.authz; a != nil {

@@ -7,13 +7,9 @@ import (
 	"time"
 )
 
-// reasonStoreUnavailable is the stable reason of the answer every request gets while the
-// node cannot confirm its data is current (Deps.Fresh).
-const reasonStoreUnavailable = "store_unavailable"
-
 // storeUnavailableBody is fixed rather than a per-API gateway response: the API definitions
 // are part of the data that can no longer be trusted.
-const storeUnavailableBody = `{"message":"Service Unavailable","reason":"` + reasonStoreUnavailable + `"}`
+const storeUnavailableBody = `{"message":"Service Unavailable","reason":"` + string(ReasonStoreUnavailable) + `"}`
 
 // failStale answers 503 and reports true when Deps.Fresh says the node's data may be stale.
 // Every route fails the same way — none, jwt, iam and cedar alike — since even a public
@@ -26,7 +22,7 @@ func (g *Gateway) failStale(ctx context.Context, w http.ResponseWriter, source, 
 	if err == nil {
 		return false
 	}
-	g.early(ctx, source, id, start, method, client, "", nil, reasonStoreUnavailable, http.StatusServiceUnavailable, "err", err)
+	g.early(ctx, source, id, start, method, client, "", nil, ReasonStoreUnavailable, http.StatusServiceUnavailable, "err", err)
 	h := w.Header()
 	h.Set("Content-Type", "application/json")
 	h.Set("Content-Length", strconv.Itoa(len(storeUnavailableBody)))
