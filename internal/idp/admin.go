@@ -427,6 +427,28 @@ func (p *IdP) SetUserPassword(ctx context.Context, poolID, username, password st
 	})
 }
 
+// ResetUserPassword makes the user's password unusable: sign-ins fail with
+// PasswordResetRequiredException until an administrator sets a new password. Unlike Cognito,
+// which lets the user's existing tokens run out, every token issued to the user before is
+// revoked: an administrator resets a password because it may be known to someone else, who
+// may hold tokens too.
+func (p *IdP) ResetUserPassword(ctx context.Context, poolID, username string) (err error) {
+	defer p.audited(ctx, &err, func() Change {
+		return Change{Operation: "AdminResetUserPassword", PoolID: poolID, Username: username, Detail: "password reset required"}
+	})
+	return p.updateUser(ctx, poolID, username, func(tx store.Tx, u *User) error {
+		pool, err := p.getPool(ctx, tx, poolID)
+		if err != nil {
+			return err
+		}
+		if err := p.revokeUserTx(ctx, tx, pool, u); err != nil {
+			return err
+		}
+		u.Status = userStatusReset
+		return nil
+	})
+}
+
 // SetUserEnabled enables or disables a user. Disabled users cannot sign in or refresh, and
 // every token issued to them before is revoked.
 func (p *IdP) SetUserEnabled(ctx context.Context, poolID, username string, enabled bool) (err error) {
@@ -449,9 +471,15 @@ func (p *IdP) SetUserEnabled(ctx context.Context, poolID, username string, enabl
 }
 
 // UpdateUserAttributes sets (non-empty value) or deletes (empty value) user attributes.
-func (p *IdP) UpdateUserAttributes(ctx context.Context, poolID, username string, attrs map[string]string) (err error) {
+func (p *IdP) UpdateUserAttributes(ctx context.Context, poolID, username string, attrs map[string]string) error {
+	return p.updateAttributes(ctx, "AdminUpdateUserAttributes", poolID, username, attrs, false)
+}
+
+// updateAttributes applies attrs; for a user's own update (self), an email or phone number
+// that changes is no longer verified.
+func (p *IdP) updateAttributes(ctx context.Context, operation, poolID, username string, attrs map[string]string, self bool) (err error) {
 	defer p.audited(ctx, &err, func() Change {
-		return Change{Operation: "AdminUpdateUserAttributes", PoolID: poolID, Username: username, Detail: attrNames(attrs)}
+		return Change{Operation: operation, PoolID: poolID, Username: username, Detail: attrNames(attrs)}
 	})
 	if err := validateAttributes(attrs); err != nil {
 		return err
@@ -461,6 +489,14 @@ func (p *IdP) UpdateUserAttributes(ctx context.Context, poolID, username string,
 			u.Attributes = map[string]string{}
 		}
 		for k, v := range attrs {
+			if self && u.Attributes[k] != v {
+				switch k {
+				case "email":
+					delete(u.Attributes, "email_verified")
+				case "phone_number":
+					delete(u.Attributes, "phone_number_verified")
+				}
+			}
 			if v == "" {
 				delete(u.Attributes, k)
 			} else {

@@ -2,6 +2,7 @@ package idp
 
 import (
 	"context"
+	"encoding/base64"
 	"errors"
 	"net/http"
 	"net/netip"
@@ -62,6 +63,10 @@ func (p *IdP) cognitoAPI() *awsjson.Service {
 		"AdminDisableUser":          op(p.opAdminDisableUser),
 		"AdminEnableUser":           op(p.opAdminEnableUser),
 		"AdminUpdateUserAttributes": op(p.opAdminUpdateUserAttributes),
+		"AdminResetUserPassword":    op(p.opAdminResetUserPassword),
+		"UpdateUserAttributes":      op(p.opUpdateUserAttributes),
+		"UpdateUserPool":            op(p.opUpdateUserPool),
+		"GetSigningCertificate":     op(p.opGetSigningCertificate),
 		"ListUsers":                 op(p.opListUsers),
 		"CreateResourceServer":      op(p.opCreateResourceServer),
 		"DescribeResourceServer":    op(p.opDescribeResourceServer),
@@ -75,7 +80,7 @@ func (p *IdP) cognitoAPI() *awsjson.Service {
 		// session, access token).
 		Public: map[string]bool{"InitiateAuth": true, "RespondToAuthChallenge": true,
 			"RevokeToken": true, "GetUser": true, "GlobalSignOut": true,
-			"ChangePassword": true},
+			"ChangePassword": true, "UpdateUserAttributes": true},
 		Verifier: v,
 		MaxBody:  256 << 10,
 		Logger:   p.log,
@@ -803,8 +808,32 @@ func (p *IdP) opAdminListGroupsForUser(ctx context.Context, in *userInput) (*lis
 	if err != nil {
 		return nil, err
 	}
+	limit := in.Limit
+	if limit <= 0 {
+		limit = 60
+	}
+	if limit > 60 {
+		return nil, errf(CodeInvalidParameter, "1 validation error detected: Value at 'limit' failed to satisfy constraint: Member must have value less than or equal to 60")
+	}
+	// The token is the last group name returned: the user's group names are kept sorted.
+	names := slices.Sorted(slices.Values(u.Groups))
+	if in.NextToken != "" {
+		after, err := base64.RawURLEncoding.DecodeString(in.NextToken)
+		if err != nil {
+			return nil, errf(CodeInvalidParameter, "Invalid pagination token.")
+		}
+		i, _ := slices.BinarySearch(names, string(after))
+		for i < len(names) && names[i] <= string(after) {
+			i++
+		}
+		names = names[i:]
+	}
 	out := &listGroupsOutput{Groups: []groupType{}}
-	for _, name := range u.Groups {
+	if len(names) > int(limit) {
+		names = names[:limit]
+		out.NextToken = base64.RawURLEncoding.EncodeToString([]byte(names[len(names)-1]))
+	}
+	for _, name := range names {
 		g, err := getJSON[Group](ctx, p.st, in.UserPoolID, kindGroup, name)
 		if errors.Is(err, store.ErrNotFound) {
 			continue
@@ -845,6 +874,22 @@ func (p *IdP) opAdminDisableUser(ctx context.Context, in *userInput) (struct{}, 
 
 func (p *IdP) opAdminEnableUser(ctx context.Context, in *userInput) (struct{}, error) {
 	return struct{}{}, p.SetUserEnabled(ctx, in.UserPoolID, in.Username, true)
+}
+
+type resetPasswordInput struct {
+	UserPoolID     string            `json:"UserPoolId"`
+	Username       string            `json:"Username"`
+	ClientMetadata map[string]string `json:"ClientMetadata,omitempty"`
+}
+
+func (p *IdP) opAdminResetUserPassword(ctx context.Context, in *resetPasswordInput) (struct{}, error) {
+	if err := required("userPoolId", in.UserPoolID); err != nil {
+		return struct{}{}, err
+	}
+	if err := required("username", in.Username); err != nil {
+		return struct{}{}, err
+	}
+	return struct{}{}, p.ResetUserPassword(ctx, in.UserPoolID, in.Username)
 }
 
 type updateAttrsInput struct {

@@ -191,6 +191,7 @@ const (
 	CodeCodeMismatch       = "CodeMismatchException"
 	CodeExpiredCode        = "ExpiredCodeException"
 	CodeInvalidUserPoolCfg = "InvalidUserPoolConfigurationException"
+	CodeResetRequired      = "PasswordResetRequiredException"
 )
 
 func errf(code, format string, args ...any) *Error {

@@ -24,6 +24,7 @@ const (
 	kindAuthCode     store.Kind = "idp_auth_code"
 	userStatusOK                = "CONFIRMED"
 	userStatusNew               = "FORCE_CHANGE_PASSWORD"
+	userStatusReset             = "RESET_REQUIRED"
 	scopeAdmin                  = "aws.cognito.signin.user.admin"
 	defaultAccess               = time.Hour
 	defaultRefresh              = 30 * 24 * time.Hour

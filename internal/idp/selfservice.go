@@ -75,19 +75,13 @@ func (p *IdP) opChangePassword(ctx context.Context, in *changePasswordInput) (st
 			return struct{}{}, err
 		}
 	}
-	u, c, err := p.userFromAccessToken(ctx, "", in.AccessToken)
+	u, poolID, clientID, err := p.selfServiceUser(ctx, in.AccessToken)
 	if err != nil {
-		return struct{}{}, errf(CodeNotAuthorized, "Invalid Access Token")
-	}
-	if scope, _ := c["scope"].(string); !slices.Contains(strings.Fields(scope), scopeAdmin) {
-		return struct{}{}, errf(CodeNotAuthorized, "Access Token does not have required scopes")
+		return struct{}{}, err
 	}
 	if err := validatePassword(in.ProposedPassword); err != nil {
 		return struct{}{}, err
 	}
-	iss, _ := c["iss"].(string)
-	poolID := iss[strings.LastIndexByte(iss, '/')+1:]
-	clientID, _ := c["client_id"].(string)
 	pool, err := p.getPool(ctx, p.st, poolID)
 	if err != nil {
 		return struct{}{}, err
@@ -100,4 +94,62 @@ func (p *IdP) opChangePassword(ctx context.Context, in *changePasswordInput) (st
 		return struct{}{}, err
 	}
 	return struct{}{}, p.SetUserPassword(WithActor(ctx, "user:"+u.Username), poolID, u.Username, in.ProposedPassword, true)
+}
+
+// selfServiceUser returns the user an access token was issued to, its pool and client, when
+// the token is valid and carries aws.cognito.signin.user.admin (which self-service calls
+// require, as in Cognito).
+func (p *IdP) selfServiceUser(ctx context.Context, accessToken string) (u *User, poolID, clientID string, err error) {
+	u, c, err := p.userFromAccessToken(ctx, "", accessToken)
+	if err != nil {
+		return nil, "", "", errf(CodeNotAuthorized, "Invalid Access Token")
+	}
+	if scope, _ := c["scope"].(string); !slices.Contains(strings.Fields(scope), scopeAdmin) {
+		return nil, "", "", errf(CodeNotAuthorized, "Access Token does not have required scopes")
+	}
+	iss, _ := c["iss"].(string)
+	clientID, _ = c["client_id"].(string)
+	return u, iss[strings.LastIndexByte(iss, '/')+1:], clientID, nil
+}
+
+type updateUserAttributesInput struct {
+	AccessToken    string            `json:"AccessToken"`
+	UserAttributes []attribute       `json:"UserAttributes"`
+	ClientMetadata map[string]string `json:"ClientMetadata,omitempty"`
+}
+
+type updateUserAttributesOutput struct {
+	CodeDeliveryDetailsList []struct{} `json:"CodeDeliveryDetailsList"`
+}
+
+// opUpdateUserAttributes lets a signed-in user change their own profile attributes. Gatehouse
+// pools have no per-client write-attribute list, so what a user may write is fixed and
+// narrower than Cognito's default: standard profile attributes only. Custom attributes often
+// carry what policies decide on (team, tenant, role) and the *_verified flags vouch for
+// contact data, so only an administrator sets them. A changed email or phone number is no
+// longer verified (Cognito would send a code; Gatehouse sends none, so none is listed).
+func (p *IdP) opUpdateUserAttributes(ctx context.Context, in *updateUserAttributesInput) (*updateUserAttributesOutput, error) {
+	if err := required("accessToken", in.AccessToken); err != nil {
+		return nil, err
+	}
+	if in.UserAttributes == nil {
+		return nil, required("userAttributes", "")
+	}
+	attrs, err := attrMap(in.UserAttributes)
+	if err != nil {
+		return nil, err
+	}
+	for k := range attrs {
+		if strings.HasPrefix(k, "custom:") || k == "email_verified" || k == "phone_number_verified" {
+			return nil, errf(CodeNotAuthorized, "A client attempted to write unauthorized attribute")
+		}
+	}
+	u, poolID, _, err := p.selfServiceUser(ctx, in.AccessToken)
+	if err != nil {
+		return nil, err
+	}
+	if err := p.updateAttributes(WithActor(ctx, "user:"+u.Username), "UpdateUserAttributes", poolID, u.Username, attrs, true); err != nil {
+		return nil, err
+	}
+	return &updateUserAttributesOutput{CodeDeliveryDetailsList: []struct{}{}}, nil
 }
