@@ -18,7 +18,9 @@ const (
 // Static is one parsed static (or template-linked) policy together with the
 // scope fields AVP derives from its head.
 type Static struct {
-	// Policy is the compiled policy, ready for cedar.Authorize.
+	// Policy is the compiled policy, ready for cedar.Authorize. Where
+	// cedar-go would evaluate it differently from Cedar, it is rewritten to
+	// an equivalent that it evaluates as Cedar does (see cedarCompat).
 	Policy *cedar.Policy
 	// Effect is EffectPermit or EffectForbid.
 	Effect string
@@ -50,7 +52,7 @@ func ParseStatic(statement string) (*Static, error) {
 		}
 		return nil, err
 	}
-	return newStatic(p), nil
+	return newStatic(p)
 }
 
 // ParseStaticJSON parses one policy in the Cedar JSON policy format
@@ -63,7 +65,7 @@ func ParseStaticJSON(statement []byte) (*Static, error) {
 	if err := p.UnmarshalJSON(statement); err != nil {
 		return nil, &SyntaxError{Msg: "invalid JSON policy: " + err.Error()}
 	}
-	return newStatic(&p), nil
+	return newStatic(&p)
 }
 
 // parseOne parses text that must contain exactly one Cedar policy.
@@ -86,10 +88,16 @@ func parseOne(text string) (*cedar.Policy, error) {
 	}
 }
 
-func newStatic(p *cedar.Policy) *Static {
+// newStatic derives the scope fields of p and compiles it with cedarCompat,
+// so the Policy of every Static evaluates as Cedar does.
+func newStatic(p *cedar.Policy) (*Static, error) {
 	a := policyAST(p)
+	compat, err := cedarCompat(p)
+	if err != nil {
+		return nil, err
+	}
 	s := &Static{
-		Policy:    p,
+		Policy:    compat,
 		Effect:    EffectForbid,
 		Principal: scopeEntity(a.Principal),
 		Resource:  scopeEntity(a.Resource),
@@ -105,7 +113,7 @@ func newStatic(p *cedar.Policy) *Static {
 	case ast.ScopeTypeInSet:
 		s.Actions = append([]types.EntityUID{}, sc.Entities...)
 	}
-	return s
+	return s, nil
 }
 
 // scopeEntity returns the entity a principal or resource scope names, or nil

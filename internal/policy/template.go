@@ -230,7 +230,10 @@ func (t *Template) Link(principal, resource *types.EntityUID) (*Static, error) {
 	if err != nil {
 		return nil, fmt.Errorf("link template: %w", err)
 	}
-	s := newStatic(p)
+	s, err := newStatic(p)
+	if err != nil {
+		return nil, fmt.Errorf("link template: %w", err)
+	}
 	// Fail closed if the text cedar-go read back does not name exactly the
 	// requested entities; EntityLiteral makes this unreachable.
 	if t.hasPrincipal && (s.Principal == nil || *s.Principal != *principal) ||
