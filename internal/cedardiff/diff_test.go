@@ -100,7 +100,10 @@ func TestDifferentialCedar(t *testing.T) {
 	if err := os.WriteFile(file, data, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.Command(node, filepath.Join(jsDir, "cedar.mjs"), file)
+	// --no-opt: node 20's V8 intermittently aborts in the optimizing JIT's
+	// deoptimizer ("Fatal error ... unreachable code") on this hot loop; the
+	// Wasm engine, where the time goes, is unaffected.
+	cmd := exec.Command(node, "--no-opt", filepath.Join(jsDir, "cedar.mjs"), file)
 	cmd.Stderr = os.Stderr
 	out, err := cmd.Output()
 	if err != nil {
