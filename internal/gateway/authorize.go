@@ -86,7 +86,7 @@ func (g *Gateway) authorize(ctx context.Context, q *reqInfo) outcome {
 
 // identityEntry extracts what the gateway forwards about a validated token.
 func identityEntry(a *api, tok *identity.Token, src *identity.Source) *entry {
-	e := &entry{exp: tok.Expiry, keys: tok.Keys(), groups: groupNames(src, tok)}
+	e := &entry{exp: tok.Expiry, keys: tok.Keys(), groups: src.GroupNames(tok)}
 	if uid, err := src.Principal(tok); err == nil {
 		e.principal = string(uid.ID)
 	}

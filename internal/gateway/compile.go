@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"net/url"
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/gatehouse-dev/gatehouse/internal/apidef"
@@ -246,25 +245,4 @@ func (g *Gateway) compileAuthorizer(ctx context.Context, apiID, name string, ad 
 	}
 	az.cache = g.decisions.forAuthorizer(az.ttl)
 	return az, nil
-}
-
-// groupNames reads a token's group claim as AVP does: an array of strings, or one string of
-// space-separated names.
-func groupNames(src *identity.Source, tok *identity.Token) []string {
-	claim := src.GroupClaim
-	if claim == "" {
-		return nil
-	}
-	var out []string
-	switch v := tok.Claims[claim].(type) {
-	case string:
-		out = strings.Fields(v)
-	case []any:
-		for _, e := range v {
-			if s, ok := e.(string); ok && s != "" {
-				out = append(out, s)
-			}
-		}
-	}
-	return out
 }

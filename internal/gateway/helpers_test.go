@@ -67,6 +67,12 @@ func newFakeCognito(t testing.TB) *fakeCognito {
 		"e": base64.RawURLEncoding.EncodeToString(big.NewInt(int64(pub.E)).Bytes()),
 	}}})
 	c.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if pool, ok := strings.CutSuffix(r.URL.Path, "/.well-known/openid-configuration"); ok {
+			// OIDC discovery, for sources configured as generic OIDC issuers.
+			iss := "http://" + r.Host + pool
+			_ = json.NewEncoder(w).Encode(map[string]string{"issuer": iss, "jwks_uri": iss + "/.well-known/jwks.json"})
+			return
+		}
 		if !strings.HasSuffix(r.URL.Path, "/.well-known/jwks.json") {
 			http.NotFound(w, r)
 			return

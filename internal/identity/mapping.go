@@ -37,12 +37,14 @@ func (s *Source) Principal(tok *Token) (types.EntityUID, error) {
 	return types.NewEntityUID(types.EntityType(c.principal), types.String(c.prefix+"|"+id)), nil
 }
 
-// Groups returns the principal's parents, <GroupEntityType>::"<prefix>|<group>", from the group
-// claim given as an array of strings, a single string, or a space-separated string (AVP always
-// splits on spaces). Duplicates are dropped; order follows the token.
-func (s *Source) Groups(tok *Token) []types.EntityUID {
+// GroupNames returns the group names in tok's group claim, given as an array of strings, a
+// single string, or a space-separated string: AVP splits on the space character only, so
+// "admins\tusers" is one group. Empty names and duplicates are dropped; order follows the
+// token. It is the one reader of the group claim: [Source.Groups] and the gateway's group
+// checks, IAM group policies and X-Gatehouse-Groups header all read the same groups.
+func (s *Source) GroupNames(tok *Token) []string {
 	c, err := s.compiled()
-	if err != nil || c.groupClaim == "" || c.group == "" {
+	if err != nil || c.groupClaim == "" {
 		return nil
 	}
 	var names []string
@@ -56,13 +58,31 @@ func (s *Source) Groups(tok *Token) []types.EntityUID {
 			}
 		}
 	}
-	out := make([]types.EntityUID, 0, len(names))
+	out := names[:0]
 	seen := make(map[string]bool, len(names))
 	for _, g := range names {
 		if g == "" || seen[g] {
 			continue
 		}
 		seen[g] = true
+		out = append(out, g)
+	}
+	if len(out) == 0 {
+		return nil
+	}
+	return out
+}
+
+// Groups returns the principal's parents, <GroupEntityType>::"<prefix>|<group>", for the
+// groups of [Source.GroupNames].
+func (s *Source) Groups(tok *Token) []types.EntityUID {
+	c, err := s.compiled()
+	if err != nil || c.group == "" {
+		return nil
+	}
+	names := s.GroupNames(tok)
+	out := make([]types.EntityUID, 0, len(names))
+	for _, g := range names {
 		out = append(out, types.NewEntityUID(types.EntityType(c.group), types.String(c.prefix+"|"+g)))
 	}
 	return out
