@@ -3,14 +3,19 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
+	"os/user"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/gatehouse-dev/gatehouse/internal/app"
+	"github.com/gatehouse-dev/gatehouse/internal/audit"
 	"github.com/gatehouse-dev/gatehouse/internal/config"
 	"github.com/gatehouse-dev/gatehouse/internal/idp"
 	"github.com/gatehouse-dev/gatehouse/internal/store/sqldb"
@@ -19,6 +24,15 @@ import (
 // idpCommand runs fn against the built-in IdP on the configured database. The commands work
 // on the database directly (a running node sees the change on its next token request), so
 // they need no credentials beyond access to the database.
+//
+// Every change is recorded in the node's audit trail (the auditFile setting, read from the
+// same --config file or environment as the node's) with the actor cli:<OS user>. The CLI
+// appends to the trail file as a writer of its own (instance <host>:<pid>:cli, its own
+// chain): both writers append whole records with O_APPEND, so neither breaks the other's
+// chain, and verify checks each instance's chain. The CLI signs no digests (the store keeps
+// one digest per trail, the node's), so verify lists its records as unsigned. With auditFile
+// "stdout" the node's trail is out of reach: the records go to the CLI's standard error. The
+// trail is opened before the change, so a trail that cannot be opened refuses the command.
 func idpCommand(use, short string, args cobra.PositionalArgs, setup func(*cobra.Command), fn func(ctx context.Context, p *idp.IdP, cmd *cobra.Command, args []string) (any, error)) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   use,
@@ -26,7 +40,27 @@ func idpCommand(use, short string, args cobra.PositionalArgs, setup func(*cobra.
 		Args:  args,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return withStore(cmd, func(cfg config.Config, st *sqldb.DB) error {
-				out, err := fn(cmd.Context(), app.NewIdP(st, cfg, slog.New(slog.DiscardHandler), nil), cmd, args)
+				trail, err := openCLITrail(cfg.AuditFile, cmd.ErrOrStderr())
+				if err != nil {
+					return err
+				}
+				var writeErr error
+				p := app.NewIdP(st, cfg, slog.New(slog.DiscardHandler), nil, idp.WithAudit(func(_ context.Context, c idp.Change) {
+					if trail != nil {
+						if err := trail.Write(app.IdPChangeRecord(c)); err != nil && writeErr == nil {
+							writeErr = err
+						}
+					}
+				}))
+				ctx := idp.WithActor(cmd.Context(), cliActor())
+				out, err := fn(ctx, p, cmd, args)
+				if trail != nil {
+					closeCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+					defer cancel()
+					if cerr := errors.Join(writeErr, trail.Close(closeCtx)); cerr != nil {
+						return errors.Join(err, fmt.Errorf("audit trail %s: the change is committed but its record may be missing: %w", cfg.AuditFile, cerr))
+					}
+				}
 				if err != nil {
 					return err
 				}
@@ -39,6 +73,31 @@ func idpCommand(use, short string, args cobra.PositionalArgs, setup func(*cobra.
 		setup(cmd)
 	}
 	return cmd
+}
+
+// openCLITrail opens the audit trail the CLI's changes go to; nil when none is configured.
+func openCLITrail(path string, stderr io.Writer) (*audit.Writer, error) {
+	host, _ := os.Hostname()
+	opts := []audit.Option{audit.WithInstance(fmt.Sprintf("%s:%d:cli", host, os.Getpid())), audit.WithLogger(slog.New(slog.DiscardHandler))}
+	switch path {
+	case "":
+		return nil, nil
+	case "stdout", "-":
+		return audit.New(stderr, opts...), nil
+	}
+	w, err := audit.Open(path, opts...)
+	if err != nil {
+		return nil, fmt.Errorf("audit trail (nothing was changed): %w", err)
+	}
+	return w, nil
+}
+
+// cliActor names who runs the command: the local OS user.
+func cliActor() string {
+	if u, err := user.Current(); err == nil && u.Username != "" {
+		return "cli:" + u.Username
+	}
+	return fmt.Sprintf("cli:uid-%d", os.Getuid())
 }
 
 func printJSON(w io.Writer, v any) error {
