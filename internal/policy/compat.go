@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"reflect"
+	"slices"
 
 	"github.com/cedar-policy/cedar-go"
 )
@@ -31,22 +33,12 @@ const maxCompatBytes = 1 << 20
 // through the Cedar JSON policy format, whose expression tree is generic, so
 // every node kind is walked without mirroring cedar-go's AST types.
 func cedarCompat(p *cedar.Policy) (*cedar.Policy, error) {
-	raw, err := p.MarshalJSON()
-	if err != nil {
-		return nil, fmt.Errorf("policy to JSON: %w", err)
-	}
-	if !bytes.Contains(raw, []byte(`"decimal":[`)) && !bytes.Contains(raw, []byte(`"toDate":[`)) &&
-		!bytes.Contains(raw, []byte(`"toTime":[`)) {
-		return p, nil
-	}
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	dec.UseNumber() // Long literals must survive exactly
-	var doc map[string]any
-	if err := dec.Decode(&doc); err != nil {
-		return nil, fmt.Errorf("policy JSON: %w", err)
+	doc, err := policyJSON(p, `"decimal":[`, `"toDate":[`, `"toTime":[`)
+	if doc == nil || err != nil {
+		return p, err
 	}
 	conds, _ := doc["conditions"].([]any)
-	total := len(raw)
+	total := 0
 	for _, c := range conds {
 		cond, ok := c.(map[string]any)
 		if !ok {
@@ -60,6 +52,12 @@ func cedarCompat(p *cedar.Policy) (*cedar.Policy, error) {
 				"policy is too large: nested toDate/toTime/decimal calls expand beyond %d bytes when evaluated as Cedar does", maxCompatBytes)}
 		}
 	}
+	return policyFromJSON(doc, p)
+}
+
+// policyFromJSON decodes doc as a policy positioned where orig is, so errors
+// about it point into the statement as written.
+func policyFromJSON(doc map[string]any, orig *cedar.Policy) (*cedar.Policy, error) {
 	out, err := json.Marshal(doc)
 	if err != nil {
 		return nil, fmt.Errorf("rewritten policy to JSON: %w", err)
@@ -68,7 +66,82 @@ func cedarCompat(p *cedar.Policy) (*cedar.Policy, error) {
 	if err := q.UnmarshalJSON(out); err != nil {
 		return nil, fmt.Errorf("rewritten policy: %w", err)
 	}
+	q.AST().Position = orig.AST().Position
 	return &q, nil
+}
+
+// policyJSON returns p in the Cedar JSON policy format, decoded, or nil when
+// its JSON contains none of the markers.
+func policyJSON(p *cedar.Policy, markers ...string) (map[string]any, error) {
+	raw, err := p.MarshalJSON()
+	if err != nil {
+		return nil, fmt.Errorf("policy to JSON: %w", err)
+	}
+	if !slices.ContainsFunc(markers, func(m string) bool { return bytes.Contains(raw, []byte(m)) }) {
+		return nil, nil
+	}
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.UseNumber() // Long literals must survive exactly
+	var doc map[string]any
+	if err := dec.Decode(&doc); err != nil {
+		return nil, fmt.Errorf("policy JSON: %w", err)
+	}
+	return doc, nil
+}
+
+// undoCompat returns p with cedarCompat's conditional replacements turned
+// back into the calls they replaced, for validation, whose messages should
+// name the policy as written. A replacement is recognised by rebuilding it
+// from the call it would come from, so only exact replacements are undone.
+// decimal("+…") literals stay rewritten: cedar-go's validator would accept
+// the original, Cedar's rejects it, and so it rejects the rewritten one.
+// Clauses after a "when { false }" or "unless { true }" are dropped, as
+// Cedar's type checker skips them. The result keeps p's position.
+func undoCompat(p *cedar.Policy) (*cedar.Policy, error) {
+	doc, err := policyJSON(p, `"if-then-else":{`, `"Value":false`, `"Value":true`)
+	if doc == nil || err != nil {
+		return p, err
+	}
+	conds, _ := doc["conditions"].([]any)
+	// Cedar does not type-check what follows a clause that is always false
+	// (it warns that the policy is impossible); cedar-go's validator does.
+	for i, c := range conds {
+		if cond, ok := c.(map[string]any); ok {
+			lit, _ := cond["body"].(map[string]any)
+			if b, ok := lit["Value"].(bool); ok && len(lit) == 1 && b == (cond["kind"] == "unless") {
+				conds = conds[:i+1]
+				doc["conditions"] = conds
+				break
+			}
+		}
+	}
+	for _, c := range conds {
+		cond, ok := c.(map[string]any)
+		if !ok {
+			continue
+		}
+		cond["body"] = mapExprs(cond["body"], func(op string, operands any) any {
+			node := map[string]any{op: operands}
+			var orig map[string]any
+			switch op {
+			case "if-then-else":
+				ite, _ := operands.(map[string]any)
+				orig, _ = ite["else"].(map[string]any)
+			}
+			if len(orig) != 1 {
+				return nil
+			}
+			for name, args := range orig {
+				if list, ok := args.([]any); ok && len(list) == 1 {
+					if r, ok := compatCall(name, list[0]); ok && reflect.DeepEqual(r, node) {
+						return orig
+					}
+				}
+			}
+			return nil
+		})
+	}
+	return policyFromJSON(doc, p)
 }
 
 // compatExpr rewrites the Cedar JSON expression v (see cedarCompat) and

@@ -1,6 +1,8 @@
 package policy
 
 import (
+	"bytes"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"maps"
@@ -38,14 +40,137 @@ func (e *ValidationError) Error() string {
 
 // Validate checks p against the schema in STRICT mode (AVP's
 // validationSettings mode STRICT): unknown entity types, actions and
-// attributes, type errors, and scopes no action applies to are rejected.
-// A failure is a *ValidationError naming id.
+// attributes and type errors are rejected, including comparisons (<, <=, >,
+// >=) of operands of different types, such as a datetime and a duration,
+// which cedar-go's validator lets through. What Cedar only warns about, a
+// scope no action applies to or a condition that is always false, is
+// accepted, as AVP accepts it. A failure is a *ValidationError naming id.
+//
+// p may be a Static's Policy: the rewrite that makes cedar-go evaluate it as
+// Cedar (cedarCompat) is undone first, so problems name what was written.
 func (s *Schema) Validate(id string, p *cedar.Policy) error {
+	p, err := undoCompat(p)
+	if err != nil {
+		return &ValidationError{PolicyID: id, Problems: []string{err.Error()}}
+	}
 	a := policyAST(p)
-	if err := s.validator.Policy("", a); err != nil {
-		return &ValidationError{PolicyID: id, Line: a.Position.Line, Column: a.Position.Column, Problems: problems(err)}
+	fail := func(probs []string) error {
+		return &ValidationError{PolicyID: id, Line: a.Position.Line, Column: a.Position.Column, Problems: probs}
+	}
+	if probs := s.errors(a); len(probs) > 0 {
+		return fail(probs)
+	}
+	same, err := sameTypeComparisons(p)
+	if err != nil {
+		return fail([]string{err.Error()})
+	}
+	if same != nil {
+		if probs := s.errors(policyAST(same)); len(probs) > 0 {
+			for i, pr := range probs {
+				probs[i] = "the operands of <, <=, > and >= must both be Long, both datetime or both duration: " + pr
+			}
+			return fail(probs)
+		}
 	}
 	return nil
+}
+
+// scopeWarning is how cedar-go's validator reports a scope no action
+// applies to; Cedar reports it as a warning ("impossible policy").
+const scopeWarning = "unable to find an applicable action given the policy scope constraints"
+
+// errors returns the validator's problems with a, less those Cedar only
+// warns about.
+func (s *Schema) errors(a *ast.Policy) []string {
+	err := s.validator.Policy("", a)
+	if err == nil {
+		return nil
+	}
+	return slices.DeleteFunc(problems(err), func(p string) bool { return p == scopeWarning })
+}
+
+// sameTypeComparisons returns p with each comparison L < R (<=, >, >=)
+// rewritten to (L < R) && [L, R].isEmpty(): a set literal needs one element
+// type, so the validator then rejects operands of different types in the
+// same capability context as the comparison. It returns nil when p has no
+// comparison.
+func sameTypeComparisons(p *cedar.Policy) (*cedar.Policy, error) {
+	raw, err := p.MarshalJSON()
+	if err != nil {
+		return nil, fmt.Errorf("policy to JSON: %w", err)
+	}
+	if !strings.Contains(string(raw), `"<":{`) && !strings.Contains(string(raw), `"<=":{`) &&
+		!strings.Contains(string(raw), `">":{`) && !strings.Contains(string(raw), `">=":{`) {
+		return nil, nil
+	}
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.UseNumber()
+	var doc map[string]any
+	if err := dec.Decode(&doc); err != nil {
+		return nil, fmt.Errorf("policy JSON: %w", err)
+	}
+	conds, _ := doc["conditions"].([]any)
+	for _, c := range conds {
+		if cond, ok := c.(map[string]any); ok {
+			cond["body"] = mapExprs(cond["body"], func(op string, operands any) any {
+				lr, ok := operands.(map[string]any)
+				if !ok || !slices.Contains([]string{"<", "<=", ">", ">="}, op) {
+					return nil
+				}
+				set := map[string]any{"isEmpty": map[string]any{"arg": map[string]any{"Set": []any{lr["left"], lr["right"]}}}}
+				return map[string]any{"&&": map[string]any{"left": map[string]any{op: lr}, "right": set}}
+			})
+		}
+	}
+	out, err := json.Marshal(doc)
+	if err != nil {
+		return nil, fmt.Errorf("rewritten policy to JSON: %w", err)
+	}
+	var q cedar.Policy
+	if err := q.UnmarshalJSON(out); err != nil {
+		return nil, fmt.Errorf("rewritten policy: %w", err)
+	}
+	return &q, nil
+}
+
+// mapExprs rewrites the Cedar JSON expression v bottom-up: each operator
+// node {op: operands}, operands already rewritten, is replaced by f's result
+// unless that is nil. Literals and record attribute names are left alone.
+func mapExprs(v any, f func(op string, operands any) any) any {
+	switch v := v.(type) {
+	case []any:
+		out := make([]any, len(v))
+		for i, e := range v {
+			out[i] = mapExprs(e, f)
+		}
+		return out
+	case map[string]any:
+		if len(v) == 1 {
+			if _, ok := v["Value"]; ok {
+				return v
+			}
+			if attrs, ok := v["Record"].(map[string]any); ok {
+				out := make(map[string]any, len(attrs))
+				for name, e := range attrs {
+					out[name] = mapExprs(e, f)
+				}
+				return map[string]any{"Record": out}
+			}
+		}
+		out := make(map[string]any, len(v))
+		for k, e := range v {
+			out[k] = mapExprs(e, f)
+		}
+		if len(out) == 1 {
+			for k, e := range out {
+				if r := f(k, e); r != nil {
+					return r
+				}
+			}
+		}
+		return out
+	}
+	return v
 }
 
 func problems(err error) []string {

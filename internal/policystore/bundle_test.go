@@ -68,7 +68,9 @@ func TestApplyBundle(t *testing.T) {
 		t.Run("a link invalid under STRICT rolls back everything", func(t *testing.T) {
 			bad := base
 			bad.Policies = []policystore.BundlePolicy{{Name: "employees", Statement: employeesPolicy("q")}}
-			bad.Links = []policystore.BundleLink{{Name: "carl-reads", Template: "readers", Principal: &policystore.EntityID{Type: "PetStore::Application", ID: "x"}}}
+			// An undeclared type: Cedar rejects it (an Application, for which no
+			// action applies, is only a warning in Cedar and accepted).
+			bad.Links = []policystore.BundleLink{{Name: "carl-reads", Template: "readers", Principal: &policystore.EntityID{Type: "PetStore::Nope", ID: "x"}}}
 			if _, err := applyBundle(ctx, svc, bad, true); err == nil || !strings.Contains(err.Error(), "carl-reads") {
 				t.Fatalf("invalid link: %v", err)
 			}
