@@ -122,7 +122,7 @@ func newIdPCommand() *cobra.Command {
 				if err != nil {
 					return nil, err
 				}
-				return map[string]string{"poolId": pool.ID, "issuer": p.Issuer(pool.ID)}, nil
+				return map[string]string{"poolId": pool.ID, "issuer": pool.Issuer}, nil
 			}),
 		idpCommand("create-client --pool P --name NAME", "Create an app client", cobra.NoArgs,
 			func(c *cobra.Command) {
