@@ -336,19 +336,9 @@ var errBadQuery = errors.New("query string does not parse")
 func cedarRequest(q *reqInfo, a *authorizer, snap *policystore.Snapshot) (authz.Request, error) {
 	rt := q.route
 	ns := namespace(a, snap)
-	actionID := rt.action
-	if actionID == "" {
-		actionID = strings.ToLower(q.match.Method) + " " + rt.path
-	}
-	req := authz.Request{Action: types.NewEntityUID(qualify(ns, "Action"), types.String(actionID))}
-	if t := rt.resource; t != nil {
-		req.Resource = types.NewEntityUID(qualify(ns, t.Type), types.String(substitute(t.ID, q.match.Params)))
-	} else {
-		appID := ns
-		if appID == "" {
-			appID = q.api.name
-		}
-		req.Resource = types.NewEntityUID(qualify(ns, "Application"), types.String(appID))
+	req := authz.Request{
+		Action:   CedarAction(ns, rt.action, q.match.Method, rt.path),
+		Resource: CedarResource(ns, rt.resource, q.match.Params, q.api.name),
 	}
 	pp := types.RecordMap{}
 	for k, v := range q.match.Params {

@@ -15,6 +15,7 @@ import (
 	"github.com/gatehouse-dev/gatehouse/internal/apidef"
 	"github.com/gatehouse-dev/gatehouse/internal/apply"
 	"github.com/gatehouse-dev/gatehouse/internal/engine"
+	"github.com/gatehouse-dev/gatehouse/internal/gateway"
 	"github.com/gatehouse-dev/gatehouse/internal/identity"
 	"github.com/gatehouse-dev/gatehouse/internal/policy"
 )
@@ -249,11 +250,7 @@ func AccessMatrix(d *apply.Dir, opts MatrixOptions) (*Matrix, error) {
 			ctx := types.NewRecord(types.RecordMap{"pathParameters": types.NewRecord(pp), "queryStringParameters": types.NewRecord(nil)})
 			for _, meth := range methods {
 				r := row(strings.ToUpper(meth) + " " + path)
-				actionID := rt.Action
-				if actionID == "" {
-					actionID = meth + " " + path
-				}
-				req := cedar.Request{Principal: user, Action: types.NewEntityUID(types.EntityType(qualify(ns, "Action")), types.String(actionID)),
+				req := cedar.Request{Principal: user, Action: gateway.CedarAction(ns, rt.Action, meth, path),
 					Resource: resource, Context: ctx}
 				for _, g := range groups {
 					overlay := types.EntityMap{user: {UID: user, Parents: types.NewEntityUIDSet(g.uid)}}
@@ -321,18 +318,15 @@ func qualify(ns, typ string) string {
 // matrixResource is the route's resource as the gateway builds it; template parameters stay
 // unexpanded ({id}) since the matrix is per route, not per request.
 func matrixResource(rt apidef.Route, ns, apiName string) (types.EntityUID, error) {
+	var tmpl *apidef.ResourceTemplate
 	if rt.Resource != "" {
 		t, err := apidef.ParseResourceTemplate(rt.Resource)
 		if err != nil {
 			return types.EntityUID{}, fmt.Errorf("route %q: resource: %w", rt.Route, err)
 		}
-		return types.NewEntityUID(types.EntityType(qualify(ns, t.Type)), types.String(t.ID)), nil
+		tmpl = &t
 	}
-	id := ns
-	if id == "" {
-		id = apiName
-	}
-	return types.NewEntityUID(types.EntityType(qualify(ns, AppType)), types.String(id)), nil
+	return gateway.CedarResource(ns, tmpl, nil, apiName), nil
 }
 
 // groupSource is where group entities come from: their type and id prefix.
