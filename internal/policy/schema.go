@@ -9,6 +9,7 @@ import (
 
 	"github.com/cedar-policy/cedar-go/types"
 	"github.com/cedar-policy/cedar-go/x/exp/schema"
+	sast "github.com/cedar-policy/cedar-go/x/exp/schema/ast"
 	"github.com/cedar-policy/cedar-go/x/exp/schema/resolved"
 	"github.com/cedar-policy/cedar-go/x/exp/schema/validate"
 )
@@ -37,6 +38,9 @@ func ParseSchema(text []byte) (*Schema, error) {
 		}
 	} else if err := src.UnmarshalCedar(text); err != nil {
 		return nil, fmt.Errorf("parse schema: %w", syntaxError(err, string(text)))
+	}
+	if err := checkCommonTypeNames(src.AST()); err != nil {
+		return nil, fmt.Errorf("parse schema: %w", err)
 	}
 	canonicalize(src.AST())
 	res, err := src.Resolve()
@@ -127,4 +131,34 @@ func attributeNames(rec resolved.RecordType) map[string]bool {
 		names[string(k)] = true
 	}
 	return names
+}
+
+// reservedTypeNames cannot name a common type (Cedar's schema grammar);
+// cedar-go enforces this for .cedarschema text but not for JSON schemas.
+var reservedTypeNames = []string{"Bool", "Boolean", "Entity", "Extension", "Long", "Record", "Set", "String"}
+
+// checkCommonTypeNames refuses a common type whose name Cedar reserves, in
+// either schema format, as Cedar does.
+func checkCommonTypeNames(s *sast.Schema) error {
+	check := func(ns types.Path, cts sast.CommonTypes) error {
+		for name := range cts {
+			if slices.Contains(reservedTypeNames, string(name)) {
+				where := ""
+				if ns != "" {
+					where = fmt.Sprintf(" in namespace %s", ns)
+				}
+				return fmt.Errorf("common type %s%s: %s is reserved and cannot name a common type", name, where, name)
+			}
+		}
+		return nil
+	}
+	if err := check("", s.CommonTypes); err != nil {
+		return err
+	}
+	for _, ns := range slices.Sorted(maps.Keys(s.Namespaces)) {
+		if err := check(ns, s.Namespaces[ns].CommonTypes); err != nil {
+			return err
+		}
+	}
+	return nil
 }

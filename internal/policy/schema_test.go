@@ -132,6 +132,10 @@ func TestParseSchemaErrors(t *testing.T) {
 		{"undefined type", "namespace A {\n entity X in [Y];\n}", 0, 0, `undefined entity type "Y"`},
 		{"undefined attribute type", `entity X { a: Nope };`, 0, 0, `undefined type "Nope"`},
 		{"undefined action parent", `action a in [b];`, 0, 0, "undefined parent action"},
+		// Cedar refuses a common type with a reserved name in both formats.
+		{"cedar common type Long", `type Long = String; entity U { n: Long };`, 1, 6, `"Long" is a reserved type name`},
+		{"json common type Long", `{"": {"commonTypes": {"Long": {"type": "String"}}, "entityTypes": {}, "actions": {}}}`, 0, 0, "Long is reserved"},
+		{"json common type Set in a namespace", `{"A": {"commonTypes": {"Set": {"type": "String"}}, "entityTypes": {}, "actions": {}}}`, 0, 0, "common type Set in namespace A"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
