@@ -2,6 +2,7 @@ package policy
 
 import (
 	"bytes"
+	"encoding/json"
 	"fmt"
 	"maps"
 	"slices"
@@ -34,6 +35,9 @@ func ParseSchema(text []byte) (*Schema, error) {
 			return nil, fmt.Errorf("parse schema: %w", err)
 		}
 		if err := src.UnmarshalJSON(text); err != nil {
+			return nil, fmt.Errorf("parse schema: %w", err)
+		}
+		if err := checkAppliesTo(text); err != nil {
 			return nil, fmt.Errorf("parse schema: %w", err)
 		}
 	} else if err := src.UnmarshalCedar(text); err != nil {
@@ -158,6 +162,35 @@ func checkCommonTypeNames(s *sast.Schema) error {
 	for _, ns := range slices.Sorted(maps.Keys(s.Namespaces)) {
 		if err := check(ns, s.Namespaces[ns].CommonTypes); err != nil {
 			return err
+		}
+	}
+	return nil
+}
+
+// checkAppliesTo refuses an action's "appliesTo" that lacks "principalTypes"
+// or "resourceTypes", as Cedar's JSON schema parser does ("missing field").
+// cedar-go reads a missing list as empty, which would make such an action
+// apply to nothing, unlike the same schema refused by Cedar.
+func checkAppliesTo(text []byte) error {
+	var doc map[string]struct {
+		Actions map[string]struct {
+			AppliesTo map[string]json.RawMessage `json:"appliesTo"`
+		} `json:"actions"`
+	}
+	if err := json.Unmarshal(text, &doc); err != nil {
+		return nil // cedar-go has already accepted the text; its shape is checked there
+	}
+	for _, ns := range slices.Sorted(maps.Keys(doc)) {
+		for _, name := range slices.Sorted(maps.Keys(doc[ns].Actions)) {
+			at := doc[ns].Actions[name].AppliesTo
+			if at == nil {
+				continue
+			}
+			for _, field := range []string{"principalTypes", "resourceTypes"} {
+				if _, ok := at[field]; !ok {
+					return fmt.Errorf("action %q in namespace %q: appliesTo is missing %q", name, ns, field)
+				}
+			}
 		}
 	}
 	return nil

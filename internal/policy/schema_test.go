@@ -135,6 +135,8 @@ func TestParseSchemaErrors(t *testing.T) {
 		// Cedar refuses a common type with a reserved name in both formats.
 		{"cedar common type Long", `type Long = String; entity U { n: Long };`, 1, 6, `"Long" is a reserved type name`},
 		{"json common type Long", `{"": {"commonTypes": {"Long": {"type": "String"}}, "entityTypes": {}, "actions": {}}}`, 0, 0, "Long is reserved"},
+		{"json appliesTo without resourceTypes", `{"": {"entityTypes": {"U": {}}, "actions": {"a": {"appliesTo": {"principalTypes": ["U"]}}}}}`, 0, 0, `action "a" in namespace "": appliesTo is missing "resourceTypes"`},
+		{"json empty appliesTo", `{"": {"entityTypes": {}, "actions": {"a": {"appliesTo": {}}}}}`, 0, 0, `appliesTo is missing "principalTypes"`},
 		{"json common type Set in a namespace", `{"A": {"commonTypes": {"Set": {"type": "String"}}, "entityTypes": {}, "actions": {}}}`, 0, 0, "common type Set in namespace A"},
 	}
 	for _, tt := range tests {
