@@ -173,6 +173,7 @@ func FuzzValidate(f *testing.F) {
 		`forbid(principal in Photos::Group::"g", action, resource is Photos::Photo in Photos::Album::"a") unless { resource.tags.contains("x") || resource.private };`,
 		`permit(principal, action, resource) when { principal has "cognito:username" && principal["cognito:username"] like "a*" };`,
 		`permit(principal, action, resource) when { [1, "a", {x: true}].isEmpty() && decimal("1.0") < decimal("2.0") && datetime("2024-01-01").offset(duration("1h")) > datetime("2024-01-01") };`,
+		`permit(principal, action, resource) when { decimal("+1.0").lessThan(decimal(context.s)) && context.d.toDate() < 3 && context.d.toTime() >= duration("1h") } when { false } when { context.x };`,
 	} {
 		f.Add(s)
 	}
