@@ -274,6 +274,16 @@ func candidates(sources []*Source, iss string) []candidate {
 	return out
 }
 
+// unknownIssuer logs the issuer a refused token named (cut to 100 bytes: it is the caller's
+// input), so an operator sees which identity source is missing or misconfigured.
+func (r *Registry) unknownIssuer(ctx context.Context, iss string) error {
+	if len(iss) > 100 {
+		iss = iss[:100]
+	}
+	r.log.InfoContext(ctx, "token from an issuer that is not an identity source here", "iss", iss)
+	return fail(ErrUnknownIssuer, "issuer %.100q is not an identity source here", iss)
+}
+
 // Validate checks raw as a token of the given use against sources, in the order of sec.md §1:
 // size and syntax, header, issuer (which picks the key set; an unknown issuer causes no fetch),
 // key by (issuer, kid), algorithm, signature, claims, token use, client. It returns the token and
@@ -291,7 +301,7 @@ func (r *Registry) Validate(ctx context.Context, raw string, use TokenUse, sourc
 		if e, ok := r.cache.GetIfPresent(hash); ok {
 			cands := candidates(sources, e.tok.Issuer)
 			if len(cands) == 0 {
-				return nil, nil, fail(ErrUnknownIssuer, "issuer %.100q is not an identity source here", e.tok.Issuer)
+				return nil, nil, r.unknownIssuer(ctx, e.tok.Issuer)
 			}
 			// The entry is only as good as the key set that verified it: the caller's sources
 			// must name that key set, and it must still hold the same key material.
@@ -317,7 +327,7 @@ func (r *Registry) Validate(ctx context.Context, raw string, use TokenUse, sourc
 	}
 	cands := candidates(sources, iss)
 	if len(cands) == 0 {
-		return nil, nil, fail(ErrUnknownIssuer, "issuer %.100q is not an identity source here", iss)
+		return nil, nil, r.unknownIssuer(ctx, iss)
 	}
 	alg := p.hdr.alg
 	fam, supported := supportedAlgs[alg]

@@ -1,9 +1,12 @@
 package identity_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -136,11 +139,16 @@ func TestUnknownIssuerNoFetch(t *testing.T) {
 	clk := newClock()
 	p := newIdP(t, jwksJSON(rsaJWK("k-rsa", "RS256", &rsaA.PublicKey)))
 	other := newIdP(t, jwksJSON(rsaJWK("k-rsa", "RS256", &rsaA.PublicKey)))
-	r := newRegistry(t, clk)
+	var logs bytes.Buffer
+	r := newRegistry(t, clk, identity.WithLogger(slog.New(slog.NewTextHandler(&logs, nil))))
 	raw := mint(t, "k-rsa", "RS256", rsaA, cognitoAccess(other.cognitoIssuer(), clk.Now()))
 	_, _, err := r.Validate(context.Background(), raw, identity.UseAccess, []*identity.Source{p.cognitoSource(t)})
 	if !errors.Is(err, identity.ErrUnknownIssuer) {
 		t.Fatalf("got %v", err)
+	}
+	// The operator learns which issuer the refused token carried.
+	if !strings.Contains(logs.String(), "iss="+other.cognitoIssuer()) {
+		t.Fatalf("unknown issuer not logged: %q", logs.String())
 	}
 	if p.jwksHits.Load()+other.jwksHits.Load() != 0 {
 		t.Fatal("an unknown issuer caused a fetch")
