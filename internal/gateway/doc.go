@@ -26,9 +26,12 @@
 //     than maxStaleness), every request — whatever its route's authorizer, none included, on
 //     the gateway and forward-auth alike — is answered 503 {"message":"Service Unavailable",
 //     "reason":"store_unavailable"} before any routing: the route table is stale data too.
+//   - Every refusal carries one Reason of reasons.go (or identity.Reason's code for a token
+//     that fails validation), documented in docs/reasons.md.
 //   - Every response carries X-Gatehouse-Decision-Id (a UUIDv7), allowed or not; an
 //     upstream's own value is dropped. Upstreams receive X-Gatehouse-Principal (the Cedar
-//     entity id, "<poolId>|<sub>" for Cognito), X-Gatehouse-Groups (group names),
+//     entity id, "<poolId>|<sub>" for Cognito), X-Gatehouse-Groups (the group names of
+//     identity.Source.GroupNames, the same groups a Cedar policy sees),
 //     X-Gatehouse-Claim-<Name> for the API's identityHeaders.claims and the decision id, set in
 //     ReverseProxy.Rewrite after hop-by-hop and Connection-listed headers are gone and after
 //     every inbound header whose name starts with X-Gatehouse- (case-insensitively, '_' read
@@ -63,7 +66,8 @@
 //     <route path as written>"; resource <NS>::Application::"<NS>" (the API name when there
 //     is no namespace) or the route's template with {param} replaced by the decoded
 //     parameter; context {pathParameters, queryStringParameters (last value of each key),
-//     sourceIp (ipaddr)}. Missing token → 401; invalid token, deny or evaluation error → 403
+//     sourceIp (ipaddr)}. CedarAction and CedarResource are this mapping's one owner; the
+//     access matrix (internal/wizard/matrix.go) uses them too. Missing token → 401; invalid token, deny or evaluation error → 403
 //     {"Message":"User is not authorized to access this resource with an explicit deny"};
 //     policy store unavailable → 500 {"message": null}.
 //   - iam: an access token (tokenType) from the authorizer's identity sources; its groups
