@@ -62,23 +62,7 @@ func (a answer) key() string {
 // TestDifferentialCedar compares Gatehouse with Rust Cedar on seeded random cases. Locally it
 // skips when the npm package is not installed; in CI (CI set) that is a failure.
 func TestDifferentialCedar(t *testing.T) {
-	jsDir, err := filepath.Abs("js")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := os.Stat(filepath.Join(jsDir, "node_modules", "@cedar-policy", "cedar-wasm")); err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatalf("@cedar-policy/cedar-wasm is not installed (npm ci --prefix internal/cedardiff/js): %v", err)
-		}
-		t.Skip("@cedar-policy/cedar-wasm not installed; run npm ci --prefix internal/cedardiff/js")
-	}
-	node, err := exec.LookPath("node")
-	if err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatal("node is not installed")
-		}
-		t.Skip("node not installed")
-	}
+	node, jsDir := nodeAndJS(t)
 	seed := *seedFlag
 	if seed == 0 {
 		seed = uint64(time.Now().UnixNano())
@@ -145,6 +129,30 @@ func TestDifferentialCedar(t *testing.T) {
 	if !testing.Short() && (allow == 0 || rejected == 0 || withErrors == 0 || allow == n-rejected) {
 		t.Fatalf("seed %d: generator coverage too low: allow %d, rejected %d, errors %d", seed, allow, rejected, withErrors)
 	}
+}
+
+// nodeAndJS returns node and the directory of the reference scripts. Locally it skips when
+// the npm package or node is missing; in CI (CI set) that is a failure.
+func nodeAndJS(t *testing.T) (node, jsDir string) {
+	t.Helper()
+	jsDir, err := filepath.Abs("js")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(jsDir, "node_modules", "@cedar-policy", "cedar-wasm")); err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatalf("@cedar-policy/cedar-wasm is not installed (npm ci --prefix internal/cedardiff/js): %v", err)
+		}
+		t.Skip("@cedar-policy/cedar-wasm not installed; run npm ci --prefix internal/cedardiff/js")
+	}
+	node, err = exec.LookPath("node")
+	if err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatal("node is not installed")
+		}
+		t.Skip("node not installed")
+	}
+	return node, jsDir
 }
 
 // gatehouse decides c through Gatehouse's layers: the AVP cedarJson parsers, the schema's
