@@ -231,21 +231,31 @@ func (m *Snapshots) expired() bool {
 }
 
 func (m *Snapshots) reload(ctx context.Context, storeID string, e *entry) (*Snapshot, error) {
-	prev := e.current.Load()
 	var (
 		snap *Snapshot
 		err  error
 	)
-	if prev != nil {
-		snap, err = Next(ctx, m.st, prev)
-	} else {
-		snap, err = Load(ctx, m.st, storeID, nil)
-	}
-	if err != nil {
-		if errors.Is(err, store.ErrNotFound) {
-			e.current.Store(nil)
-			e.wanted.Store(0)
+	for attempt := 0; ; attempt++ {
+		start := e.wanted.Load()
+		if prev := e.current.Load(); prev != nil {
+			snap, err = Next(ctx, m.st, prev)
+		} else {
+			snap, err = Load(ctx, m.st, storeID, nil)
 		}
+		if err == nil {
+			break
+		}
+		if !errors.Is(err, store.ErrNotFound) {
+			return nil, err
+		}
+		// A commit heard of while this read found nothing (the store being created) may be
+		// newer than the read: read again rather than answer "not found" for a store that
+		// exists, to every caller that joined this build.
+		if e.wanted.Load() != start && attempt < 2 {
+			continue
+		}
+		e.current.Store(nil)
+		e.wanted.CompareAndSwap(start, 0)
 		return nil, err
 	}
 	e.checked.Store(m.now().UnixNano())

@@ -438,3 +438,47 @@ func TestKnownChangeNotServedStale(t *testing.T) {
 		}
 	})
 }
+
+// lateNotFound answers the first store lookup only after gate closes, with what it read
+// before: a build that looked before a commit and finishes after it.
+type lateNotFound struct {
+	store.Store
+	entered, gate chan struct{}
+	once          sync.Once
+}
+
+func (l *lateNotFound) Get(ctx context.Context, scope string, kind store.Kind, id string) (store.Object, error) {
+	o, err := l.Store.Get(ctx, scope, kind, id)
+	first := false
+	l.once.Do(func() { first = true })
+	if first {
+		close(l.entered)
+		<-l.gate
+	}
+	return o, err
+}
+
+// A store created while a build that found nothing is still running is served to the
+// callers that asked after the create was acknowledged, not answered "not found".
+func TestCreatedStoreNotHiddenByAnEarlierBuild(t *testing.T) {
+	storetest.ForEachBackend(t, func(t *testing.T, s *sqldb.DB) {
+		ctx := context.Background()
+		late := &lateNotFound{Store: s, entered: make(chan struct{}), gate: make(chan struct{})}
+		snaps := policystore.NewSnapshots(late, slog.New(slog.DiscardHandler))
+		early := make(chan error, 1)
+		go func() { _, err := snaps.Get(ctx, "shop"); early <- err }()
+		<-late.entered // the first build has read "no such store"
+
+		if _, _, err := policystore.New(s).PutPolicyStore(ctx, "shop", policystore.CreateStoreInput{ValidationMode: policystore.ModeOff}); err != nil {
+			t.Fatal(err)
+		}
+		after := make(chan error, 1)
+		go func() { _, err := snaps.Get(ctx, "shop"); after <- err }()
+		time.Sleep(50 * time.Millisecond) // let it join the running build
+		close(late.gate)
+		if err := <-after; err != nil {
+			t.Fatalf("Get after the create was acknowledged: %v", err)
+		}
+		<-early // asked before the create: either answer is right
+	})
+}
