@@ -79,6 +79,13 @@ permit (principal in PetStore::UserGroup::"pool|employees", action in [PetStore:
 	if out, code := run(t, append(args, "--principal", `not an entity`, good)...); code != 1 || !strings.Contains(out, "--principal") {
 		t.Fatalf("bad principal: %d %s", code, out)
 	}
+
+	// The offline decision corrects cedar-go where it differs from Cedar, as the server does:
+	// before 1970 toDate() floors (Cedar), where cedar-go alone truncates toward zero.
+	dated := write(t, dir, "dated.cedar", `permit (principal, action, resource) when { datetime("1969-12-31T12:00:00Z").toDate() == datetime("1969-12-31") };`)
+	if out, code := run(t, append(args, "--principal", `PetStore::User::"alice"`, dated)...); code != 0 || !strings.HasPrefix(out, "ALLOW") {
+		t.Fatalf("toDate before 1970 (Cedar: ALLOW): %d %s", code, out)
+	}
 }
 
 func TestIdPCommandsIssueTokens(t *testing.T) {

@@ -408,7 +408,13 @@ func ReadPolicyFiles(files []string, vars func(string) (string, bool)) ([]Policy
 			if len(list) == 1 {
 				text = strings.TrimSpace(s)
 			}
-			out = append(out, PolicyFile{Name: name, Text: text, File: f, Policy: p})
+			// Compiled as the server compiles policies, so offline decisions get the same
+			// corrections where cedar-go differs from Cedar (policy.Static.Policy).
+			st, err := policy.FromParsed(p)
+			if err != nil {
+				return nil, fmt.Errorf("%s: policy %q: %w", f, name, err)
+			}
+			out = append(out, PolicyFile{Name: name, Text: text, File: f, Policy: st.Policy})
 		}
 	}
 	return out, nil

@@ -90,6 +90,10 @@ func parseOne(text string) (*cedar.Policy, error) {
 
 // newStatic derives the scope fields of p and compiles it with cedarCompat,
 // so the Policy of every Static evaluates as Cedar does.
+// FromParsed compiles a policy cedar-go already parsed, as ParseStatic does, keeping its
+// source position: for callers that parse whole files of policies.
+func FromParsed(p *cedar.Policy) (*Static, error) { return newStatic(p) }
+
 func newStatic(p *cedar.Policy) (*Static, error) {
 	a := policyAST(p)
 	compat, err := cedarCompat(p)
