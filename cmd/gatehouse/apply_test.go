@@ -8,7 +8,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -47,32 +46,7 @@ func startNode(t *testing.T, backend string, auditFile string) (*app.Node, []str
 func startNodeWith(t *testing.T, cfg config.Config, auditFile string) (*app.Node, []string, func()) {
 	t.Helper()
 	cfg.AuditFile = auditFile
-	ctx, cancel := context.WithCancel(context.Background())
-	node, err := app.New(ctx, cfg, slog.New(slog.DiscardHandler))
-	if err != nil {
-		cancel()
-		t.Fatal(err)
-	}
-	if err := node.Listen(); err != nil {
-		cancel()
-		node.Close()
-		t.Fatal(err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- node.Serve(ctx) }()
-	var once sync.Once
-	stop := func() {
-		once.Do(func() {
-			cancel()
-			select {
-			case <-done:
-			case <-time.After(15 * time.Second):
-				t.Error("node did not stop")
-			}
-			node.Close()
-		})
-	}
-	t.Cleanup(stop)
+	node, stop := apptest.StartStoppable(t, cfg)
 	t.Setenv("GATEHOUSE_ACCESS_KEY_ID", apptest.KeyID)
 	t.Setenv("GATEHOUSE_SECRET_ACCESS_KEY", apptest.Secret)
 	return node, []string{"--endpoint", "http://" + node.Addr("admin"), "--db", filepath.Join(t.TempDir(), "unused.db")}, stop

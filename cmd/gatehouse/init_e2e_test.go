@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"io"
-	"log/slog"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -13,7 +12,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/gatehouse-dev/gatehouse/internal/app"
+	"github.com/gatehouse-dev/gatehouse/internal/app/apptest"
 	"github.com/gatehouse-dev/gatehouse/internal/config"
 	"github.com/gatehouse-dev/gatehouse/internal/idp"
 	"github.com/gatehouse-dev/gatehouse/internal/sampleapi"
@@ -23,8 +22,7 @@ import (
 // node with a built-in IdP pool, then plays SPEC §2.1's table through the gateway with real
 // tokens: the wizard's output is a working setup, not just text.
 func TestInitApplyPassesScenario(t *testing.T) {
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
+	ctx := context.Background()
 	tmp := t.TempDir()
 	t.Setenv("GATEHOUSE_ACCESS_KEY_ID", "AKIDINITTEST0001")
 	t.Setenv("GATEHOUSE_SECRET_ACCESS_KEY", "init-test-secret-0123456789abcdef")
@@ -35,17 +33,7 @@ func TestInitApplyPassesScenario(t *testing.T) {
 	cfg.Listen, cfg.AdminListen, cfg.IdPListen, cfg.ForwardAuthListen = freePort(t), freePort(t), freePort(t), "off"
 	cfg.IdPIssuerBase = "http://" + cfg.IdPListen
 	cfg.ShutdownDelay = 0
-	node, err := app.New(ctx, cfg, slog.New(slog.DiscardHandler))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer node.Close()
-	if err := node.Listen(); err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- node.Serve(ctx) }()
-	defer func() { cancel(); <-done }()
+	node := apptest.Start(t, cfg)
 
 	up := httptest.NewServer(sampleapi.PetStore())
 	defer up.Close()
@@ -201,7 +189,7 @@ type initNode struct {
 
 func startInitNode(t *testing.T, scopes map[string][]string) *initNode {
 	t.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
+	ctx := context.Background()
 	tmp := t.TempDir()
 	t.Setenv("GATEHOUSE_ACCESS_KEY_ID", "AKIDINITTEST0001")
 	t.Setenv("GATEHOUSE_SECRET_ACCESS_KEY", "init-test-secret-0123456789abcdef")
@@ -210,19 +198,8 @@ func startInitNode(t *testing.T, scopes map[string][]string) *initNode {
 	cfg.DB = filepath.Join(tmp, "g.db")
 	cfg.Listen, cfg.AdminListen, cfg.IdPListen, cfg.ForwardAuthListen = freePort(t), freePort(t), freePort(t), "off"
 	cfg.IdPIssuerBase = "http://" + cfg.IdPListen
-	node, err := app.New(ctx, cfg, slog.New(slog.DiscardHandler))
-	if err != nil {
-		cancel()
-		t.Fatal(err)
-	}
-	if err := node.Listen(); err != nil {
-		cancel()
-		node.Close()
-		t.Fatal(err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- node.Serve(ctx) }()
-	t.Cleanup(func() { cancel(); <-done; node.Close() })
+	cfg.ShutdownDelay = 0
+	node := apptest.Start(t, cfg)
 
 	p := node.IdP
 	pool, err := p.CreatePool(ctx, idp.PoolInput{Name: "CorpusPool"})

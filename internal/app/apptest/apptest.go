@@ -5,6 +5,7 @@ import (
 	"context"
 	"log/slog"
 	"net"
+	"sync"
 	"testing"
 	"time"
 
@@ -52,6 +53,14 @@ func WithIdP(t testing.TB, cfg config.Config) config.Config {
 // Start runs a node with cfg until the test ends.
 func Start(t testing.TB, cfg config.Config) *app.Node {
 	t.Helper()
+	node, _ := StartStoppable(t, cfg)
+	return node
+}
+
+// StartStoppable runs a node with cfg; stop ends it (flushing its audit trail) and runs when
+// the test ends in any case.
+func StartStoppable(t testing.TB, cfg config.Config) (node *app.Node, stop func()) {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	node, err := app.New(ctx, cfg, slog.New(slog.DiscardHandler))
 	if err != nil {
@@ -65,16 +74,20 @@ func Start(t testing.TB, cfg config.Config) *app.Node {
 	}
 	done := make(chan error, 1)
 	go func() { done <- node.Serve(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		select {
-		case <-done:
-		case <-time.After(15 * time.Second):
-			t.Error("node did not stop")
-		}
-		node.Close()
-	})
-	return node
+	var once sync.Once
+	stop = func() {
+		once.Do(func() {
+			cancel()
+			select {
+			case <-done:
+			case <-time.After(15 * time.Second):
+				t.Error("node did not stop")
+			}
+			node.Close()
+		})
+	}
+	t.Cleanup(stop)
+	return node, stop
 }
 
 // Client returns a management client for node.
