@@ -28,6 +28,10 @@ type Config struct {
 	IdPIssuerBase string `json:"idpIssuerBase"`
 	// ForwardAuthListen serves the forward-auth decision endpoint; "" or "off" disables it.
 	ForwardAuthListen string `json:"forwardAuthListen"`
+	// ExtAuthzListen serves Envoy's ext_authz protocol (gRPC and the HTTP service mode) on
+	// one port; "" or "off" (the default) disables it. It uses the tlsCertFile/tlsKeyFile pair
+	// when set, else plaintext HTTP/1.1 and HTTP/2 (h2c).
+	ExtAuthzListen string `json:"extAuthzListen"`
 	// DB is a SQLite file path or a postgres:// URL.
 	DB string `json:"db"`
 	// AccessKeyID and SecretAccessKey sign management calls (SigV4).
@@ -137,6 +141,7 @@ var Env = []struct {
 	{"GATEHOUSE_IDP_LISTEN", "idpListen", "built-in IdP listener (off disables)"},
 	{"GATEHOUSE_IDP_ISSUER_BASE", "idpIssuerBase", "public base URL of the IdP listener"},
 	{"GATEHOUSE_FORWARD_AUTH_LISTEN", "forwardAuthListen", "forward-auth listener (off disables)"},
+	{"GATEHOUSE_EXT_AUTHZ_LISTEN", "extAuthzListen", "Envoy ext_authz listener, gRPC and HTTP (off, the default, disables)"},
 	{"GATEHOUSE_DB", "db", "SQLite file path or postgres:// URL"},
 	{"GATEHOUSE_ACCESS_KEY_ID", "accessKeyId", "management access key id (SigV4)"},
 	{"GATEHOUSE_SECRET_ACCESS_KEY", "secretAccessKey", "management secret access key (SigV4)"},
@@ -193,6 +198,8 @@ func (c *Config) Set(key, v string) error {
 		c.IdPIssuerBase = v
 	case "forwardAuthListen":
 		c.ForwardAuthListen = v
+	case "extAuthzListen":
+		c.ExtAuthzListen = v
 	case "db":
 		c.DB = v
 	case "accessKeyId":
@@ -267,6 +274,7 @@ func (c *Config) Validate() error {
 	addr("adminListen", c.AdminListen, false)
 	addr("idpListen", c.IdPListen, true)
 	addr("forwardAuthListen", c.ForwardAuthListen, true)
+	addr("extAuthzListen", c.ExtAuthzListen, true)
 	addr("healthListen", c.HealthListen, true)
 	if c.DB == "" {
 		errs = append(errs, errors.New("db: must name a SQLite file or a postgres:// URL"))

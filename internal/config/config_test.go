@@ -71,3 +71,36 @@ func TestValidationNamesTheSetting(t *testing.T) {
 		t.Fatalf("unknown file key: %v", err)
 	}
 }
+
+func TestExtAuthzListen(t *testing.T) {
+	t.Parallel()
+	if d := config.Defaults(); config.Enabled(d.ExtAuthzListen) {
+		t.Fatalf("ext_authz listener on by default: %q", d.ExtAuthzListen)
+	}
+	file := filepath.Join(t.TempDir(), "g.yaml")
+	if err := os.WriteFile(file, []byte("extAuthzListen: \"127.0.0.1:9191\"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	c := config.Defaults()
+	if err := c.LoadFile(file); err != nil {
+		t.Fatal(err)
+	}
+	if c.ExtAuthzListen != "127.0.0.1:9191" {
+		t.Fatalf("file: %q", c.ExtAuthzListen)
+	}
+	env := func(k string) (string, bool) { return "127.0.0.1:9292", k == "GATEHOUSE_EXT_AUTHZ_LISTEN" }
+	if err := c.LoadEnv(env); err != nil || c.ExtAuthzListen != "127.0.0.1:9292" {
+		t.Fatalf("env: %q %v", c.ExtAuthzListen, err)
+	}
+	if err := c.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	c.ExtAuthzListen = "9191"
+	if err := c.Validate(); err == nil || !strings.Contains(err.Error(), "extAuthzListen") {
+		t.Fatalf("bad address: want an error naming extAuthzListen, got %v", err)
+	}
+	c.ExtAuthzListen = "off"
+	if err := c.Validate(); err != nil {
+		t.Fatalf("off: %v", err)
+	}
+}
