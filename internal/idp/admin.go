@@ -21,6 +21,9 @@ import (
 type PoolInput struct {
 	Name         string
 	PreTokenHook *Hook
+	// Sign-up settings (signup.go).
+	AllowAdminCreateUserOnly bool
+	AutoVerifiedAttributes   []string
 }
 
 // CreatePool creates a pool with id <region>_<random> and its first signing key.
@@ -43,7 +46,8 @@ func (p *IdP) CreatePool(ctx context.Context, in PoolInput) (out *Pool, err erro
 	}
 	now := p.now().UTC()
 	pool := &Pool{ID: p.region + "_" + randomString(mixed, 9), Name: in.Name, Region: p.region,
-		Created: now, Updated: now, CurrentKid: rec.Kid, PreTokenHook: in.PreTokenHook}
+		Created: now, Updated: now, CurrentKid: rec.Kid, PreTokenHook: in.PreTokenHook,
+		AllowAdminCreateUserOnly: in.AllowAdminCreateUserOnly, AutoVerifiedAttributes: in.AutoVerifiedAttributes}
 	pool.Issuer = p.Issuer(pool.ID)
 	err = p.st.Update(ctx, func(tx store.Tx) error {
 		if err := putJSON(ctx, tx, true, "", kindPool, pool.ID, "", "", pool); err != nil {

@@ -126,6 +126,9 @@ func (p *IdP) checkPassword(ctx context.Context, pool *Pool, client *Client, use
 		denied("user_disabled")
 		return nil, errf(CodeNotAuthorized, "User is disabled.")
 	}
+	if u.Status == userStatusUnconfirmed {
+		return nil, errf(CodeUserNotConfirmed, "User is not confirmed.")
+	}
 	if u.Status == userStatusReset {
 		return nil, errf(CodeResetRequired, "Password reset required for the user")
 	}

@@ -71,6 +71,15 @@ func (p *IdP) cognitoAPI() *awsjson.Service {
 		"CreateResourceServer":      op(p.opCreateResourceServer),
 		"DescribeResourceServer":    op(p.opDescribeResourceServer),
 		"ListResourceServers":       op(p.opListResourceServers),
+		// Self-service sign-up and codes (signup.go).
+		"SignUp":                           op(p.opSignUp),
+		"ConfirmSignUp":                    op(p.opConfirmSignUp),
+		"ResendConfirmationCode":           op(p.opResendConfirmationCode),
+		"ForgotPassword":                   op(p.opForgotPassword),
+		"ConfirmForgotPassword":            op(p.opConfirmForgotPassword),
+		"GetUserAttributeVerificationCode": op(p.opGetUserAttributeVerificationCode),
+		"VerifyUserAttribute":              op(p.opVerifyUserAttribute),
+		"AdminConfirmSignUp":               op(p.opAdminConfirmSignUp),
 	}
 	return &awsjson.Service{
 		TargetPrefix: TargetPrefix,
@@ -80,7 +89,9 @@ func (p *IdP) cognitoAPI() *awsjson.Service {
 		// session, access token).
 		Public: map[string]bool{"InitiateAuth": true, "RespondToAuthChallenge": true,
 			"RevokeToken": true, "GetUser": true, "GlobalSignOut": true,
-			"ChangePassword": true, "UpdateUserAttributes": true},
+			"ChangePassword": true, "UpdateUserAttributes": true,
+			"SignUp": true, "ConfirmSignUp": true, "ResendConfirmationCode": true, "ForgotPassword": true,
+			"ConfirmForgotPassword": true, "GetUserAttributeVerificationCode": true, "VerifyUserAttribute": true},
 		Verifier: v,
 		MaxBody:  256 << 10,
 		Logger:   p.log,
@@ -315,23 +326,26 @@ func hookFromLambda(lc *lambdaConfig) (*Hook, error) {
 }
 
 type createUserPoolInput struct {
-	PoolName               string            `json:"PoolName"`
-	LambdaConfig           *lambdaConfig     `json:"LambdaConfig,omitempty"`
-	UserPoolTags           map[string]string `json:"UserPoolTags,omitempty"`
-	AutoVerifiedAttributes []string          `json:"AutoVerifiedAttributes,omitempty"`
-	DeletionProtection     string            `json:"DeletionProtection,omitempty"`
-	MfaConfiguration       string            `json:"MfaConfiguration,omitempty"`
+	PoolName               string                 `json:"PoolName"`
+	LambdaConfig           *lambdaConfig          `json:"LambdaConfig,omitempty"`
+	UserPoolTags           map[string]string      `json:"UserPoolTags,omitempty"`
+	AutoVerifiedAttributes []string               `json:"AutoVerifiedAttributes,omitempty"`
+	DeletionProtection     string                 `json:"DeletionProtection,omitempty"`
+	MfaConfiguration       string                 `json:"MfaConfiguration,omitempty"`
+	AdminCreateUserConfig  *adminCreateUserConfig `json:"AdminCreateUserConfig,omitempty"`
 }
 
 type userPoolType struct {
-	ID               string        `json:"Id"`
-	Name             string        `json:"Name"`
-	Arn              string        `json:"Arn"`
-	Status           string        `json:"Status"`
-	CreationDate     epoch         `json:"CreationDate"`
-	LastModifiedDate epoch         `json:"LastModifiedDate"`
-	LambdaConfig     *lambdaOutput `json:"LambdaConfig"`
-	MfaConfiguration string        `json:"MfaConfiguration"`
+	ID                     string                `json:"Id"`
+	Name                   string                `json:"Name"`
+	Arn                    string                `json:"Arn"`
+	Status                 string                `json:"Status"`
+	CreationDate           epoch                 `json:"CreationDate"`
+	LastModifiedDate       epoch                 `json:"LastModifiedDate"`
+	LambdaConfig           *lambdaOutput         `json:"LambdaConfig"`
+	MfaConfiguration       string                `json:"MfaConfiguration"`
+	AdminCreateUserConfig  adminCreateUserConfig `json:"AdminCreateUserConfig"`
+	AutoVerifiedAttributes []string              `json:"AutoVerifiedAttributes,omitempty"`
 }
 
 type lambdaOutput struct {
@@ -350,7 +364,9 @@ func (p *IdP) poolOut(pool *Pool) *userPoolType {
 	}
 	return &userPoolType{ID: pool.ID, Name: pool.Name, Status: "Enabled", MfaConfiguration: "OFF",
 		Arn:          "arn:aws:cognito-idp:" + pool.Region + ":000000000000:userpool/" + pool.ID,
-		CreationDate: epoch(pool.Created), LastModifiedDate: epoch(pool.Updated), LambdaConfig: lc}
+		CreationDate: epoch(pool.Created), LastModifiedDate: epoch(pool.Updated), LambdaConfig: lc,
+		AdminCreateUserConfig:  adminCreateUserConfig{AllowAdminCreateUserOnly: pool.AllowAdminCreateUserOnly},
+		AutoVerifiedAttributes: pool.AutoVerifiedAttributes}
 }
 
 type userPoolOutput struct {
@@ -365,7 +381,12 @@ func (p *IdP) opCreateUserPool(ctx context.Context, in *createUserPoolInput) (*u
 	if err != nil {
 		return nil, err
 	}
-	pool, err := p.CreatePool(ctx, PoolInput{Name: in.PoolName, PreTokenHook: h})
+	if err := validAutoVerified(in.AutoVerifiedAttributes); err != nil {
+		return nil, err
+	}
+	pool, err := p.CreatePool(ctx, PoolInput{Name: in.PoolName, PreTokenHook: h,
+		AllowAdminCreateUserOnly: in.AdminCreateUserConfig != nil && in.AdminCreateUserConfig.AllowAdminCreateUserOnly,
+		AutoVerifiedAttributes:   in.AutoVerifiedAttributes})
 	if err != nil {
 		return nil, err
 	}

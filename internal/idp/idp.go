@@ -56,6 +56,7 @@ type IdP struct {
 	trusted  []netip.Prefix // proxies whose X-Forwarded-For names the client address
 	hookHTTP *http.Client
 	hookWait time.Duration
+	sender   CodeSender // delivers verification codes; nil: none configured
 
 	keyCache sync.Map // kid -> *signingKey (immutable once created)
 	clientMu sync.Mutex

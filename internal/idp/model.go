@@ -53,6 +53,11 @@ type Pool struct {
 	CurrentKid string `json:"currentKid"`
 	// PreTokenHook, when set, is called before every user token issue.
 	PreTokenHook *Hook `json:"preTokenHook,omitempty"`
+	// AllowAdminCreateUserOnly refuses SignUp (AdminCreateUserConfig in Cognito).
+	AllowAdminCreateUserOnly bool `json:"allowAdminCreateUserOnly,omitempty"`
+	// AutoVerifiedAttributes (email, phone_number) get a confirmation code at SignUp and
+	// are verified by ConfirmSignUp; with none, an administrator confirms new users.
+	AutoVerifiedAttributes []string `json:"autoVerifiedAttributes,omitempty"`
 }
 
 // Hook is a pre-token-generation webhook receiving Cognito's V2 event.

@@ -13,12 +13,13 @@ import (
 )
 
 type updateUserPoolInput struct {
-	UserPoolID             string            `json:"UserPoolId"`
-	LambdaConfig           *lambdaConfig     `json:"LambdaConfig,omitempty"`
-	UserPoolTags           map[string]string `json:"UserPoolTags,omitempty"`
-	AutoVerifiedAttributes []string          `json:"AutoVerifiedAttributes,omitempty"`
-	DeletionProtection     string            `json:"DeletionProtection,omitempty"`
-	MfaConfiguration       string            `json:"MfaConfiguration,omitempty"`
+	UserPoolID             string                 `json:"UserPoolId"`
+	LambdaConfig           *lambdaConfig          `json:"LambdaConfig,omitempty"`
+	UserPoolTags           map[string]string      `json:"UserPoolTags,omitempty"`
+	AutoVerifiedAttributes []string               `json:"AutoVerifiedAttributes,omitempty"`
+	DeletionProtection     string                 `json:"DeletionProtection,omitempty"`
+	MfaConfiguration       string                 `json:"MfaConfiguration,omitempty"`
+	AdminCreateUserConfig  *adminCreateUserConfig `json:"AdminCreateUserConfig,omitempty"`
 }
 
 // opUpdateUserPool follows Cognito: settings left out of the request return to their
@@ -34,7 +35,12 @@ func (p *IdP) opUpdateUserPool(ctx context.Context, in *updateUserPoolInput) (st
 	if err != nil {
 		return struct{}{}, err
 	}
-	return struct{}{}, p.SetPreTokenHook(ctx, in.UserPoolID, h)
+	if err := validAutoVerified(in.AutoVerifiedAttributes); err != nil {
+		return struct{}{}, err
+	}
+	return struct{}{}, p.updatePool(ctx, in.UserPoolID, h, PoolSignUpSettings{
+		AllowAdminCreateUserOnly: in.AdminCreateUserConfig != nil && in.AdminCreateUserConfig.AllowAdminCreateUserOnly,
+		AutoVerifiedAttributes:   in.AutoVerifiedAttributes})
 }
 
 type signingCertificateOutput struct {

@@ -300,6 +300,9 @@ func (p *IdP) srpVerify(ctx context.Context, pool *Pool, client *Client, cr map[
 	if !u.Enabled {
 		return nil, errf(CodeNotAuthorized, "User is disabled.")
 	}
+	if u.Status == userStatusUnconfirmed {
+		return nil, errf(CodeUserNotConfirmed, "User is not confirmed.")
+	}
 	if u.Status == userStatusReset {
 		return nil, errf(CodeResetRequired, "Password reset required for the user")
 	}

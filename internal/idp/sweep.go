@@ -10,7 +10,7 @@ import (
 	"github.com/gatehouse-dev/gatehouse/internal/store"
 )
 
-// Sweep deletes expired authorization codes, challenge sessions and refresh tokens (revoked
+// Sweep deletes expired authorization codes, challenge sessions, verification codes and refresh tokens (revoked
 // ones included, once past their expiry) of every pool, and token revocations that outlived
 // every token they cover, and returns how many it removed. The
 // server should run it periodically; nothing depends on it for correctness, since every
@@ -23,7 +23,7 @@ func (p *IdP) Sweep(ctx context.Context) (int, error) {
 	now := p.now()
 	removed := 0
 	for _, pool := range pools {
-		for _, kind := range []store.Kind{kindAuthCode, kindSession, kindRefresh, kindSRPSession} {
+		for _, kind := range []store.Kind{kindAuthCode, kindSession, kindRefresh, kindSRPSession, kindCode} {
 			n, err := p.sweepKind(ctx, pool.ID, kind, now)
 			removed += n
 			if err != nil {
