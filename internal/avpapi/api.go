@@ -115,6 +115,30 @@ func (a *API) Handler(verifier *sigv4.Verifier) http.Handler {
 	})
 }
 
+// Operation returns the operation a target ("VerifiedPermissions.CreatePolicy",
+// "Gatehouse.PutEntities") names, wrapped as Handler serves it (audit included), so another
+// front door (the web console) runs exactly the management API's code for it.
+func (a *API) Operation(target string) (awsjson.Op, bool) {
+	prefix, name, _ := strings.Cut(target, ".")
+	var ops map[string]awsjson.Op
+	switch prefix {
+	case TargetPrefix:
+		ops = a.Ops()
+	case GatehouseTargetPrefix:
+		ops = a.GatehouseOps()
+	default:
+		return nil, false
+	}
+	o, ok := ops[name]
+	if !ok {
+		return nil, false
+	}
+	if a.wrap != nil {
+		o = a.wrap(target, o)
+	}
+	return o, true
+}
+
 // op adapts a typed handler: strict decoding, then error mapping.
 func op[In any, Out any](fn func(ctx context.Context, in *In) (Out, error)) awsjson.Op {
 	return func(ctx context.Context, body []byte) (any, error) {

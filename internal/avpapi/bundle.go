@@ -281,6 +281,17 @@ func bundleIn(in *BundleStore) (*policystore.Bundle, error) {
 	return b, nil
 }
 
+// ExportBundle reads the current state of a policy store (when storeID is not "") and of the
+// named APIs in the wire form ApplyBundle takes: what the web console's access matrix
+// evaluates, as `gatehouse plan` evaluates a dry run's Current.
+func ExportBundle(ctx context.Context, r store.Reader, storeID string, apiNames []string) (*ApplyBundleInput, error) {
+	var ps *policystore.Bundle
+	if storeID != "" {
+		ps = &policystore.Bundle{PolicyStoreID: storeID}
+	}
+	return exportBundle(ctx, r, ps, apiNames)
+}
+
 // exportBundle reads the current state of what the bundle names, in the wire form.
 func exportBundle(ctx context.Context, r store.Reader, ps *policystore.Bundle, apiNames []string) (*ApplyBundleInput, error) {
 	out := &ApplyBundleInput{}
