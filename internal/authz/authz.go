@@ -215,6 +215,23 @@ func (d *Decider) ResolveTokens(ctx context.Context, snap *policystore.Snapshot,
 		}
 	}
 	p.ExpiresAt = expires
+	return principalOf(snap, p, idTok, idSrc, accTok, accSrc)
+}
+
+// PrincipalFromToken maps one token that the caller has already validated against
+// snap.Sources (an ID token when use is identity.UseID, else an access token) to Cedar exactly
+// as ResolveTokens does, without validating it again: the gateway's cedar authorizer validates
+// the token itself, and a second signature check per decision would only cost time.
+func PrincipalFromToken(snap *policystore.Snapshot, tok *identity.Token, src *identity.Source, use identity.TokenUse) (Principal, error) {
+	p := Principal{TokenIDs: []string{tok.JTI}, ExpiresAt: tok.Expiry}
+	if use == identity.UseID {
+		return principalOf(snap, p, tok, src, nil, nil)
+	}
+	return principalOf(snap, p, nil, nil, tok, src)
+}
+
+// principalOf maps validated tokens to the principal entity and context.token.
+func principalOf(snap *policystore.Snapshot, p Principal, idTok *identity.Token, idSrc *identity.Source, accTok *identity.Token, accSrc *identity.Source) (Principal, error) {
 	if idTok != nil {
 		var declared func(string) bool
 		if snap.Schema != nil {
@@ -228,6 +245,7 @@ func (d *Decider) ResolveTokens(ctx context.Context, snap *policystore.Snapshot,
 				declared = func(string) bool { return false }
 			}
 		}
+		var err error
 		if p.Entity, err = idSrc.Entity(idTok, declared); err != nil {
 			return Principal{}, &TokenError{Field: "identityToken", Err: err}
 		}

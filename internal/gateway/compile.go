@@ -37,18 +37,10 @@ type claimHeader struct {
 	claim, header string
 }
 
-type authKind uint8
-
-const (
-	kindJWT authKind = iota + 1
-	kindCedar
-	kindIAM
-)
-
 type authorizer struct {
 	key  string // "<apiId>/<name>": part of every cache key
 	name string
-	kind authKind
+	kind authorizerKind
 
 	// jwt and iam
 	sources []*identity.Source
@@ -63,23 +55,13 @@ type authorizer struct {
 	ttl   time.Duration
 }
 
-func (a *authorizer) typeName() string {
-	switch a.kind {
-	case kindJWT:
-		return apidef.TypeJWT
-	case kindCedar:
-		return apidef.TypeCedar
-	case kindIAM:
-		return apidef.TypeIAM
-	}
-	return ""
-}
+func (a *authorizer) typeName() string { return a.kind.typeName() }
 
 type route struct {
 	api    *api
 	method string
-	path   string // as written: the cedar action's template
-	authz  *authorizer
+	path   string      // as written: the cedar action's template
+	authz  *authorizer // publicAuthorizer for authorizer "none"; never nil
 	scopes []string
 	// groups is the route's group list expanded with higher roles of the hierarchy.
 	groups   map[string]bool
@@ -155,8 +137,12 @@ func (g *Gateway) compileAPI(ctx context.Context, d *apidef.Definition, policies
 		method, path, _ := apidef.SplitRoute(rd.Route)
 		r := &route{api: a, method: method, path: path, scopes: rd.Scopes, action: rd.Action, maxBody: apidef.DefaultMaxBodyBytes,
 			websocket: rd.WebSocket}
+		r.authz = publicAuthorizer
 		if rd.Authorizer != apidef.AuthorizerNone {
-			r.authz = a.authorizers[rd.Authorizer]
+			if r.authz = a.authorizers[rd.Authorizer]; r.authz == nil {
+				// Validate refuses this; a route must never fall back to public.
+				return nil, fmt.Errorf("routes[%d].authorizer: unknown authorizer %q", i, rd.Authorizer)
+			}
 		}
 		if len(rd.Groups) > 0 {
 			r.groups = map[string]bool{}
@@ -211,12 +197,12 @@ func (g *Gateway) compileAuthorizer(ctx context.Context, apiID, name string, ad 
 		storeID: ad.PolicyStoreID, namespace: ad.Namespace}
 	switch ad.Type {
 	case apidef.TypeJWT:
-		az.kind = kindJWT
+		az.kind = jwtKind{}
 	case apidef.TypeCedar:
-		az.kind = kindCedar
+		az.kind = cedarKind{}
 		az.tokenUse = identity.UseAccess
 	case apidef.TypeIAM:
-		az.kind = kindIAM
+		az.kind = iamKind{}
 		az.tokenUse = identity.UseAccess
 	default:
 		return nil, fmt.Errorf("unknown type %q", ad.Type)

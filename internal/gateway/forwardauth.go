@@ -5,9 +5,6 @@ import (
 	"net/netip"
 	"net/url"
 	"strings"
-	"time"
-
-	"github.com/gatehouse-dev/gatehouse/internal/router"
 )
 
 // ForwardAuthHandler returns the decision endpoint for nginx auth_request, Traefik ForwardAuth
@@ -48,23 +45,9 @@ import (
 // Traefik and Caddy set their X-Forwarded-* headers themselves.
 func (g *Gateway) ForwardAuthHandler() http.Handler { return http.HandlerFunc(g.serveForwardAuth) }
 
+// serveForwardAuth is an adapter over Check: it reads the original request from the proxy's
+// headers and answers the verdict.
 func (g *Gateway) serveForwardAuth(w http.ResponseWriter, r *http.Request) {
-	id := newDecisionID()
-	w.Header().Set(HeaderDecisionID, id)
-	ctx := r.Context()
-	var start time.Time
-	if g.deps.OnDecision != nil {
-		start = time.Now()
-	}
-	if g.failStale(ctx, w, SourceForwardAuth, id, start, "", "") {
-		return
-	}
-	st, err := g.state(ctx)
-	if err != nil {
-		g.early(ctx, SourceForwardAuth, id, start, "", "", "", nil, ReasonGatewayUnavailable, http.StatusInternalServerError)
-		writeResponse(w, defaults[respAuthorizerFail], &vars{requestID: id})
-		return
-	}
 	var name string
 	switch {
 	case strings.HasPrefix(r.URL.Path, "/apis/"):
@@ -72,88 +55,42 @@ func (g *Gateway) serveForwardAuth(w http.ResponseWriter, r *http.Request) {
 	case r.URL.Path == "/":
 		name = r.Header.Get(HeaderAPI)
 	}
-	a := st.byName[name]
 	method, okM := originalHeader(r.Header, "X-Original-Method", "X-Forwarded-Method")
 	uri, okU := originalHeader(r.Header, "X-Original-Uri", "X-Forwarded-Uri")
-	// The decision concerns the original request, not the auth subrequest.
-	client := addrString(forwardedClient(r))
-	missing := func(canon string, reason Reason) {
-		g.early(ctx, SourceForwardAuth, id, start, method, client, canon, a, reason, http.StatusForbidden)
-		writeResponse(w, defaults[respMissingToken], &vars{requestID: id, errMessage: msgMissingToken, responseType: respMissingToken})
-	}
-	if a == nil {
-		missing("", ReasonUnknownAPI)
-		return
-	}
-	if !okM || !okU {
+	fa := &forwardAuthInput{}
+	switch {
+	case !okM || !okU:
 		// Each proxy overwrites only its own pair; a client can add the other. Two answers
 		// to "which request is this" are refused rather than resolved.
-		missing("", ReasonForwardAuthConflict)
-		return
-	}
-	if method == "" || uri == "" {
-		missing("", ReasonForwardAuthMissing)
-		return
-	}
-	if name := clientIdentityHeader(r.Header); name != "" {
-		// The proxy passes client headers to this request; one claiming an identity is a
-		// forgery attempt. Refusing it also covers spellings a proxy cannot delete before the
-		// upstream (Caddy keeps X_Gatehouse_Groups, which some upstream stacks read as
-		// X-Gatehouse-Groups).
-		g.early(ctx, SourceForwardAuth, id, start, method, client, "", a, ReasonClientIdentityHeader, http.StatusForbidden, "header", name)
-		writeResponse(w, defaults[respAccessDenied], &vars{requestID: id, errMessage: msgImplicitDeny, responseType: respAccessDenied})
-		return
+		fa.refuse = &refusal{reason: ReasonForwardAuthConflict, resp: respMissingToken, msg: msgMissingToken}
+	case method == "" || uri == "":
+		fa.refuse = &refusal{reason: ReasonForwardAuthMissing, resp: respMissingToken, msg: msgMissingToken}
+	default:
+		if h := clientIdentityHeader(r.Header); h != "" {
+			// The proxy passes client headers to this request; one claiming an identity is a
+			// forgery attempt. Refusing it also covers spellings a proxy cannot delete before
+			// the upstream (Caddy keeps X_Gatehouse_Groups, which some upstream stacks read as
+			// X-Gatehouse-Groups).
+			fa.refuse = &refusal{reason: ReasonClientIdentityHeader, resp: respAccessDenied, msg: msgImplicitDeny,
+				attrs: []any{"header", h}}
+		}
 	}
 	rawPath, rawQuery, _ := strings.Cut(uri, "?")
 	if u, err := url.ParseRequestURI(rawPath); err == nil && u.IsAbs() {
 		// An absolute-form URI: only its path counts.
 		rawPath = u.EscapedPath()
 	}
-	canon, err := router.Canonicalize(rawPath)
-	if err != nil {
-		g.early(ctx, SourceForwardAuth, id, start, method, client, "", a, ReasonBadPath, http.StatusForbidden, "err", err)
-		writeBadPath(w, http.StatusForbidden)
+	// The decision concerns the original request, not the auth subrequest: its client is the
+	// one the proxy reports, and its body is not here.
+	v := g.Check(r.Context(), Input{Source: SourceForwardAuth, API: name, Method: method, RawPath: rawPath,
+		RawQuery: rawQuery, Header: r.Header, Peer: parseRemote(r.RemoteAddr), Client: forwardedClient(r),
+		TLS: r.TLS != nil || strings.EqualFold(r.Header.Get("X-Forwarded-Proto"), "https"), ContentLength: -1, fa: fa})
+	w.Header().Set(HeaderDecisionID, v.DecisionID)
+	if !v.Allow {
+		writeVerdict(w, v)
 		return
 	}
-	sub := ""
-	if a.basePath == "/" {
-		sub = canon
-	} else if rest, ok := strings.CutPrefix(canon, a.basePath); ok && (rest == "" || rest[0] == '/') {
-		sub = rest
-		if sub == "" {
-			sub = "/"
-		}
-	}
-	if sub == "" {
-		missing(canon, ReasonNoRoute)
-		return
-	}
-	m, ok := a.table.Match(method, sub)
-	if !ok {
-		missing(canon, ReasonNoRoute)
-		return
-	}
-	q := &reqInfo{header: r.Header, sub: sub, rawQuery: rawQuery, api: a, match: m,
-		route: m.Route.Value.(*route), decisionID: id, rev: st.rev, trusted: true, start: start}
-	q.clientIP = forwardedClient(r)
-	q.clientStr = addrString(q.clientIP)
-	q.secure = r.TLS != nil || strings.EqualFold(r.Header.Get("X-Forwarded-Proto"), "https")
-	var out outcome
-	if upgradeRefused(method, r.Header, q.route.websocket) {
-		// The proxy forwarded the client's Upgrade: allowing it would let the proxy open a
-		// tunnel whose requests are never decided. 403, not 400: nginx passes only 401/403.
-		out = deny(respAccessDenied, msgUpgrade, ReasonUpgradeRefused)
-	} else {
-		out = g.authorize(ctx, q)
-	}
-	v := &vars{path: canon, resourcePath: q.route.path, httpMethod: method, stage: a.stage, apiID: a.id,
-		requestID: id, principalID: out.principal, sourceIP: q.clientStr}
-	if !out.allow {
-		g.respondDenied(ctx, w, SourceForwardAuth, method, canon, q, out, v)
-		return
-	}
-	g.decided(ctx, SourceForwardAuth, method, canon, q, out, 0)
-	setIdentityHeaders(w.Header(), q, out, true)
+	setIdentityHeaders(w.Header(), v.fwd.q, v.fwd.out, true)
 	w.WriteHeader(http.StatusOK)
 }
 

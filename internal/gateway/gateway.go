@@ -62,12 +62,6 @@ type Deps struct {
 	Fresh func() error
 }
 
-// Decision sources.
-const (
-	SourceGateway     = "gateway"
-	SourceForwardAuth = "forward-auth"
-)
-
 // Decision is one authorization decision as the gateway reports it to Deps.OnDecision. It never
 // holds a token: TokenHash is audit.TokenHash of it.
 type Decision struct {

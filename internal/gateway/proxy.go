@@ -21,7 +21,7 @@ type upstream struct {
 
 // forward carries one allowed request's facts into Rewrite and ErrorHandler.
 type forward struct {
-	q    *reqInfo
+	q    *request
 	out  outcome
 	vars *vars
 }
@@ -84,13 +84,10 @@ func (u *upstream) rewrite(pr *httputil.ProxyRequest) {
 
 	h := pr.Out.Header
 	for k := range h {
-		if isGatehouseHeader(k) || (!f.q.trusted && forwardedHeader(k)) {
+		if dropInbound(k, f.q.trusted) {
 			delete(h, k)
 		}
 	}
-	// Only meaningful in an h2c upgrade, which is never forwarded; ReverseProxy strips it
-	// only when Connection lists it.
-	delete(h, "Http2-Settings")
 	if f.q.trusted {
 		if v := pr.In.Header["X-Forwarded-For"]; v != nil {
 			h["X-Forwarded-For"] = v
@@ -111,7 +108,7 @@ func (u *upstream) rewrite(pr *httputil.ProxyRequest) {
 // With all set, every identity header the API can produce is present, empty when the request
 // has no such fact: a forward-auth proxy that copies them then overwrites whatever the client
 // sent under those names.
-func setIdentityHeaders(h http.Header, q *reqInfo, out outcome, all bool) {
+func setIdentityHeaders(h http.Header, q *request, out outcome, all bool) {
 	h.Set(HeaderDecisionID, q.decisionID)
 	if p := encodeIdentity(out.principal); p != "" || all {
 		h.Set(HeaderPrincipal, p)
