@@ -13,6 +13,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/gatehouse-dev/gatehouse/internal/tracing"
 )
 
 // Config holds every process setting. Zero values mean "use the default" (see Defaults).
@@ -79,6 +81,14 @@ type Config struct {
 	// MaxSchemaBytes bounds a policy store schema; 0 means the management API's request limit
 	// (1 MiB). 100000 is AVP's quota, for setups that must stay portable to AWS.
 	MaxSchemaBytes int `json:"maxSchemaBytes"`
+	// TracingEndpoint is the OTLP collector URL (http:// plaintext, https:// TLS); tracing is
+	// off while neither it nor OTEL_EXPORTER_OTLP_(TRACES_)ENDPOINT is set (docs/observability.md).
+	TracingEndpoint string `json:"tracingEndpoint"`
+	// TracingProtocol is grpc or http/protobuf ("" = OTEL_EXPORTER_OTLP_PROTOCOL, else grpc).
+	TracingProtocol string `json:"tracingProtocol"`
+	// TracingSampleRatio is the share of new traces recorded (0..1); unset, OTEL_TRACES_SAMPLER
+	// applies (default: every trace). A trusted caller's sampling decision is followed.
+	TracingSampleRatio *float64 `json:"tracingSampleRatio"`
 }
 
 // Duration is a time.Duration written as a Go duration string ("30s") in files and env.
@@ -163,6 +173,9 @@ var Env = []struct {
 	{"GATEHOUSE_AUDIT_FAILURE", "auditFailure", "while the audit trail cannot be written: log (keep deciding) or deny (answer 503)"},
 	{"GATEHOUSE_AUDIT_DIGEST_INTERVAL", "auditDigestInterval", "interval between signed audit digest records (default 60s)"},
 	{"GATEHOUSE_MAX_SCHEMA_BYTES", "maxSchemaBytes", "policy store schema size limit (100000 = AVP's quota)"},
+	{"GATEHOUSE_TRACING_ENDPOINT", "tracingEndpoint", "OTLP collector URL for traces (off when unset; OTEL_EXPORTER_OTLP_ENDPOINT also works)"},
+	{"GATEHOUSE_TRACING_PROTOCOL", "tracingProtocol", "OTLP protocol: grpc or http/protobuf"},
+	{"GATEHOUSE_TRACING_SAMPLE_RATIO", "tracingSampleRatio", "share of new traces recorded, 0 to 1 (default: OTEL_TRACES_SAMPLER, else all)"},
 }
 
 // LoadEnv merges GATEHOUSE_* variables found by lookup (os.LookupEnv in production) into c.
@@ -247,6 +260,15 @@ func (c *Config) Set(key, v string) error {
 		dur(&c.AuditDigestInterval)
 	case "maxSchemaBytes":
 		c.MaxSchemaBytes, err = strconv.Atoi(v)
+	case "tracingEndpoint":
+		c.TracingEndpoint = v
+	case "tracingProtocol":
+		c.TracingProtocol = v
+	case "tracingSampleRatio":
+		var r float64
+		if r, err = strconv.ParseFloat(v, 64); err == nil {
+			c.TracingSampleRatio = &r
+		}
 	default:
 		return fmt.Errorf("unknown setting %q", key)
 	}
@@ -326,5 +348,13 @@ func (c *Config) Validate() error {
 	if c.AuditDigestInterval < 0 {
 		errs = append(errs, errors.New("auditDigestInterval: must not be negative"))
 	}
+	if err := c.Tracing().Validate(); err != nil {
+		errs = append(errs, err)
+	}
 	return errors.Join(errs...)
+}
+
+// Tracing returns the tracing settings (the OTEL_* environment fills what they leave unset).
+func (c *Config) Tracing() tracing.Config {
+	return tracing.Config{Endpoint: c.TracingEndpoint, Protocol: c.TracingProtocol, SampleRatio: c.TracingSampleRatio}
 }

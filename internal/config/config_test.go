@@ -47,6 +47,9 @@ func TestValidationNamesTheSetting(t *testing.T) {
 		{func(c *config.Config) { c.PollInterval = 0 }, "pollInterval"},
 		{func(c *config.Config) { c.Region = "" }, "region"},
 		{func(c *config.Config) { c.Region = "us-east-1 " }, "region"},
+		{func(c *config.Config) { c.TracingEndpoint = "collector:4317" }, "tracingEndpoint"},
+		{func(c *config.Config) { c.TracingProtocol = "zipkin" }, "tracingProtocol"},
+		{func(c *config.Config) { r := 2.0; c.TracingSampleRatio = &r }, "tracingSampleRatio"},
 	} {
 		c := config.Defaults()
 		tc.mutate(&c)
@@ -102,5 +105,31 @@ func TestExtAuthzListen(t *testing.T) {
 	c.ExtAuthzListen = "off"
 	if err := c.Validate(); err != nil {
 		t.Fatalf("off: %v", err)
+	}
+}
+
+func TestTracingSettings(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "g.yaml")
+	os.WriteFile(file, []byte("tracingEndpoint: http://otel:4318\ntracingProtocol: http/protobuf\n"), 0o644)
+	c := config.Defaults()
+	if err := c.LoadFile(file); err != nil {
+		t.Fatal(err)
+	}
+	if c.TracingSampleRatio != nil {
+		t.Fatal("the sample ratio must stay unset so OTEL_TRACES_SAMPLER applies")
+	}
+	env := map[string]string{"GATEHOUSE_TRACING_SAMPLE_RATIO": "0.25"}
+	if err := c.LoadEnv(func(k string) (string, bool) { v, ok := env[k]; return v, ok }); err != nil {
+		t.Fatal(err)
+	}
+	tc := c.Tracing()
+	if tc.Endpoint != "http://otel:4318" || tc.Protocol != "http/protobuf" || tc.SampleRatio == nil || *tc.SampleRatio != 0.25 {
+		t.Fatalf("tracing settings %+v", tc)
+	}
+	if err := c.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Set("tracingSampleRatio", "most"); err == nil {
+		t.Fatal("a non-number ratio was accepted")
 	}
 }
