@@ -1,6 +1,7 @@
 // Package app assembles one Gatehouse node from its settings — store, decision engine,
 // identity registry, management API, gateway and built-in IdP — and runs its listeners. The
-// command and the end-to-end tests both start nodes through it.
+// command and the end-to-end tests both start nodes through it. The decision pipeline itself
+// is the store-agnostic Core (core.go), which the Lambda authorizer mode runs alone.
 //
 // Invariants:
 //   - /readyz answers ready only while the store answers a read of its revisions now; a
@@ -149,37 +150,24 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger) (*Node, er
 		n.Close()
 		return nil, err
 	}
-	tokenCache, decisionCache := cfg.CacheBudgets()
 	n.IdP = NewIdP(st, cfg, logger, n.Verifier().Lookup, idp.WithAudit(n.idpChanged))
 	// Tokens of the built-in IdP that it revoked fail validation and drop cached decisions.
-	n.Identity = identity.New(identity.WithLogger(logger), identity.WithTokenCacheBytes(tokenCache),
-		identity.WithRevocationChecker(n.IdP))
-	n.closers = append(n.closers, n.Identity.Close)
-	n.Policies = policystore.New(st, policystore.WithAccount(cfg.Region, cfg.AccountID), policystore.WithCognitoEndpoint(n.localPoolEndpoint),
-		policystore.WithMaxSchemaBytes(cfg.MaxSchemaBytes))
-	n.Snapshots = policystore.NewSnapshots(st, logger, policystore.WithMaxStaleness(time.Duration(cfg.MaxStaleness), st.LastContact))
-	n.Decider = authz.New(n.Snapshots, n.Identity)
+	core, err := NewCore(st, cfg, logger, CoreOptions{CognitoEndpoint: n.localPoolEndpoint, Revocations: n.IdP,
+		OnDecision: n.gatewayDecided, OnUpstreamError: func(_ context.Context, api, kind string) {
+			n.Metrics.UpstreamErrors.WithLabelValues(api, kind).Inc()
+		}})
+	if err != nil {
+		n.Close()
+		return nil, err
+	}
+	n.closers = append(n.closers, core.Identity.Close)
+	n.Policies, n.Snapshots, n.Identity, n.Decider, n.APIs, n.Gateway = core.Policies, core.Snapshots, core.Identity, core.Decider, core.APIs, core.Gateway
 	n.Metrics = metrics.New(n.Identity, n.Snapshots)
 	n.Metrics.RegisterStore(st.LastContact, 2*time.Duration(cfg.PollInterval)+5*time.Second)
 	if err := n.openAudit(ctx); err != nil {
 		n.Close()
 		return nil, err
 	}
-	n.APIs = apidef.NewService(st)
-	var trusted []netip.Prefix
-	for _, c := range cfg.TrustedProxies {
-		p, err := netip.ParsePrefix(c)
-		if err != nil {
-			n.Close()
-			return nil, fmt.Errorf("trustedProxies: %w", err)
-		}
-		trusted = append(trusted, p)
-	}
-	n.Gateway = gateway.New(gateway.Deps{Store: st, Snapshots: n.Snapshots, Decider: n.Decider, Tokens: n.Identity, Logger: logger,
-		Region: cfg.Region, Account: cfg.AccountID, TrustedProxies: trusted, CognitoEndpoint: n.localPoolEndpoint,
-		Fresh: n.Snapshots.Fresh, OnDecision: n.gatewayDecided, OnUpstreamError: func(_ context.Context, api, kind string) {
-			n.Metrics.UpstreamErrors.WithLabelValues(api, kind).Inc()
-		}}, gateway.WithCacheBytes(decisionCache))
 	return n, nil
 }
 

@@ -105,7 +105,10 @@ type Tx interface {
 // builds the changed snapshots there) but must not wait on anything unbounded.
 type ChangeFunc func(revisions map[string]int64)
 
-// Store is a transactional object store. Implementations: sqldb (SQLite and PostgreSQL).
+// Store is a transactional object store. Implementations: sqldb (SQLite and PostgreSQL) and
+// memstore (process memory). Capabilities only some backends have are the optional interfaces
+// below: callers test for them with a type assertion, so a backend without them (a read-only
+// in-memory store) needs no stubs.
 type Store interface {
 	Reader
 	// Update runs fn in one transaction and commits it if fn returns nil. Revisions of the
@@ -126,4 +129,18 @@ type Store interface {
 	OnChange(fn ChangeFunc)
 	Ping(ctx context.Context) error
 	Close() error
+}
+
+// Watcher is a store other processes may write: watching it (until ctx ends) is how this node
+// hears of their commits and notices the backend is unreachable. A store only this process
+// writes hears every commit through OnChange and needs no watching.
+type Watcher interface {
+	Watch(ctx context.Context, interval time.Duration)
+}
+
+// ContactReporter is a store whose backend can become unreachable: LastContact reports when it
+// last answered (zero before the first contact), cheaply, so that a node stops serving
+// decisions made from data older than its staleness bound.
+type ContactReporter interface {
+	LastContact() time.Time
 }

@@ -84,7 +84,11 @@ type DB struct {
 	watch   watcher
 }
 
-var _ store.Store = (*DB)(nil)
+var (
+	_ store.Store           = (*DB)(nil)
+	_ store.Watcher         = (*DB)(nil)
+	_ store.ContactReporter = (*DB)(nil)
+)
 
 // Option configures Open.
 type Option func(*DB)
