@@ -20,16 +20,16 @@ import (
 // codeMaxSends per user and purpose per codeSendWindow — at most 25 guesses per hour against
 // a million values.
 const (
-	kindCode           store.Kind = "idp_code"
-	codeMaxAttempts               = 5
-	codeMaxSends                  = 5
-	codeSendWindow                = time.Hour
-	signUpCodeLifetime            = 24 * time.Hour
-	forgotCodeLifetime            = time.Hour
-	verifyCodeLifetime            = 24 * time.Hour
-	purposeSignUp                 = "signup"
-	purposeForgot                 = "forgot_password"
-	purposeVerifyPrefix           = "verify:" // + attribute name
+	kindCode            store.Kind = "idp_code"
+	codeMaxAttempts                = 5
+	codeMaxSends                   = 5
+	codeSendWindow                 = time.Hour
+	signUpCodeLifetime             = 24 * time.Hour
+	forgotCodeLifetime             = time.Hour
+	verifyCodeLifetime             = 24 * time.Hour
+	purposeSignUp                  = "signup"
+	purposeForgot                  = "forgot_password"
+	purposeVerifyPrefix            = "verify:" // + attribute name
 )
 
 // codeRecord is a user's code for one purpose, and that purpose's request budget.
