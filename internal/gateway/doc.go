@@ -1,6 +1,20 @@
 // Package gateway is the data plane: it routes requests to API routes, runs their authorizers
 // and proxies allowed requests upstream.
 //
+// One decision, every front door: [Gateway.Check] takes a request as a front door received it
+// ([Input]: method, escaped path, query, headers, peer or client address, TLS) and returns a
+// [Verdict] (allow or the deny status, body and headers; identity headers to set and inbound
+// headers to remove; principal, groups, claims, decision id, reason). It does everything below
+// up to the upstream call: the stale-node and state checks, canonicalization, API and route
+// selection, upgrade rules, the authorizer, the gateway response, the decision record
+// (Deps.OnDecision with Input.Source) and the denial log. The reverse proxy (Handler) and
+// forward-auth (ForwardAuthHandler) are adapters over it, as are the ext_authz and Lambda front
+// doors outside this package; so a request is decided the same way whichever door it came in
+// by. Forward-auth differs only where nginx forces it (refusals before authorization are 403s
+// from the default responses) and in the headers it reads the original request from.
+// Authorizers are one interface (authorizerKind), one file per kind: authorizer_none.go,
+// authorizer_jwt.go, authorizer_iam.go, authorizer_cedar.go.
+//
 // Invariants:
 //   - The request path is canonicalized once (router.Canonicalize on the escaped path); the
 //     API (longest base path), the route, the authorizer and the upstream all see that one
@@ -26,6 +40,10 @@
 //     than maxStaleness), every request — whatever its route's authorizer, none included, on
 //     the gateway and forward-auth alike — is answered 503 {"message":"Service Unavailable",
 //     "reason":"store_unavailable"} before any routing: the route table is stale data too.
+//   - Check never modifies Input.Header; what must not reach the upstream is in
+//     Verdict.Remove (the proxy's Rewrite drops the same names through dropInbound).
+//   - A token is validated at most once per decision: a cedar cache miss maps the validated
+//     token with authz.PrincipalFromToken rather than validating it again.
 //   - Every refusal carries one Reason of reasons.go (or identity.Reason's code for a token
 //     that fails validation), documented in docs/reasons.md.
 //   - Every response carries X-Gatehouse-Decision-Id (a UUIDv7), allowed or not; an
@@ -61,13 +79,14 @@
 //     the authorizer's roleHierarchy (highest first: a higher role passes a lower role's
 //     route); a group mismatch is 403 {"Message":"User is not authorized to access this
 //     resource"}.
-//   - cedar: the token (tokenType, default accessToken) resolved against the policy store's
-//     identity sources by authz.ResolveTokens; action <NS>::Action::"<lowercase method>
-//     <route path as written>"; resource <NS>::Application::"<NS>" (the API name when there
-//     is no namespace) or the route's template with {param} replaced by the decoded
-//     parameter; context {pathParameters, queryStringParameters (last value of each key),
-//     sourceIp (ipaddr)}. CedarAction and CedarResource are this mapping's one owner; the
-//     access matrix (internal/wizard/matrix.go) uses them too. Missing token → 401; invalid token, deny or evaluation error → 403
+//   - cedar: the token (tokenType, default accessToken) validated against the policy store's
+//     identity sources and mapped by authz.PrincipalFromToken (as authz.ResolveTokens maps
+//     it); action <NS>::Action::"<lowercase method> <route path as written>"; resource
+//     <NS>::Application::"<NS>" (the API name when there is no namespace) or the route's
+//     template with {param} replaced by the decoded parameter; context {pathParameters,
+//     queryStringParameters (last value of each key), sourceIp (ipaddr)}. CedarAction and
+//     CedarResource are this mapping's one owner; the access matrix (internal/wizard/matrix.go)
+//     uses them too. Missing token → 401; invalid token, deny or evaluation error → 403
 //     {"Message":"User is not authorized to access this resource with an explicit deny"};
 //     policy store unavailable → 500 {"message": null}.
 //   - iam: an access token (tokenType) from the authorizer's identity sources; its groups
