@@ -37,6 +37,8 @@ type Metrics struct {
 	Decisions       *prometheus.CounterVec   // authorizer, policy_store, result
 	DecisionLatency *prometheus.HistogramVec // authorizer
 	DecisionCache   *prometheus.CounterVec   // authorizer, result (hit|miss)
+	// Denials counts refusals by their stable reason (docs/reasons.md).
+	Denials *prometheus.CounterVec // api, reason, source
 	// Requests and RequestLatency count every request of the gateway and forward-auth
 	// listeners once, when its answer is complete (source is the listener).
 	Requests       *prometheus.CounterVec   // api, route, status, source
@@ -74,6 +76,9 @@ func New(tokens TokenStats, snaps SnapshotSource) *Metrics {
 	m.RequestLatency = prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "gatehouse_request_duration_seconds",
 		Help:    "Time to answer a gateway or forward-auth request, the upstream included, by API, route and source listener.",
 		Buckets: []float64{1e-4, 5e-4, 1e-3, 2.5e-3, 5e-3, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10}}, []string{"api", "route", "source"})
+	m.Denials = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "gatehouse_denials_total",
+		Help: "Requests refused by the gateway, forward-auth and other front doors, by API, stable reason (docs/reasons.md) and source."},
+		[]string{"api", "reason", "source"})
 	m.DecisionCache = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "gatehouse_decision_cache_total",
 		Help: "Decision cache lookups by authorizer and result (hit or miss)."}, []string{"authorizer", "result"})
 	m.UpstreamLatency = prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "gatehouse_upstream_duration_seconds",
@@ -89,7 +94,7 @@ func New(tokens TokenStats, snaps SnapshotSource) *Metrics {
 	m.buildInfo = prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "gatehouse_build_info",
 		Help: "1, labelled with the running binary's version, commit and Go version."}, []string{"version", "commit", "goversion"})
 	m.SetBuildInfo("", "")
-	m.reg.MustRegister(m.Decisions, m.DecisionLatency, m.Requests, m.RequestLatency, m.DecisionCache,
+	m.reg.MustRegister(m.Decisions, m.DecisionLatency, m.Denials, m.Requests, m.RequestLatency, m.DecisionCache,
 		m.UpstreamLatency, m.UpstreamErrors, m.IdPSignIns, m.IdPThrottled, m.buildInfo,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	if tokens != nil {
