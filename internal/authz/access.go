@@ -79,7 +79,7 @@ func (d *Decider) ListActions(ctx context.Context, storeID string, q ActionsQuer
 		ans.Actions = append(ans.Actions, acc)
 	}
 	if snap.Schema == nil {
-		ans.AnyAction = openActionPermits(snap)
+		ans.AnyAction = openActionPermits(snap, q.Principal, q.Resource, ents)
 	}
 	return ans, nil
 }
@@ -99,17 +99,8 @@ func candidateActions(snap *policystore.Snapshot, overlay types.EntityMap) []typ
 			}
 		}
 	}
-	for _, p := range snap.Engine.All() {
-		switch s := (*xast.Policy)(p.AST()).Action.(type) {
-		case xast.ScopeTypeEq:
-			seen[s.Entity] = true
-		case xast.ScopeTypeIn:
-			seen[s.Entity] = true
-		case xast.ScopeTypeInSet:
-			for _, e := range s.Entities {
-				seen[e] = true
-			}
-		}
+	for _, uid := range snap.Engine.NamedActions() {
+		seen[uid] = true
 	}
 	out := make([]types.EntityUID, 0, len(seen))
 	for uid := range seen {
@@ -127,20 +118,42 @@ func compareUID(a, b types.EntityUID) int {
 	return cmp.Or(cmp.Compare(a.Type, b.Type), cmp.Compare(a.ID, b.ID))
 }
 
-// openActionPermits lists permit policies whose action scope is unconstrained.
-func openActionPermits(snap *policystore.Snapshot) []string {
+// openActionPermits lists the permit policies whose action scope is open and whose principal
+// and resource scopes hold: they would allow an action named nowhere in the store.
+func openActionPermits(snap *policystore.Snapshot, principal, resource types.EntityUID, overlay types.EntityMap) []string {
+	var ents types.EntityGetter = snap.Engine.Entities()
+	if len(overlay) > 0 {
+		ents = overlaid{overlay: overlay, stored: ents}
+	}
 	var out []string
-	for id, p := range snap.Engine.All() {
+	for id, p := range snap.Engine.OpenAction() {
 		x := (*xast.Policy)(p.AST())
-		if x.Effect != xast.EffectPermit {
+		if x.Effect != xast.EffectPermit || !principalScopeHolds(x.Principal, principal, ents) || !resourceScopeHolds(x.Resource, resource, ents) {
 			continue
 		}
-		if _, all := x.Action.(xast.ScopeTypeAll); all {
-			out = append(out, string(id))
-		}
+		out = append(out, string(id))
 	}
 	slices.Sort(out)
 	return out
+}
+
+// principalScopeHolds and resourceScopeHolds evaluate one scope constraint as Cedar does, in
+// an otherwise open policy.
+func principalScopeHolds(n xast.IsPrincipalScopeNode, uid types.EntityUID, ents types.EntityGetter) bool {
+	p := xast.Permit()
+	p.Principal = n
+	return holds(p, uid, ents)
+}
+
+func resourceScopeHolds(n xast.IsResourceScopeNode, uid types.EntityUID, ents types.EntityGetter) bool {
+	p := xast.Permit()
+	p.Resource = n
+	return holds(p, uid, ents)
+}
+
+func holds(p *xast.Policy, uid types.EntityUID, ents types.EntityGetter) bool {
+	v, err := eval.Eval(eval.PolicyToNode(p).AsIsNode(), eval.Env{Entities: ents, Principal: uid, Action: uid, Resource: uid, Context: types.Record{}})
+	return err == nil && v == types.True
 }
 
 // ResourcesQuery asks on which resources of ResourceType Principal may take Action.
@@ -255,7 +268,8 @@ func residuals(snap *policystore.Snapshot, q ResourcesQuery, c types.Record, ove
 	}
 	env := eval.Env{Principal: q.Principal, Action: q.Action, Resource: eval.Variable("resource"), Context: c, Entities: ents}
 	var out []Residual
-	for id, p := range snap.Engine.All() {
+	// Only policies whose principal and action scopes hold can apply to any resource.
+	for id, p := range snap.Engine.AnyResource(q.Principal, q.Action, ents) {
 		x := (*xast.Policy)(p.AST())
 		if !resourceTypeMayMatch(x.Resource, q.ResourceType) {
 			continue

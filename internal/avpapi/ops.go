@@ -57,6 +57,9 @@ func (a *API) GatehouseOps() map[string]awsjson.Op {
 		"DeleteEntities": op(a.deleteEntities),
 		"ListEntities":   op(a.listEntities),
 		"ApplyBundle":    op(a.applyBundle),
+		// What a principal may access (access.go).
+		"ListAllowedActions":   op(a.listAllowedActions),
+		"ListAllowedResources": op(a.listAllowedResources),
 	}
 	for k, v := range a.extra {
 		ops[k] = v
