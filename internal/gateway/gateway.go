@@ -34,9 +34,12 @@ type TokenValidator interface {
 type Deps struct {
 	// Store holds the API definitions (scope "gateway"); its OnChange marks the state stale.
 	Store store.Store
-	// Snapshots and Decider serve cedar authorizers.
+	// Snapshots serves cedar authorizers.
 	Snapshots Snapshots
-	Decider   *authz.Decider
+	// Decider is not used: the cedar authorizer validates the token itself and decides with
+	// authz.PrincipalFromToken and authz.DecideWithPrincipal on the snapshot it read. The field
+	// stays until internal/app stops setting it.
+	Decider *authz.Decider
 	// Tokens validates tokens of jwt, iam and cedar authorizers.
 	Tokens TokenValidator
 	Logger *slog.Logger
@@ -124,7 +127,6 @@ type Gateway struct {
 	cacheBytes    uint64
 	decisions     *decisionCache // nil: caching off
 
-	decider *authz.Decider
 	buffers *bufferPool // shared by every upstream's proxy, across state rebuilds
 
 	cur      atomic.Pointer[state]
@@ -165,14 +167,6 @@ func New(deps Deps, opts ...Option) *Gateway {
 			ResponseHeaderTimeout: g.headerTimeout,
 			ExpectContinueTimeout: time.Second,
 		}
-	}
-	g.decider = deps.Decider
-	if g.decider == nil && deps.Snapshots != nil {
-		var tv authz.TokenValidator
-		if deps.Tokens != nil {
-			tv = deps.Tokens
-		}
-		g.decider = authz.New(deps.Snapshots, tv)
 	}
 	if deps.Store != nil {
 		deps.Store.OnChange(g.observe)
