@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/http/httputil"
+	"net/netip"
 	"net/url"
 	"strings"
 	"sync"
@@ -224,4 +225,41 @@ func BenchmarkInMemoryGatewayCedarNoCache(b *testing.B) {
 func BenchmarkInMemoryGatewayIAM(b *testing.B) {
 	e := newBenchEnv(b, "300s", inMemory)
 	run(b, e.gw.Handler(), "GET", "/b/iam/pets/1", e.emp)
+}
+
+// BenchmarkCheck is the decision alone, as the ext_authz and Lambda front doors ask for it:
+// compare each sub-benchmark with BenchmarkInMemoryGateway* (the proxy path, same routes).
+//
+//	go test -run XXX -bench 'Check|InMemoryGateway' -benchmem ./internal/gateway/
+func BenchmarkCheck(b *testing.B) {
+	for _, c := range []struct {
+		name, ttl, method, path string
+		token                   func(e *benchEnv) string
+	}{
+		{"None", "300s", "GET", "/b/none", func(*benchEnv) string { return "" }},
+		{"JWT", "300s", "GET", "/b/jwt", func(e *benchEnv) string { return e.p().access(b, customer) }},
+		{"Cedar", "300s", "POST", "/b/cedar", func(e *benchEnv) string { return e.emp }},
+		{"CedarNoCache", "0s", "POST", "/b/cedar", func(e *benchEnv) string { return e.emp }},
+		{"IAM", "300s", "GET", "/b/iam/pets/1", func(e *benchEnv) string { return e.emp }},
+	} {
+		b.Run(c.name, func(b *testing.B) {
+			e := newBenchEnv(b, c.ttl, inMemory)
+			h := http.Header{}
+			if tok := c.token(e); tok != "" {
+				h.Set("Authorization", "Bearer "+tok)
+			}
+			in := gateway.Input{Source: gateway.SourceExtAuthz, Method: c.method, RawPath: c.path, Header: h,
+				Peer: netip.MustParseAddr("127.0.0.1"), ContentLength: -1}
+			ctx := context.Background()
+			if v := e.gw.Check(ctx, in); !v.Allow {
+				b.Fatalf("%s %s: %d %s", c.method, c.path, v.Status, v.Body)
+			}
+			b.ReportAllocs()
+			for b.Loop() {
+				if !e.gw.Check(ctx, in).Allow {
+					b.Fatal("denied")
+				}
+			}
+		})
+	}
 }
