@@ -63,7 +63,8 @@ type IdP struct {
 	clientIx map[string]string // client id -> pool id; client ids are random and never reused
 	revs     revocations
 	onChange func(context.Context, Change)
-	dummy    string // hash verified for unknown users so timing does not reveal them
+	signIns  func(pool, result string) // WithSignInObserver
+	dummy    string                    // hash verified for unknown users so timing does not reveal them
 	dummyMu  sync.Once
 }
 
@@ -138,6 +139,7 @@ func New(st store.Store, opts ...Option) *IdP {
 	if p.throttle == nil {
 		p.throttle = newThrottler(DefaultThrottle)
 	}
+	p.throttle.observe = p.signIns
 	if p.now == nil {
 		p.now = time.Now
 	}

@@ -61,6 +61,8 @@ type throttler struct {
 	cfg     Throttle
 	mu      sync.Mutex
 	entries map[throttleKey]*throttleEntry
+	// observe, when set, is told of each attempt's result (WithSignInObserver), under mu.
+	observe func(pool, result string)
 }
 
 type level uint8
@@ -86,6 +88,7 @@ type throttleEntry struct {
 // attempt is a registered sign-in attempt. Finish it with failed or succeeded; abandoned
 // (deferred) releases it if neither ran, so a panic cannot leave it in flight for ever.
 type attempt struct {
+	pool     string
 	keys     []throttleKey
 	finished bool // guarded by throttler.mu
 }
@@ -146,7 +149,7 @@ func (t *throttler) expired(k level, e *throttleEntry, now time.Time) bool {
 // begin registers an attempt by username of poolID from ip, or returns why it is refused
 // without checking the password.
 func (t *throttler) begin(now time.Time, poolID, username, ip string) (*attempt, string) {
-	a := &attempt{}
+	a := &attempt{pool: poolID}
 	if t.cfg.FreeFailures > 0 {
 		a.keys = append(a.keys, throttleKey{levelPair, poolID, username, ip})
 	}
@@ -168,6 +171,7 @@ func (t *throttler) begin(now time.Time, poolID, username, ip string) (*attempt,
 			continue
 		}
 		if now.Before(e.lockedUntil) || t.full(k.kind, e) {
+			t.note(poolID, SignInThrottled)
 			return nil, refusal(k.kind)
 		}
 	}
@@ -219,6 +223,7 @@ func (t *throttler) failed(now time.Time, a *attempt) {
 		return
 	}
 	a.finished = true
+	t.note(a.pool, SignInFailure)
 	for _, k := range a.keys {
 		e := t.entry(now, k)
 		e.inflight = max(e.inflight-1, 0)
@@ -269,6 +274,9 @@ func (t *throttler) finish(a *attempt, clearPair bool) {
 		return
 	}
 	a.finished = true
+	if clearPair {
+		t.note(a.pool, SignInSuccess)
+	}
 	for _, k := range a.keys {
 		e := t.entries[k]
 		if e == nil {
@@ -310,5 +318,11 @@ func (t *throttler) evict(now time.Time) {
 				delete(t.entries, k)
 			}
 		}
+	}
+}
+
+func (t *throttler) note(pool, result string) {
+	if t.observe != nil {
+		t.observe(pool, result)
 	}
 }
