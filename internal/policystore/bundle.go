@@ -134,6 +134,8 @@ func (s *Service) ApplyBundle(ctx context.Context, tx store.Tx, b Bundle, prune 
 			}
 		}
 	}
+	// Entities are read with the schema whatever the validation mode, as decisions read them.
+	entSchema, schemaChanged := sch, v.schemaDoc != nil
 	if b.ValidationMode != ModeStrict {
 		sch = nil
 	} else if sch == nil && (len(b.Policies) > 0 || len(b.Templates) > 0 || len(b.Links) > 0) {
@@ -342,11 +344,22 @@ func (s *Service) ApplyBundle(ctx context.Context, tx store.Tx, b Bundle, prune 
 	}
 	changes = append(changes, isChanges...)
 	if b.Entities != nil {
-		entChanges, err := applyEntities(ctx, tx, id, b.Entities, exists, prune)
+		entChanges, err := applyEntities(ctx, tx, id, b.Entities, entSchema, exists, prune)
 		if err != nil {
 			return nil, err
 		}
 		changes = append(changes, entChanges...)
+	}
+	if schemaChanged && exists {
+		// Entities the bundle does not name (kept without prune, or all of them when it names
+		// none) are read with the new schema too.
+		keys, err := reconformStored(ctx, tx, id, entSchema, "schema")
+		if err != nil {
+			return nil, err
+		}
+		for _, k := range keys {
+			changes = append(changes, Change{Kind: "entity", Name: k, Action: ChangeUpdate, Detail: "read with the new schema"})
+		}
 	}
 	return changes, nil
 }
@@ -570,7 +583,7 @@ func applyIdentitySources(ctx context.Context, tx store.Tx, storeID string, want
 }
 
 // applyEntities makes the stored entities equal want.
-func applyEntities(ctx context.Context, tx store.Tx, storeID string, want []types.Entity, exists, prune bool) ([]Change, error) {
+func applyEntities(ctx context.Context, tx store.Tx, storeID string, want []types.Entity, sch *policy.Schema, exists, prune bool) ([]Change, error) {
 	cur := map[string]store.Object{}
 	if exists {
 		objs, _, err := tx.List(ctx, store.Query{Scope: storeID, Kind: KindEntity})
@@ -589,9 +602,9 @@ func applyEntities(ctx context.Context, tx store.Tx, storeID string, want []type
 			return nil, invalid(fmt.Sprintf("entities[%d].uid", i), "%s appears twice", key)
 		}
 		seen[key] = true
-		data, err := e.MarshalJSON()
+		_, data, err := conformEntity(sch, e, fmt.Sprintf("entities[%d]", i))
 		if err != nil {
-			return nil, invalid(fmt.Sprintf("entities[%d]", i), "%v", err)
+			return nil, err
 		}
 		action := ChangeCreate
 		if o, ok := cur[key]; ok {

@@ -581,47 +581,46 @@ func (s *Service) PutEntities(ctx context.Context, storeID string, entities []ty
 	if len(entities) > maxEntitiesBatch {
 		return invalid("entities", "at most %d entities per call", maxEntitiesBatch)
 	}
-	docs := make([]store.Object, 0, len(entities))
 	for i, e := range entities {
 		if e.UID.Type == "" || e.UID.ID == "" {
 			return invalid(fmt.Sprintf("entities[%d].identifier", i), "entity type and id are required")
 		}
-		data, err := e.MarshalJSON()
-		if err != nil {
-			return invalid(fmt.Sprintf("entities[%d]", i), "%v", err)
-		}
-		docs = append(docs, store.Object{Scope: storeID, Kind: KindEntity, ID: EntityKey(e.UID), Data: data})
 	}
 	return s.st.Update(ctx, func(tx store.Tx) error {
 		if _, err := requireStore(ctx, tx, storeID); err != nil {
 			return err
 		}
-		// With a schema, entities are read as Cedar reads them: implicit entity references and
-		// extension strings become typed values, and ill-typed attributes are refused.
-		if doc, err := getSchema(ctx, tx, storeID); err == nil {
-			sch, err := policy.ParseSchema([]byte(doc.JSON))
-			if err != nil {
-				return fmt.Errorf("stored schema of %s: %w", storeID, err)
-			}
-			for i, e := range entities {
-				c, err := sch.ConformEntity(e)
-				if err != nil {
-					return invalid(fmt.Sprintf("entities[%d]", i), "entity %s does not conform to the schema: %v", e.UID, err)
-				}
-				if docs[i].Data, err = c.MarshalJSON(); err != nil {
-					return invalid(fmt.Sprintf("entities[%d]", i), "%v", err)
-				}
-			}
-		} else if !errors.Is(err, store.ErrNotFound) {
+		sch, err := storedSchema(ctx, tx, storeID)
+		if err != nil {
 			return err
 		}
-		for _, d := range docs {
-			if err := tx.Put(ctx, d); err != nil {
+		for i, e := range entities {
+			_, data, err := conformEntity(sch, e, fmt.Sprintf("entities[%d]", i))
+			if err != nil {
+				return err
+			}
+			if err := tx.Put(ctx, store.Object{Scope: storeID, Kind: KindEntity, ID: EntityKey(e.UID), Data: data}); err != nil {
 				return err
 			}
 		}
 		return nil
 	})
+}
+
+// storedSchema returns the store's parsed schema, nil when it has none.
+func storedSchema(ctx context.Context, r store.Reader, storeID string) (*policy.Schema, error) {
+	doc, err := getSchema(ctx, r, storeID)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	sch, err := policy.ParseSchema([]byte(doc.JSON))
+	if err != nil {
+		return nil, fmt.Errorf("stored schema of %s: %w", storeID, err)
+	}
+	return sch, nil
 }
 
 // DeleteEntities deletes entities; unknown ones are ResourceNotFound and nothing is deleted.

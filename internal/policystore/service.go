@@ -350,6 +350,9 @@ func (s *Service) PutSchema(ctx context.Context, storeID, text string) (Schema, 
 		if err := tx.Put(ctx, store.Object{Scope: storeID, Kind: KindSchema, ID: schemaID, Data: encode(doc)}); err != nil {
 			return err
 		}
+		if _, err := reconformStored(ctx, tx, storeID, sch, "definition.cedarJson"); err != nil {
+			return err
+		}
 		out, err = getSchema(ctx, tx, storeID)
 		return err
 	})
