@@ -49,9 +49,10 @@ func newRootCommand() *cobra.Command {
 		newApplyCommand(),
 		newPlanCommand(),
 		newIdPCommand(),
-		newInitCommand(), newAccessMatrixCommand(),
+		newInitCommand(), newAccessMatrixCommand(), newAccessCommand(),
 		newDemoCommand(),
 		newAuditCommand(),
+		newLambdaCommand(),
 	)
 	return root
 }
