@@ -187,6 +187,9 @@ func NewIdP(st store.Store, cfg config.Config, logger *slog.Logger, creds func(s
 	if creds != nil {
 		opts = append(opts, idp.WithCredentials(creds))
 	}
+	if s := codeSender(cfg, logger); s != nil {
+		opts = append(opts, idp.WithCodeSender(s))
+	}
 	return idp.New(st, append(opts, extra...)...)
 }
 

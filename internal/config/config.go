@@ -89,6 +89,17 @@ type Config struct {
 	// TracingSampleRatio is the share of new traces recorded (0..1); unset, OTEL_TRACES_SAMPLER
 	// applies (default: every trace). A trusted caller's sampling decision is followed.
 	TracingSampleRatio *float64 `json:"tracingSampleRatio"`
+	// CodeSender delivers the built-in IdP's verification codes: smtp, webhook, log
+	// (development: codes in the log) or off/"" (operations needing a code fail). See codes.go.
+	CodeSender     string `json:"codeSender"`
+	SMTPHost       string `json:"smtpHost"`
+	SMTPPort       int    `json:"smtpPort"` // 0: 587
+	SMTPFrom       string `json:"smtpFrom"`
+	SMTPUsername   string `json:"smtpUsername"`
+	SMTPPassword   string `json:"-"` // environment only
+	CodeWebhookURL string `json:"codeWebhookUrl"`
+	// CodeWebhookSecret keys the webhook's HMAC-SHA256 signature; environment only.
+	CodeWebhookSecret string `json:"-"`
 }
 
 // Duration is a time.Duration written as a Go duration string ("30s") in files and env.
@@ -173,6 +184,14 @@ var Env = []struct {
 	{"GATEHOUSE_AUDIT_FAILURE", "auditFailure", "while the audit trail cannot be written: log (keep deciding) or deny (answer 503)"},
 	{"GATEHOUSE_AUDIT_DIGEST_INTERVAL", "auditDigestInterval", "interval between signed audit digest records (default 60s)"},
 	{"GATEHOUSE_MAX_SCHEMA_BYTES", "maxSchemaBytes", "policy store schema size limit (100000 = AVP's quota)"},
+	{"GATEHOUSE_CODE_SENDER", "codeSender", "IdP verification code delivery: smtp, webhook, log (development) or off"},
+	{"GATEHOUSE_SMTP_HOST", "smtpHost", "SMTP server for IdP codes"},
+	{"GATEHOUSE_SMTP_PORT", "smtpPort", "SMTP port (default 587; STARTTLS whenever offered)"},
+	{"GATEHOUSE_SMTP_FROM", "smtpFrom", "From address of IdP code mails"},
+	{"GATEHOUSE_SMTP_USERNAME", "smtpUsername", "SMTP AUTH user (none: no AUTH)"},
+	{"GATEHOUSE_SMTP_PASSWORD", "smtpPassword", "SMTP AUTH password (environment only)"},
+	{"GATEHOUSE_CODE_WEBHOOK_URL", "codeWebhookUrl", "URL the IdP POSTs codes to (codeSender webhook)"},
+	{"GATEHOUSE_CODE_WEBHOOK_SECRET", "codeWebhookSecret", "HMAC-SHA256 key of the code webhook's signature (environment only)"},
 	{"GATEHOUSE_TRACING_ENDPOINT", "tracingEndpoint", "OTLP collector URL for traces (off when unset; OTEL_EXPORTER_OTLP_ENDPOINT also works)"},
 	{"GATEHOUSE_TRACING_PROTOCOL", "tracingProtocol", "OTLP protocol: grpc or http/protobuf"},
 	{"GATEHOUSE_TRACING_SAMPLE_RATIO", "tracingSampleRatio", "share of new traces recorded, 0 to 1 (default: OTEL_TRACES_SAMPLER, else all)"},
@@ -260,6 +279,8 @@ func (c *Config) Set(key, v string) error {
 		dur(&c.AuditDigestInterval)
 	case "maxSchemaBytes":
 		c.MaxSchemaBytes, err = strconv.Atoi(v)
+	case "codeSender", "smtpHost", "smtpPort", "smtpFrom", "smtpUsername", "smtpPassword", "codeWebhookUrl", "codeWebhookSecret":
+		err = c.setCodes(key, v)
 	case "tracingEndpoint":
 		c.TracingEndpoint = v
 	case "tracingProtocol":
@@ -348,6 +369,7 @@ func (c *Config) Validate() error {
 	if c.AuditDigestInterval < 0 {
 		errs = append(errs, errors.New("auditDigestInterval: must not be negative"))
 	}
+	errs = append(errs, c.validateCodes()...)
 	if err := c.Tracing().Validate(); err != nil {
 		errs = append(errs, err)
 	}
