@@ -21,6 +21,9 @@ type Listener struct {
 	Handler http.Handler
 	// TLS, when set, serves HTTPS (with HTTP/2).
 	TLS *tls.Config
+	// H2C, without TLS, also serves HTTP/2 with prior knowledge (gRPC clients such as Envoy's
+	// speak it on plaintext connections) beside HTTP/1.1.
+	H2C bool
 }
 
 // Group is a set of bound listeners.
@@ -60,6 +63,10 @@ func Bind(logger *slog.Logger, ls []Listener) (*Group, error) {
 		if l.TLS != nil {
 			// ServeTLS (not a tls.Listener) so net/http sets up HTTP/2.
 			srv.TLSConfig = l.TLS
+		} else if l.H2C {
+			srv.Protocols = new(http.Protocols)
+			srv.Protocols.SetHTTP1(true)
+			srv.Protocols.SetUnencryptedHTTP2(true)
 		}
 		g.servers = append(g.servers, srv)
 		g.lns = append(g.lns, ln)
