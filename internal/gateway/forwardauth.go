@@ -82,9 +82,9 @@ func (g *Gateway) serveForwardAuth(w http.ResponseWriter, r *http.Request) {
 	}
 	// The decision concerns the original request, not the auth subrequest: its client is the
 	// one the proxy reports, and its body is not here.
-	v := g.Check(r.Context(), Input{Source: SourceForwardAuth, API: name, Method: method, RawPath: rawPath,
+	v := g.check(r.Context(), Input{Source: SourceForwardAuth, API: name, Method: method, RawPath: rawPath,
 		RawQuery: rawQuery, Header: r.Header, Peer: parseRemote(r.RemoteAddr), Client: forwardedClient(r),
-		TLS: r.TLS != nil || strings.EqualFold(r.Header.Get("X-Forwarded-Proto"), "https"), ContentLength: -1, fa: fa})
+		TLS: r.TLS != nil || strings.EqualFold(r.Header.Get("X-Forwarded-Proto"), "https"), ContentLength: -1, fa: fa}, true)
 	w.Header().Set(HeaderDecisionID, v.DecisionID)
 	if !v.Allow {
 		writeVerdict(w, v)

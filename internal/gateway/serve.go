@@ -57,9 +57,9 @@ func (g *Gateway) Handler() http.Handler { return http.HandlerFunc(g.serveHTTP) 
 
 // serveHTTP is the reverse proxy: an adapter that asks Check and carries the verdict out.
 func (g *Gateway) serveHTTP(w http.ResponseWriter, r *http.Request) {
-	v := g.Check(r.Context(), Input{Source: SourceGateway, Method: r.Method, RawPath: r.URL.EscapedPath(),
+	v := g.check(r.Context(), Input{Source: SourceGateway, Method: r.Method, RawPath: r.URL.EscapedPath(),
 		RawQuery: r.URL.RawQuery, Header: r.Header, Peer: parseRemote(r.RemoteAddr), TLS: r.TLS != nil,
-		ContentLength: r.ContentLength})
+		ContentLength: r.ContentLength}, true)
 	w.Header().Set(HeaderDecisionID, v.DecisionID)
 	if !v.Allow {
 		writeVerdict(w, v)
