@@ -62,6 +62,11 @@ func runDemo(cmd *cobra.Command, _ []string) error {
 	if !config.Enabled(cfg.IdPListen) {
 		return fmt.Errorf("the demo needs the built-in IdP: --idp-listen must not be off")
 	}
+	if cfg.CodeSender == "" {
+		// Only the demo defaults to logging verification codes: it runs on loopback for one
+		// developer, who reads them from the terminal.
+		cfg.CodeSender = "log"
+	}
 	if err := loopbackOnly(&cfg); err != nil {
 		return err
 	}
