@@ -1,9 +1,14 @@
 package sqldb_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
+	"fmt"
+	"log/slog"
 	"net/url"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -161,4 +166,92 @@ func viaHost(t *testing.T, dsn, hostport string) string {
 	}
 	u.Host = hostport
 	return u.String()
+}
+
+// lockedBuffer collects log output written from several goroutines.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+// TestPostgresListenBlackhole: the connection that waits for change notifications notices a
+// black hole within its heartbeat (5 × the call bound) and replaces itself, rather than waiting
+// for TCP keepalive; once the network is back, a commit made through another handle reaches
+// the listeners by notification (the poll interval is far longer than the test).
+func TestPostgresListenBlackhole(t *testing.T) {
+	t.Parallel()
+	dsn := storetest.DSN(t, "postgres")
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	proxy, err := clustertest.NewProxy(dbHost(t, dsn))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { proxy.Close() })
+	var logs lockedBuffer
+	s, err := sqldb.Open(ctx, viaHost(t, dsn, proxy.Addr()), sqldb.WithTimeout(bound),
+		sqldb.WithLogger(slog.New(slog.NewTextHandler(&logs, nil))))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	direct, err := sqldb.Open(ctx, dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer direct.Close()
+	heard := make(chan map[string]int64, 16)
+	s.OnChange(func(revs map[string]int64) {
+		select {
+		case heard <- revs:
+		default:
+		}
+	})
+	go s.Watch(ctx, time.Hour)
+	time.Sleep(500 * time.Millisecond) // let the listener subscribe
+
+	proxy.Blackhole()
+	deadline := time.Now().Add(hungAfter)
+	for !strings.Contains(logs.String(), "listening connection did not answer") {
+		if time.Now().After(deadline) {
+			t.Fatalf("the listening connection did not notice the black hole within %v:\n%s", hungAfter, logs.String())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+
+	proxy.Resume()
+	for len(heard) > 0 {
+		<-heard
+	}
+	deadline = time.Now().Add(hungAfter)
+	for i := 0; ; i++ {
+		scope := fmt.Sprint("listen-", i)
+		if err := direct.Update(ctx, func(tx store.Tx) error {
+			return tx.Put(ctx, store.Object{Scope: scope, Kind: "k", ID: "x", Data: []byte(`{}`)})
+		}); err != nil {
+			t.Fatal(err)
+		}
+		select {
+		case revs := <-heard:
+			if _, ok := revs[scope]; ok {
+				return
+			}
+		case <-time.After(500 * time.Millisecond):
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no change notification after the network came back:\n%s", logs.String())
+		}
+	}
 }

@@ -3,6 +3,7 @@ package sqldb
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"maps"
 	"sync"
 	"sync/atomic"
@@ -96,6 +97,10 @@ func (d *DB) poll(ctx context.Context) {
 	}
 }
 
+// listenHeartbeat × the call bound is how long the LISTEN connection may stay silent before it
+// must prove it still answers.
+const listenHeartbeat = 5
+
 // listen holds a dedicated connection in LISTEN mode, reconnecting with backoff.
 func (d *DB) listen(ctx context.Context) {
 	backoff := 100 * time.Millisecond
@@ -131,7 +136,22 @@ func (d *DB) listenOnce(ctx context.Context) error {
 	// Anything committed while we were not listening is picked up now.
 	d.poll(ctx)
 	for {
-		n, err := conn.WaitForNotification(ctx)
+		// A connection whose packets are dropped (a firewall, a dead peer) never delivers
+		// another notification nor an error until TCP keepalive gives up, minutes later. The
+		// wait is bounded, and an idle connection must answer a query within the store's call
+		// bound or it is replaced.
+		wctx, cancel := context.WithTimeout(ctx, listenHeartbeat*d.timeout)
+		n, err := conn.WaitForNotification(wctx)
+		cancel()
+		if err != nil && ctx.Err() == nil && wctx.Err() != nil {
+			pctx, cancel := d.bounded(ctx)
+			_, err = conn.Exec(pctx, "SELECT 1")
+			cancel()
+			if err != nil {
+				return fmt.Errorf("listening connection did not answer: %w", err)
+			}
+			continue
+		}
 		if err != nil {
 			return err
 		}
