@@ -37,6 +37,9 @@ func (p *IdP) Handler() http.Handler {
 		mux.HandleFunc("POST "+prefix+"userInfo", p.serveUserInfo)
 		mux.HandleFunc("POST "+prefix+"revoke", p.serveRevoke)
 	}
+	for _, prefix := range []string{"/{pool}/", "/"} {
+		p.registerHostedPages(mux, prefix) // hosted.go
+	}
 	return cors(mux)
 }
 
@@ -45,7 +48,7 @@ func (p *IdP) Handler() http.Handler {
 // origin is safe; the authorize page, which does, is excluded.
 func cors(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if strings.HasSuffix(r.URL.Path, "/oauth2/authorize") || r.Header.Get("Origin") == "" {
+		if strings.HasSuffix(r.URL.Path, "/oauth2/authorize") || isHostedPage(r.URL.Path) || r.Header.Get("Origin") == "" {
 			next.ServeHTTP(w, r)
 			return
 		}
@@ -482,13 +485,16 @@ label,input,button{display:block;width:100%;box-sizing:border-box;margin:.4rem 0
 .err{color:#b00020}</style></head>
 <body><h1>Sign in</h1>
 {{if .Client}}<p>to <strong>{{.Client}}</strong></p>{{end}}
+{{if .Notice}}<p class="notice" role="status">{{.Notice}}</p>{{end}}
 {{if .Error}}<p class="err" role="alert">{{.Error}}</p>{{end}}
 {{if .Form}}<form method="post" action="{{.Action}}">
 {{range $k, $v := .Params}}<input type="hidden" name="{{$k}}" value="{{$v}}">
 {{end}}<input type="hidden" name="csrf_token" value="{{.CSRF}}">
 <label for="username">Username</label><input id="username" name="username" autocomplete="username" required autofocus>
 <label for="password">Password</label><input id="password" name="password" type="password" autocomplete="current-password" required>
-<button type="submit">Sign in</button></form>{{end}}
+<button type="submit">Sign in</button></form>
+<p><a href="{{.ForgotURL}}">Forgot your password?</a></p>
+<p>Need an account? <a href="{{.SignUpURL}}">Sign up</a></p>{{end}}
 </body></html>
 `))
 
@@ -499,6 +505,8 @@ type loginView struct {
 	Action string
 	Params map[string]string
 	CSRF   string
+	// Notice, SignUpURL and ForgotURL: the hosted pages (hosted.go).
+	Notice, SignUpURL, ForgotURL string
 }
 
 // authorizeParams are the parameters the login form carries back.
@@ -524,6 +532,9 @@ func (p *IdP) renderLogin(w http.ResponseWriter, status int, v loginView) {
 	h.Set("Referrer-Policy", "no-referrer")
 	h.Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'")
 	w.WriteHeader(status)
+	if v.Form {
+		v.SignUpURL, v.ForgotURL = hostedLink(v.Action, "signup", v.Params), hostedLink(v.Action, "forgotPassword", v.Params)
+	}
 	if err := loginPage.Execute(w, v); err != nil {
 		p.log.Error("render login page", "err", err)
 	}
@@ -610,9 +621,8 @@ func (p *IdP) serveAuthorize(w http.ResponseWriter, r *http.Request) {
 		if !ok {
 			return
 		}
-		token, _ := newRefreshToken()
-		http.SetCookie(w, &http.Cookie{Name: csrfCookie, Value: token, Path: "/", HttpOnly: true,
-			Secure: strings.HasPrefix(p.base, "https://"), SameSite: http.SameSiteLaxMode, MaxAge: 1800})
+		// One token per browser, so the hosted pages open beside it keep their forms valid.
+		token := p.setCSRFCookie(w, r)
 		p.renderLogin(w, http.StatusOK, loginView{Client: a.client.Name, Form: true, Action: r.URL.Path,
 			Params: a.params, CSRF: token})
 		return

@@ -492,3 +492,24 @@ func (p *IdP) updatePool(ctx context.Context, poolID string, h *Hook, s PoolSign
 		return putJSON(ctx, tx, false, "", kindPool, poolID, "", "", pool)
 	})
 }
+
+// SetSignUpSettings changes a pool's self-service settings, leaving its other settings.
+func (p *IdP) SetSignUpSettings(ctx context.Context, poolID string, s PoolSignUpSettings) (err error) {
+	defer p.audited(ctx, &err, func() Change {
+		return Change{Operation: "UpdateUserPool", PoolID: poolID, Detail: "sign-up " +
+			map[bool]string{true: "by administrators only", false: "open"}[s.AllowAdminCreateUserOnly] +
+			"; auto-verified attributes: " + strings.Join(s.AutoVerifiedAttributes, ",")}
+	})
+	if err := validAutoVerified(s.AutoVerifiedAttributes); err != nil {
+		return err
+	}
+	return p.st.Update(ctx, func(tx store.Tx) error {
+		pool, err := p.getPool(ctx, tx, poolID)
+		if err != nil {
+			return err
+		}
+		pool.AllowAdminCreateUserOnly, pool.AutoVerifiedAttributes = s.AllowAdminCreateUserOnly, s.AutoVerifiedAttributes
+		pool.Updated = p.now().UTC()
+		return putJSON(ctx, tx, false, "", kindPool, poolID, "", "", pool)
+	})
+}
