@@ -127,18 +127,9 @@ func writeMock(w http.ResponseWriter, r *http.Request, m *mock, v *vars) {
 // pick finds the API whose base path is the longest prefix (on a segment boundary) of the
 // canonical path, and the path under it ("/demo" and "/demo/" are both the root "/").
 func (s *state) pick(canon string) (*api, string) {
-	for _, a := range s.apis {
-		if a.basePath == "/" {
-			return a, canon
-		}
-		if strings.HasPrefix(canon, a.basePath) {
-			rest := canon[len(a.basePath):]
-			if rest == "" {
-				return a, "/"
-			}
-			if rest[0] == '/' {
-				return a, rest
-			}
+	for _, a := range s.apis { // longest base path first
+		if sub := a.under(canon); sub != "" {
+			return a, sub
 		}
 	}
 	return nil, ""
