@@ -24,7 +24,6 @@ import (
 	"github.com/gatehouse-dev/gatehouse/internal/app"
 	"github.com/gatehouse-dev/gatehouse/internal/app/apptest"
 	"github.com/gatehouse-dev/gatehouse/internal/apply"
-	"github.com/gatehouse-dev/gatehouse/internal/idp"
 	"github.com/gatehouse-dev/gatehouse/internal/lambdaauth"
 	"github.com/gatehouse-dev/gatehouse/internal/sampleapi"
 )
@@ -263,55 +262,14 @@ func (n *issuerNode) must(err error) {
 	}
 }
 
-// pool creates a pool with a password client (allowed the scopes), groups and users.
 func (n *issuerNode) pool(name string, users map[string][]string, scopes ...string) (poolID, clientID string, subs map[string]string) {
 	n.t.Helper()
-	ctx := context.Background()
-	p, err := n.node.IdP.CreatePool(ctx, idp.PoolInput{Name: name})
-	n.must(err)
-	if len(scopes) > 0 {
-		rs, _, _ := strings.Cut(scopes[0], "/")
-		var infos []idp.ScopeInfo
-		for _, s := range scopes {
-			_, sc, _ := strings.Cut(s, "/")
-			infos = append(infos, idp.ScopeInfo{Name: sc, Description: sc})
-		}
-		_, err := n.node.IdP.CreateResourceServer(ctx, p.ID, rs, rs, infos)
-		n.must(err)
-	}
-	c, err := n.node.IdP.CreateClient(ctx, p.ID, idp.ClientInput{Name: name + "-app",
-		ExplicitAuthFlows: []string{"ALLOW_USER_PASSWORD_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"}, AllowedOAuthScopes: scopes})
-	n.must(err)
-	groups := map[string]bool{}
-	for _, gs := range users {
-		for _, g := range gs {
-			if !groups[g] {
-				groups[g] = true
-				_, err := n.node.IdP.CreateGroup(ctx, p.ID, idp.GroupInput{Name: g})
-				n.must(err)
-			}
-		}
-	}
-	subs = map[string]string{}
-	for u, gs := range users {
-		usr, err := n.node.IdP.CreateUser(ctx, p.ID, u, "Passw0rd!"+u, map[string]string{"email": u + "@example.com"})
-		n.must(err)
-		subs[u] = usr.Sub
-		for _, g := range gs {
-			n.must(n.node.IdP.AddUserToGroup(ctx, p.ID, u, g))
-		}
-	}
-	return p.ID, c.ID, subs
+	return apptest.Pool(n.t, n.node, name, users, scopes...)
 }
 
 func (n *issuerNode) token(poolID, clientID, user string, id bool) string {
 	n.t.Helper()
-	tk, err := n.node.IdP.IssueTokens(context.Background(), poolID, clientID, user)
-	n.must(err)
-	if id {
-		return "Bearer " + tk.IDToken
-	}
-	return "Bearer " + tk.AccessToken
+	return apptest.Bearer(n.t, n.node, poolID, clientID, user, id)
 }
 
 func (n *issuerNode) upstream(h http.Handler) string {

@@ -42,7 +42,9 @@ type FieldError struct {
 	Message string
 }
 
-func (e *FieldError) Error() string { return fmt.Sprintf("invalid authorizer event: %s: %s", e.Field, e.Message) }
+func (e *FieldError) Error() string {
+	return fmt.Sprintf("invalid authorizer event: %s: %s", e.Field, e.Message)
+}
 
 func invalid(field, format string, args ...any) error {
 	return &FieldError{Field: field, Message: fmt.Sprintf(format, args...)}
@@ -124,7 +126,8 @@ func stagePath(stage, path string) string {
 	if stage == "" || stage == "$default" {
 		return esc
 	}
-	return "/" + (&url.URL{Path: stage}).EscapedPath() + esc
+	// A stage is one segment: a "/" in it is escaped, and the gateway refuses the path.
+	return "/" + url.PathEscape(stage) + esc
 }
 
 func clientAddr(s string) netip.Addr {
