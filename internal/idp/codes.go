@@ -5,6 +5,7 @@ import (
 	"errors"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/gatehouse-dev/gatehouse/internal/store"
 )
@@ -234,13 +235,18 @@ func maskDestination(medium, dest string) string {
 		if len(dest) <= 4 {
 			return "+****"
 		}
+		// Phone numbers are E.164 (+ and digits); anything else is masked whole.
+		if strings.Trim(dest[1:], "0123456789") != "" || dest[0] != '+' {
+			return "+****"
+		}
 		return "+" + strings.Repeat("*", max(len(dest)-5, 1)) + dest[len(dest)-4:]
 	}
 	local, domain, ok := strings.Cut(dest, "@")
 	if !ok || local == "" || domain == "" {
 		return "***"
 	}
-	return local[:1] + "***@" + domain[:1] + "***"
+	first := func(s string) string { r, _ := utf8.DecodeRuneInString(s); return string(r) }
+	return first(local) + "***@" + first(domain) + "***"
 }
 
 // sendCode delivers code to u; errors are CodeDeliveryFailure (the cause is logged, never

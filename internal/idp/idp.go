@@ -16,6 +16,13 @@
 //     with iat before its user's revocation epoch;
 //   - an authorization code is deleted in the same transaction that redeems it, so it can be
 //     redeemed at most once, and any attempt to redeem it (right or wrong) burns it;
+//   - a verification code (sign-up, password reset, attribute; codes.go) is stored only as an
+//     argon2id hash, expires, is cleared in the transaction that applies it, dies when a newer
+//     one is issued, and every check is counted in the store before the comparison, so wrong
+//     guesses and code requests draw on one per-user budget on every node; codes never reach
+//     the audit trail or the log (except through the development LogSender);
+//   - an UNCONFIRMED user (self sign-up) gets no token: a correct password answers
+//     UserNotConfirmedException;
 //   - every issued token carries a fresh jti and event_id; tokens are RS256 with a kid that the
 //     pool's JWKS publishes until every token signed with that key has expired;
 //   - secrets (passwords, SECRET_HASH, client secrets, PKCE verifiers) are compared in
