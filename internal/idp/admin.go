@@ -19,6 +19,9 @@ import (
 
 // PoolInput describes a new user pool.
 type PoolInput struct {
+	// MFA is the MfaConfiguration: OFF (or ""), OPTIONAL or ON; OPTIONAL and ON enable
+	// software tokens, the only factor Gatehouse has (mfa.go).
+	MFA          string
 	Name         string
 	PreTokenHook *Hook
 	// Sign-up settings (signup.go).
@@ -30,6 +33,10 @@ type PoolInput struct {
 func (p *IdP) CreatePool(ctx context.Context, in PoolInput) (out *Pool, err error) {
 	defer p.audited(ctx, &err, func() Change { return Change{Operation: "CreateUserPool", PoolID: out.ID, Detail: "name " + in.Name} })
 	if err := validName("PoolName", in.Name); err != nil {
+		return nil, err
+	}
+	mfa, err := parseMFAMode(in.MFA, mfaOff)
+	if err != nil {
 		return nil, err
 	}
 	if !validRegion(p.region) {
@@ -49,6 +56,7 @@ func (p *IdP) CreatePool(ctx context.Context, in PoolInput) (out *Pool, err erro
 		Created: now, Updated: now, CurrentKid: rec.Kid, PreTokenHook: in.PreTokenHook,
 		AllowAdminCreateUserOnly: in.AllowAdminCreateUserOnly, AutoVerifiedAttributes: in.AutoVerifiedAttributes}
 	pool.Issuer = p.Issuer(pool.ID)
+	pool.setMFAMode(mfa)
 	err = p.st.Update(ctx, func(tx store.Tx) error {
 		if err := putJSON(ctx, tx, true, "", kindPool, pool.ID, "", "", pool); err != nil {
 			return err

@@ -271,9 +271,7 @@ func (p *IdP) initiateAuth(ctx context.Context, adminPool string, in InitiateAut
 		if u.SRPVerifier == "" {
 			p.addSRPVerifier(ctx, pool.ID, u.Username, ap["PASSWORD"])
 		}
-		t, err := p.issue(ctx, issueReq{pool: pool, client: client, user: u, scopes: defaultUserScopes(client),
-			trigger: triggerAuthentication, idToken: true, refresh: client.allowsFlow(FlowRefreshToken)})
-		return t, nil, err
+		return p.afterFirstFactor(ctx, pool, client, u)
 	case "REFRESH_TOKEN_AUTH", "REFRESH_TOKEN":
 		if !client.allowsFlow(FlowRefreshToken) {
 			return nil, nil, errf(CodeInvalidParameter, "REFRESH_TOKEN_AUTH flow not enabled for this client")
@@ -369,14 +367,36 @@ type RespondToAuthChallengeInput struct {
 }
 
 // RespondToAuthChallenge answers PASSWORD_VERIFIER (USER_SRP_AUTH; it may lead to
-// NEW_PASSWORD_REQUIRED) or NEW_PASSWORD_REQUIRED (sets the new password and signs in). Every
-// session is single use.
+// NEW_PASSWORD_REQUIRED), NEW_PASSWORD_REQUIRED (sets the new password), and the MFA
+// challenges SOFTWARE_TOKEN_MFA and MFA_SETUP (mfa.go) that either of the first two may lead
+// to. Every session is single use.
 func (p *IdP) RespondToAuthChallenge(ctx context.Context, in RespondToAuthChallengeInput) (*Tokens, *Challenge, error) {
-	if in.ChallengeName == "PASSWORD_VERIFIER" {
-		return p.respondPasswordVerifier(ctx, in)
+	return p.respondToAuthChallenge(ctx, "", in)
+}
+
+// AdminRespondToAuthChallenge is RespondToAuthChallenge for a client of poolID (callers are
+// trusted, SigV4-signed), answering the challenges AdminInitiateAuth returns.
+func (p *IdP) AdminRespondToAuthChallenge(ctx context.Context, poolID string, in RespondToAuthChallengeInput) (*Tokens, *Challenge, error) {
+	if err := required("userPoolId", poolID); err != nil {
+		return nil, nil, err
 	}
-	t, err := p.respondNewPassword(ctx, in)
-	return t, nil, err
+	if _, err := p.getPool(ctx, p.st, poolID); err != nil {
+		return nil, nil, err
+	}
+	if owner, err := p.poolOfClient(ctx, in.ClientID); err != nil || owner != poolID {
+		return nil, nil, errf(CodeResourceNotFound, "User pool client %s does not exist.", in.ClientID)
+	}
+	return p.respondToAuthChallenge(ctx, poolID, in)
+}
+
+func (p *IdP) respondToAuthChallenge(ctx context.Context, adminPool string, in RespondToAuthChallengeInput) (*Tokens, *Challenge, error) {
+	switch in.ChallengeName {
+	case "PASSWORD_VERIFIER":
+		return p.respondPasswordVerifier(ctx, in)
+	case challengeSoftwareToken, challengeMFASetup:
+		return p.respondMFA(ctx, adminPool, in)
+	}
+	return p.respondNewPassword(ctx, in)
 }
 
 // respondPasswordVerifier completes USER_SRP_AUTH.
@@ -408,47 +428,45 @@ func (p *IdP) respondPasswordVerifier(ctx context.Context, in RespondToAuthChall
 	if err != nil {
 		return nil, nil, err
 	}
-	t, err := p.issue(ctx, issueReq{pool: pool, client: client, user: u, scopes: defaultUserScopes(client),
-		trigger: triggerAuthentication, idToken: true, refresh: client.allowsFlow(FlowRefreshToken)})
-	return t, nil, err
+	return p.afterFirstFactor(ctx, pool, client, u)
 }
 
 // respondNewPassword answers NEW_PASSWORD_REQUIRED.
-func (p *IdP) respondNewPassword(ctx context.Context, in RespondToAuthChallengeInput) (_ *Tokens, err error) {
+func (p *IdP) respondNewPassword(ctx context.Context, in RespondToAuthChallengeInput) (_ *Tokens, _ *Challenge, err error) {
 	defer p.audited(ctx, &err, func() Change {
 		poolID, _ := p.poolOfClient(ctx, in.ClientID)
 		return Change{Operation: "RespondToAuthChallenge", PoolID: poolID, Username: in.ChallengeResponses["USERNAME"], Detail: "new password set"}
 	})
 	if in.ChallengeName != "NEW_PASSWORD_REQUIRED" {
-		return nil, errf(CodeInvalidParameter, "Unsupported ChallengeName %q.", in.ChallengeName)
+		return nil, nil, errf(CodeInvalidParameter, "Unsupported ChallengeName %q.", in.ChallengeName)
 	}
 	ctx = WithActor(ctx, "user:"+in.ChallengeResponses["USERNAME"])
 	poolID, err := p.poolOfClient(ctx, in.ClientID)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	pool, err := p.getPool(ctx, p.st, poolID)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	client, err := p.getClient(ctx, p.st, poolID, in.ClientID)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	cr := in.ChallengeResponses
 	if err := checkSecretHash(client, cr["SECRET_HASH"], cr["USERNAME"]); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if err := validatePassword(cr["NEW_PASSWORD"]); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	hash, err := p.hashPassword(ctx, cr["NEW_PASSWORD"])
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	badSession := errf(CodeNotAuthorized, "Invalid session for the user, session is expired.")
 	if in.Session == "" || len(in.Session) > 512 {
-		return nil, badSession
+		return nil, nil, badSession
 	}
 	var u *User
 	var bad error
@@ -484,11 +502,10 @@ func (p *IdP) respondNewPassword(ctx context.Context, in RespondToAuthChallengeI
 		return putJSON(ctx, tx, false, poolID, kindUser, u.Username, u.Sub, "", u)
 	})
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if bad != nil {
-		return nil, bad
+		return nil, nil, bad
 	}
-	return p.issue(ctx, issueReq{pool: pool, client: client, user: u, scopes: defaultUserScopes(client),
-		trigger: triggerAuthentication, idToken: true, refresh: client.allowsFlow(FlowRefreshToken)})
+	return p.afterFirstFactor(ctx, pool, client, u)
 }

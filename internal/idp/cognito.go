@@ -71,6 +71,14 @@ func (p *IdP) cognitoAPI() *awsjson.Service {
 		"CreateResourceServer":      op(p.opCreateResourceServer),
 		"DescribeResourceServer":    op(p.opDescribeResourceServer),
 		"ListResourceServers":       op(p.opListResourceServers),
+		// Software-token MFA (mfa.go).
+		"AssociateSoftwareToken":      op(p.opAssociateSoftwareToken),
+		"VerifySoftwareToken":         op(p.opVerifySoftwareToken),
+		"SetUserMFAPreference":        op(p.opSetUserMFAPreference),
+		"AdminSetUserMFAPreference":   op(p.opAdminSetUserMFAPreference),
+		"SetUserPoolMfaConfig":        op(p.opSetUserPoolMfaConfig),
+		"GetUserPoolMfaConfig":        op(p.opGetUserPoolMfaConfig),
+		"AdminRespondToAuthChallenge": op(p.opAdminRespondToAuthChallenge),
 		// Self-service sign-up and codes (signup.go).
 		"SignUp":                           op(p.opSignUp),
 		"ConfirmSignUp":                    op(p.opConfirmSignUp),
@@ -89,6 +97,7 @@ func (p *IdP) cognitoAPI() *awsjson.Service {
 		// session, access token).
 		Public: map[string]bool{"InitiateAuth": true, "RespondToAuthChallenge": true,
 			"RevokeToken": true, "GetUser": true, "GlobalSignOut": true,
+			"AssociateSoftwareToken": true, "VerifySoftwareToken": true, "SetUserMFAPreference": true,
 			"ChangePassword": true, "UpdateUserAttributes": true,
 			"SignUp": true, "ConfirmSignUp": true, "ResendConfirmationCode": true, "ForgotPassword": true,
 			"ConfirmForgotPassword": true, "GetUserAttributeVerificationCode": true, "VerifyUserAttribute": true},
@@ -264,8 +273,10 @@ type attribute struct {
 }
 
 type getUserOutput struct {
-	Username       string      `json:"Username"`
-	UserAttributes []attribute `json:"UserAttributes"`
+	Username            string      `json:"Username"`
+	UserAttributes      []attribute `json:"UserAttributes"`
+	UserMFASettingList  []string    `json:"UserMFASettingList,omitempty"`
+	PreferredMfaSetting string      `json:"PreferredMfaSetting,omitempty"`
 }
 
 func (p *IdP) opGetUser(ctx context.Context, in *getUserInput) (*getUserOutput, error) {
@@ -273,7 +284,9 @@ func (p *IdP) opGetUser(ctx context.Context, in *getUserInput) (*getUserOutput, 
 	if err != nil {
 		return nil, errf(CodeNotAuthorized, "Invalid Access Token")
 	}
-	return &getUserOutput{Username: u.Username, UserAttributes: attrList(u)}, nil
+	out := &getUserOutput{Username: u.Username, UserAttributes: attrList(u)}
+	out.UserMFASettingList, out.PreferredMfaSetting = mfaSettingList(u)
+	return out, nil
 }
 
 func attrList(u *User) []attribute {
@@ -362,7 +375,7 @@ func (p *IdP) poolOut(pool *Pool) *userPoolType {
 	if pool.PreTokenHook != nil {
 		lc.PreTokenGenerationConfig = &lambdaVersioned{LambdaArn: pool.PreTokenHook.URL, LambdaVersion: "V2_0"}
 	}
-	return &userPoolType{ID: pool.ID, Name: pool.Name, Status: "Enabled", MfaConfiguration: "OFF",
+	return &userPoolType{ID: pool.ID, Name: pool.Name, Status: "Enabled", MfaConfiguration: pool.mfaMode(),
 		Arn:          "arn:aws:cognito-idp:" + pool.Region + ":000000000000:userpool/" + pool.ID,
 		CreationDate: epoch(pool.Created), LastModifiedDate: epoch(pool.Updated), LambdaConfig: lc,
 		AdminCreateUserConfig:  adminCreateUserConfig{AllowAdminCreateUserOnly: pool.AllowAdminCreateUserOnly},
@@ -384,7 +397,7 @@ func (p *IdP) opCreateUserPool(ctx context.Context, in *createUserPoolInput) (*u
 	if err := validAutoVerified(in.AutoVerifiedAttributes); err != nil {
 		return nil, err
 	}
-	pool, err := p.CreatePool(ctx, PoolInput{Name: in.PoolName, PreTokenHook: h,
+	pool, err := p.CreatePool(ctx, PoolInput{Name: in.PoolName, MFA: in.MfaConfiguration, PreTokenHook: h,
 		AllowAdminCreateUserOnly: in.AdminCreateUserConfig != nil && in.AdminCreateUserConfig.AllowAdminCreateUserOnly,
 		AutoVerifiedAttributes:   in.AutoVerifiedAttributes})
 	if err != nil {
@@ -874,6 +887,8 @@ type adminGetUserOutput struct {
 	UserLastModifiedDate epoch       `json:"UserLastModifiedDate"`
 	Enabled              bool        `json:"Enabled"`
 	UserStatus           string      `json:"UserStatus"`
+	UserMFASettingList   []string    `json:"UserMFASettingList,omitempty"`
+	PreferredMfaSetting  string      `json:"PreferredMfaSetting,omitempty"`
 }
 
 func (p *IdP) opAdminGetUser(ctx context.Context, in *userInput) (*adminGetUserOutput, error) {
@@ -881,8 +896,10 @@ func (p *IdP) opAdminGetUser(ctx context.Context, in *userInput) (*adminGetUserO
 	if err != nil {
 		return nil, err
 	}
-	return &adminGetUserOutput{Username: u.Username, UserAttributes: attrList(u), UserCreateDate: epoch(u.Created),
-		UserLastModifiedDate: epoch(u.Updated), Enabled: u.Enabled, UserStatus: u.Status}, nil
+	out := &adminGetUserOutput{Username: u.Username, UserAttributes: attrList(u), UserCreateDate: epoch(u.Created),
+		UserLastModifiedDate: epoch(u.Updated), Enabled: u.Enabled, UserStatus: u.Status}
+	out.UserMFASettingList, out.PreferredMfaSetting = mfaSettingList(u)
+	return out, nil
 }
 
 func (p *IdP) opAdminDeleteUser(ctx context.Context, in *userInput) (struct{}, error) {

@@ -53,6 +53,10 @@ type Pool struct {
 	CurrentKid string `json:"currentKid"`
 	// PreTokenHook, when set, is called before every user token issue.
 	PreTokenHook *Hook `json:"preTokenHook,omitempty"`
+	// MFA is the MfaConfiguration ("" = OFF, OPTIONAL, ON) and SoftwareTokenMFA whether TOTP
+	// is enabled; see mfa.go.
+	MFA              string `json:"mfa,omitempty"`
+	SoftwareTokenMFA bool   `json:"softwareTokenMfa,omitempty"`
 	// AllowAdminCreateUserOnly refuses SignUp (AdminCreateUserConfig in Cognito).
 	AllowAdminCreateUserOnly bool `json:"allowAdminCreateUserOnly,omitempty"`
 	// AutoVerifiedAttributes (email, phone_number) get a confirmation code at SignUp and
@@ -80,6 +84,9 @@ type User struct {
 	Groups      []string  `json:"groups,omitempty"`
 	Created     time.Time `json:"created"`
 	Updated     time.Time `json:"updated"`
+
+	// MFA is the software-token (TOTP) state; see mfa.go.
+	MFA *UserMFA `json:"mfa,omitempty"`
 }
 
 // Group is a pool group.

@@ -342,6 +342,10 @@ func (p *IdP) token(r *http.Request, w http.ResponseWriter) (*Tokens, error) {
 		if err != nil {
 			return nil, err
 		}
+		if mfaRequiredForGrant(pool, u) {
+			// The grant has no way to ask for the second factor.
+			return nil, oerr(http.StatusBadRequest, "invalid_grant", "The user must pass MFA: sign in with InitiateAuth or the authorization code flow.")
+		}
 		return p.issue(ctx, issueReq{pool: pool, client: c, user: u, scopes: scopes, trigger: triggerAuthentication,
 			idToken: true, refresh: c.allowsFlow(FlowRefreshToken)})
 	case "client_credentials":
