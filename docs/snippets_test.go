@@ -412,3 +412,32 @@ func TestSnippetConventions(t *testing.T) {
 		}
 	}
 }
+
+// TestForwardAuthConfigsAreTheTestedOnes: examples/frontproxy_test.go runs the nginx and Caddy
+// configurations of README.md's forward-auth section against real nginx and Caddy; the copies
+// in docs/forward-auth.md must be identical, so they are the tested ones too.
+func TestForwardAuthConfigsAreTheTestedOnes(t *testing.T) {
+	t.Parallel()
+	langs := func(path string) map[string][]string {
+		b, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out := map[string][]string{}
+		for _, bl := range parseBlocks(path, string(b)) {
+			if bl.lang == "nginx" || bl.lang == "caddyfile" {
+				out[bl.lang] = append(out[bl.lang], bl.code)
+			}
+		}
+		return out
+	}
+	readme, doc := langs("../README.md"), langs("forward-auth.md")
+	for _, lang := range []string{"nginx", "caddyfile"} {
+		if len(readme[lang]) != 1 || len(doc[lang]) != 1 {
+			t.Fatalf("%s blocks: README.md has %d, docs/forward-auth.md %d; want one each", lang, len(readme[lang]), len(doc[lang]))
+		}
+		if readme[lang][0] != doc[lang][0] {
+			t.Errorf("the %s configuration of docs/forward-auth.md differs from README.md's, which examples/frontproxy_test.go runs: copy it over", lang)
+		}
+	}
+}
