@@ -8,6 +8,7 @@ import (
 	"slices"
 
 	"github.com/cedar-policy/cedar-go"
+	xast "github.com/cedar-policy/cedar-go/x/exp/ast"
 )
 
 // maxCompatBytes bounds the JSON size of a policy after cedarCompat. The
@@ -33,6 +34,11 @@ const maxCompatBytes = 1 << 20
 // through the Cedar JSON policy format, whose expression tree is generic, so
 // every node kind is walked without mirroring cedar-go's AST types.
 func cedarCompat(p *cedar.Policy) (*cedar.Policy, error) {
+	if !callsCompat(p) {
+		// The common case (every policy of a scope-only store) costs a walk of the
+		// conditions, not a JSON round trip: a third of a 100,000-policy load before.
+		return p, nil
+	}
 	doc, err := policyJSON(p, `"decimal":[`, `"toDate":[`, `"toTime":[`)
 	if doc == nil || err != nil {
 		return p, err
@@ -53,6 +59,27 @@ func cedarCompat(p *cedar.Policy) (*cedar.Policy, error) {
 		}
 	}
 	return policyFromJSON(doc, p)
+}
+
+// callsCompat reports whether a condition of p calls decimal, toDate or toTime, the calls
+// cedarCompat rewrites (as functions or methods: both are extension calls in the AST).
+func callsCompat(p *cedar.Policy) bool {
+	found := false
+	for _, c := range (*xast.Policy)(p.AST()).Conditions {
+		xast.Inspect(xast.NewNode(c.Body), func(n xast.IsNode) bool {
+			if call, ok := n.(xast.NodeTypeExtensionCall); ok {
+				switch call.Name {
+				case "decimal", "toDate", "toTime":
+					found = true
+				}
+			}
+			return !found
+		})
+		if found {
+			return true
+		}
+	}
+	return false
 }
 
 // policyFromJSON decodes doc as a policy positioned where orig is, so errors

@@ -72,6 +72,9 @@ func ParseStaticJSON(statement []byte) (*Static, error) {
 // (*cedar.Policy).UnmarshalCedar would silently ignore anything after the
 // first policy, so the text is parsed as a list and counted.
 func parseOne(text string) (*cedar.Policy, error) {
+	if p, ok := parseScopeOnly(text); ok {
+		return p, nil
+	}
 	var list cedar.PolicyList
 	if err := list.UnmarshalCedar([]byte(text)); err != nil {
 		return nil, syntaxError(err, text)
