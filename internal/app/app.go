@@ -39,6 +39,7 @@ import (
 	"github.com/gatehouse-dev/gatehouse/internal/sigv4"
 	"github.com/gatehouse-dev/gatehouse/internal/store"
 	"github.com/gatehouse-dev/gatehouse/internal/store/sqldb"
+	"github.com/gatehouse-dev/gatehouse/internal/tracing"
 )
 
 // Node is a running (or ready to run) Gatehouse node.
@@ -51,6 +52,7 @@ type Node struct {
 	Identity    *identity.Registry
 	Decider     *authz.Decider
 	Metrics     *metrics.Metrics
+	Tracing     *tracing.Provider // nil while tracing is off (docs/observability.md)
 	IdP         *idp.IdP
 	APIs        *apidef.Service
 	Gateway     *gateway.Gateway
@@ -60,6 +62,7 @@ type Node struct {
 	group   *server.Group
 	closers []func()
 	auditor *auditor
+	obs     *observer
 	// stopping is set when shutdown begins: readiness fails from then on.
 	stopping atomic.Bool
 }
@@ -150,10 +153,14 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger) (*Node, er
 		n.Close()
 		return nil, err
 	}
-	n.IdP = NewIdP(st, cfg, logger, n.Verifier().Lookup, idp.WithAudit(n.idpChanged))
+	if err := n.startTracing(ctx); err != nil {
+		n.Close()
+		return nil, err
+	}
+	n.IdP = NewIdP(st, cfg, logger, n.Verifier().Lookup, idp.WithAudit(n.idpChanged), idp.WithSignInObserver(n.obs.signIn))
 	// Tokens of the built-in IdP that it revoked fail validation and drop cached decisions.
 	core, err := NewCore(st, cfg, logger, CoreOptions{CognitoEndpoint: n.localPoolEndpoint, Revocations: n.IdP,
-		OnDecision: n.gatewayDecided, OnUpstreamError: func(_ context.Context, api, kind string) {
+		WrapTokens: n.obs.wrapTokens, OnDecision: n.gatewayDecided, OnUpstreamError: func(_ context.Context, api, kind string) {
 			n.Metrics.UpstreamErrors.WithLabelValues(api, kind).Inc()
 		}})
 	if err != nil {
@@ -163,6 +170,7 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger) (*Node, er
 	n.closers = append(n.closers, core.Identity.Close)
 	n.Policies, n.Snapshots, n.Identity, n.Decider, n.APIs, n.Gateway = core.Policies, core.Snapshots, core.Identity, core.Decider, core.APIs, core.Gateway
 	n.Metrics = metrics.New(n.Identity, n.Snapshots)
+	n.observeMetrics()
 	n.Metrics.RegisterStore(st.LastContact, 2*time.Duration(cfg.PollInterval)+5*time.Second)
 	if err := n.openAudit(ctx); err != nil {
 		n.Close()
@@ -232,8 +240,9 @@ func (n *Node) AdminHandler() http.Handler {
 	}
 	opts := []avpapi.Option{avpapi.WithLogger(n.Logger), avpapi.WithGatehouseOps(ops)}
 	if n.auditor != nil {
-		opts = append(opts, avpapi.WithObserver(n.auditor), avpapi.WithOpWrapper(n.auditor.wrapOp))
+		opts = append(opts, avpapi.WithObserver(n.auditor))
 	}
+	opts = append(opts, avpapi.WithOpWrapper(n.wrapOp))
 	api := avpapi.New(n.Policies, n.Decider, opts...)
 	mux := http.NewServeMux()
 	mux.Handle("POST /{$}", api.Handler(n.Verifier("verifiedpermissions", "gatehouse")))
@@ -259,7 +268,7 @@ func (n *Node) handleHealth(mux *http.ServeMux) {
 
 // Listen binds the node's listeners.
 func (n *Node) Listen() error {
-	gw := server.Listener{Name: "gateway", Addr: n.Config.Listen, Handler: n.auditGate(n.Gateway.Handler())}
+	gw := server.Listener{Name: "gateway", Addr: n.Config.Listen, Handler: n.obs.observeHTTP("gateway", true, n.auditGate(n.Gateway.Handler()))}
 	if n.Config.TLSCertFile != "" {
 		tlsCfg, err := server.ReloadingTLS(n.Config.TLSCertFile, n.Config.TLSKeyFile, n.Logger)
 		if err != nil {
@@ -269,10 +278,10 @@ func (n *Node) Listen() error {
 	}
 	ls := []server.Listener{
 		gw,
-		{Name: "admin", Addr: n.Config.AdminListen, Handler: n.AdminHandler()},
+		{Name: "admin", Addr: n.Config.AdminListen, Handler: n.obs.observeHTTP("admin", false, n.AdminHandler())},
 	}
 	if config.Enabled(n.Config.ForwardAuthListen) {
-		ls = append(ls, server.Listener{Name: "forward-auth", Addr: n.Config.ForwardAuthListen, Handler: n.auditGate(n.Gateway.ForwardAuthHandler())})
+		ls = append(ls, server.Listener{Name: "forward-auth", Addr: n.Config.ForwardAuthListen, Handler: n.obs.observeHTTP("forward-auth", true, n.auditGate(n.Gateway.ForwardAuthHandler()))})
 	}
 	if config.Enabled(n.Config.IdPListen) {
 		ls = append(ls, server.Listener{Name: "idp", Addr: n.Config.IdPListen, Handler: n.IdP.Handler()})

@@ -306,8 +306,9 @@ func (a *auditor) recordWrite(target string, op awsjson.Op) awsjson.Op {
 	}
 }
 
-// gatewayDecided feeds a gateway or forward-auth decision to the metrics and the audit trail.
-func (n *Node) gatewayDecided(_ context.Context, d gateway.Decision) {
+// gatewayDecided feeds a gateway or forward-auth decision to the metrics, the request's
+// spans (observe.go) and the audit trail.
+func (n *Node) gatewayDecided(ctx context.Context, d gateway.Decision) {
 	result := "deny"
 	if d.Allowed {
 		result = "allow"
@@ -318,6 +319,10 @@ func (n *Node) gatewayDecided(_ context.Context, d gateway.Decision) {
 	}
 	n.Metrics.Decisions.WithLabelValues(typ, d.PolicyStoreID, result).Inc()
 	n.Metrics.DecisionLatency.WithLabelValues(typ).Observe(d.Latency.Seconds())
+	if !d.Allowed {
+		n.Metrics.Denials.WithLabelValues(d.API, d.Reason, d.Source).Inc()
+	}
+	n.obs.decided(ctx, d)
 	if typ != "none" {
 		cache := "miss"
 		if d.Cached {

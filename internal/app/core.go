@@ -45,6 +45,9 @@ type CoreOptions struct {
 	// OnDecision and OnUpstreamError are the gateway's observers (gateway.Deps).
 	OnDecision      func(ctx context.Context, d gateway.Decision)
 	OnUpstreamError func(ctx context.Context, api, kind string)
+	// WrapTokens, when set, wraps the token validator of the gateway and the decider (the
+	// server's tracing).
+	WrapTokens func(gateway.TokenValidator) gateway.TokenValidator
 }
 
 // NewCore builds the core on st from cfg (region, account, trusted proxies, cache budget,
@@ -78,9 +81,13 @@ func NewCore(st store.Store, cfg config.Config, logger *slog.Logger, o CoreOptio
 		snapOpts = append(snapOpts, policystore.WithMaxStaleness(time.Duration(cfg.MaxStaleness), cr.LastContact))
 	}
 	c.Snapshots = policystore.NewSnapshots(st, logger, snapOpts...)
-	c.Decider = authz.New(c.Snapshots, c.Identity)
+	var tokens gateway.TokenValidator = c.Identity
+	if o.WrapTokens != nil {
+		tokens = o.WrapTokens(tokens)
+	}
+	c.Decider = authz.New(c.Snapshots, tokens)
 	c.APIs = apidef.NewService(st)
-	c.Gateway = gateway.New(gateway.Deps{Store: st, Snapshots: c.Snapshots, Decider: c.Decider, Tokens: c.Identity, Logger: logger,
+	c.Gateway = gateway.New(gateway.Deps{Store: st, Snapshots: c.Snapshots, Decider: c.Decider, Tokens: tokens, Logger: logger,
 		Region: cfg.Region, Account: cfg.AccountID, TrustedProxies: trusted, CognitoEndpoint: o.CognitoEndpoint,
 		Fresh: c.Snapshots.Fresh, OnDecision: o.OnDecision, OnUpstreamError: o.OnUpstreamError}, gateway.WithCacheBytes(decisionCache))
 	return c, nil

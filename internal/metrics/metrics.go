@@ -109,6 +109,14 @@ func New(tokens TokenStats, snaps SnapshotSource) *Metrics {
 // SetBuildInfo sets gatehouse_build_info's labels. An empty version or commit is read from
 // the binary's build information (module version, VCS revision), else "devel" / "unknown".
 func (m *Metrics) SetBuildInfo(version, commit string) {
+	version, commit = BuildVersion(version, commit)
+	m.buildInfo.Reset()
+	m.buildInfo.WithLabelValues(version, commit, runtime.Version()).Set(1)
+}
+
+// BuildVersion fills an empty version or commit from the binary's build information (module
+// version, VCS revision), else "devel" / "unknown".
+func BuildVersion(version, commit string) (string, string) {
 	if bi, ok := debug.ReadBuildInfo(); ok {
 		if version == "" && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
 			version = bi.Main.Version
@@ -125,8 +133,7 @@ func (m *Metrics) SetBuildInfo(version, commit string) {
 	if commit == "" {
 		commit = "unknown"
 	}
-	m.buildInfo.Reset()
-	m.buildInfo.WithLabelValues(version, commit, runtime.Version()).Set(1)
+	return version, commit
 }
 
 // Register adds another collector (the audit writer's, for example).
