@@ -49,13 +49,14 @@ type Input struct {
 	ContentLength int64
 
 	// fa is set by the forward-auth endpoint only (see forwardAuthInput).
-	fa *forwardAuthInput
+	fa forwardAuthInput
 }
 
 // forwardAuthInput is what only the forward-auth endpoint asks of Check. nginx turns any status
 // other than 2xx, 401 and 403 into an error, so every refusal before authorization is a 403
 // from the default responses, and the API is always named (an empty name is unknown_api).
 type forwardAuthInput struct {
+	on bool // the request came through the forward-auth endpoint
 	// refuse, when set, refuses the request once the API is known (headers the endpoint cannot
 	// read one way only, or a client's identity header).
 	refuse *refusal
@@ -172,12 +173,12 @@ func (c *checkRun) run(ctx context.Context) Verdict {
 		return c.respond(defaults[respAuthorizerFail], &vars{requestID: c.id}, nil, nil)
 	}
 	var a *api
-	if in.fa != nil || in.API != "" {
+	if in.fa.on || in.API != "" {
 		if a = st.byName[in.API]; a == nil {
 			return c.missing(ctx, "", nil, ReasonUnknownAPI)
 		}
 	}
-	if in.fa != nil && in.fa.refuse != nil {
+	if in.fa.refuse != nil {
 		r := in.fa.refuse
 		c.early(ctx, "", a, r.reason, defaults[r.resp].status, r.attrs...)
 		return c.respond(defaults[r.resp], &vars{requestID: c.id, errMessage: r.msg, responseType: r.resp}, a, nil)
@@ -185,7 +186,7 @@ func (c *checkRun) run(ctx context.Context) Verdict {
 	canon, err := router.Canonicalize(in.RawPath)
 	if err != nil {
 		status := http.StatusBadRequest
-		if in.fa != nil {
+		if in.fa.on {
 			status = http.StatusForbidden
 		}
 		c.early(ctx, "", a, ReasonBadPath, status, "err", err)
@@ -201,7 +202,7 @@ func (c *checkRun) run(ctx context.Context) Verdict {
 	}
 	m, ok := a.table.Match(in.Method, sub)
 	if !ok {
-		if in.fa != nil {
+		if in.fa.on {
 			return c.missing(ctx, canon, a, ReasonNoRoute)
 		}
 		v := &vars{path: canon, httpMethod: in.Method, stage: a.stage, apiID: a.id, requestID: c.id,
@@ -218,7 +219,7 @@ func (c *checkRun) run(ctx context.Context) Verdict {
 	if upgradeRefused(in.Method, in.Header, q.route.websocket) {
 		// Forward-auth answers 403, not 400: nginx passes only 401 and 403.
 		resp := respBadParameters
-		if in.fa != nil {
+		if in.fa.on {
 			resp = respAccessDenied
 		}
 		out = deny(resp, msgUpgrade, ReasonUpgradeRefused)
@@ -286,7 +287,7 @@ func (c *checkRun) identity(a *api, f *forward) Verdict {
 func (c *checkRun) missing(ctx context.Context, canon string, a *api, reason Reason) Verdict {
 	c.early(ctx, canon, a, reason, http.StatusForbidden)
 	v := &vars{requestID: c.id, errMessage: msgMissingToken, responseType: respMissingToken}
-	if c.in.fa == nil {
+	if !c.in.fa.on {
 		v.path = canon
 	}
 	return c.respond(defaults[respMissingToken], v, a, nil)

@@ -57,7 +57,7 @@ func (g *Gateway) serveForwardAuth(w http.ResponseWriter, r *http.Request) {
 	}
 	method, okM := originalHeader(r.Header, "X-Original-Method", "X-Forwarded-Method")
 	uri, okU := originalHeader(r.Header, "X-Original-Uri", "X-Forwarded-Uri")
-	fa := &forwardAuthInput{}
+	fa := forwardAuthInput{on: true}
 	switch {
 	case !okM || !okU:
 		// Each proxy overwrites only its own pair; a client can add the other. Two answers
