@@ -24,6 +24,7 @@ var settingFlags = []struct{ flag, key string }{
 	{"idp-listen", "idpListen"},
 	{"idp-issuer-base", "idpIssuerBase"},
 	{"forward-auth-listen", "forwardAuthListen"},
+	{"ext-authz-listen", "extAuthzListen"},
 	{"db", "db"},
 	{"region", "region"},
 	{"log-format", "logFormat"},
@@ -57,7 +58,7 @@ func addSettingFlags(cmd *cobra.Command, keys ...string) {
 // port in use fails before it opens (and creates) the database or generates credentials.
 func checkListeners(cfg config.Config) error {
 	addrs := map[string]string{"listen": cfg.Listen, "adminListen": cfg.AdminListen, "idpListen": cfg.IdPListen,
-		"forwardAuthListen": cfg.ForwardAuthListen, "healthListen": cfg.HealthListen}
+		"forwardAuthListen": cfg.ForwardAuthListen, "healthListen": cfg.HealthListen, "extAuthzListen": cfg.ExtAuthzListen}
 	for _, key := range slices.Sorted(maps.Keys(addrs)) {
 		addr := addrs[key]
 		if !config.Enabled(addr) {

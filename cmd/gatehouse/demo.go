@@ -135,7 +135,8 @@ func loopbackOnly(cfg *config.Config) error {
 		flag string
 		addr *string
 	}{{"listen", &cfg.Listen}, {"admin-listen", &cfg.AdminListen}, {"idp-listen", &cfg.IdPListen},
-		{"forward-auth-listen", &cfg.ForwardAuthListen}, {"health-listen", &cfg.HealthListen}} {
+		{"forward-auth-listen", &cfg.ForwardAuthListen}, {"health-listen", &cfg.HealthListen},
+		{"ext-authz-listen", &cfg.ExtAuthzListen}} {
 		if !config.Enabled(*l.addr) {
 			continue
 		}

@@ -85,7 +85,8 @@ func reloadOnHUP(ctx context.Context, cmd *cobra.Command, running config.Config,
 			running.LogLevel = next.LogLevel
 		}
 		restart := []string{}
-		if next.Listen != running.Listen || next.AdminListen != running.AdminListen || next.IdPListen != running.IdPListen || next.ForwardAuthListen != running.ForwardAuthListen {
+		if next.Listen != running.Listen || next.AdminListen != running.AdminListen || next.IdPListen != running.IdPListen || next.ForwardAuthListen != running.ForwardAuthListen ||
+			next.ExtAuthzListen != running.ExtAuthzListen {
 			restart = append(restart, "listeners")
 		}
 		if next.DB != running.DB {

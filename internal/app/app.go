@@ -286,6 +286,9 @@ func (n *Node) Listen() error {
 	if config.Enabled(n.Config.IdPListen) {
 		ls = append(ls, server.Listener{Name: "idp", Addr: n.Config.IdPListen, Handler: n.IdP.Handler()})
 	}
+	if config.Enabled(n.Config.ExtAuthzListen) {
+		ls = append(ls, n.extAuthzListener(gw.TLS))
+	}
 	if config.Enabled(n.Config.HealthListen) {
 		ls = append(ls, server.Listener{Name: "health", Addr: n.Config.HealthListen, Handler: n.HealthHandler()})
 	}
@@ -298,7 +301,7 @@ func (n *Node) Listen() error {
 }
 
 // Addr returns the bound address of a listener ("admin", "gateway", "idp", "forward-auth",
-// "health").
+// "ext-authz", "health").
 func (n *Node) Addr(name string) string {
 	if n.group == nil {
 		return ""

@@ -1,0 +1,33 @@
+package app
+
+import (
+	"context"
+	"crypto/tls"
+	"net/http"
+
+	"github.com/gatehouse-dev/gatehouse/internal/extauthz"
+	"github.com/gatehouse-dev/gatehouse/internal/gateway"
+	"github.com/gatehouse-dev/gatehouse/internal/server"
+)
+
+// extAuthzListener serves Envoy's ext_authz (gRPC and HTTP service) with the gateway's
+// decisions: over TLS with the gateway's certificate when the node has one, else plaintext
+// HTTP/1.1 and h2c, which Envoy's gRPC client speaks.
+func (n *Node) extAuthzListener(tlsCfg *tls.Config) server.Listener {
+	s := extauthz.New(auditGatedChecker{n}, extauthz.WithLogger(n.Logger))
+	return server.Listener{Name: "ext-authz", Addr: n.Config.ExtAuthzListen, Handler: s.Handler(), TLS: tlsCfg, H2C: tlsCfg == nil}
+}
+
+// auditGatedChecker is the gateway's Check under auditGate's rule: while the audit trail
+// cannot be written in deny mode, every decision is a 503. It is a verdict rather than an HTTP
+// answer so that both ext_authz modes carry it to Envoy as a denial.
+type auditGatedChecker struct{ n *Node }
+
+func (c auditGatedChecker) Check(ctx context.Context, in gateway.Input) gateway.Verdict {
+	if a := c.n.auditor; a != nil && a.deny && a.w.Err() != nil {
+		return gateway.Verdict{Status: http.StatusServiceUnavailable,
+			Body:   []byte(`{"message":"Service Unavailable: the audit trail cannot be written"}` + "\n"),
+			Header: http.Header{"Content-Type": {"application/json"}, "Retry-After": {"1"}}}
+	}
+	return c.n.Gateway.Check(ctx, in)
+}
