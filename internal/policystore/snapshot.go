@@ -745,3 +745,25 @@ func (m *Snapshots) States() []SnapshotState {
 	})
 	return out
 }
+
+// Preload builds the snapshot of every policy store, so that no request after it waits for
+// a load (a node reports itself ready only once it is done). A store that fails to build is
+// reported in the joined error and left to its first Get; the others are still built.
+func (m *Snapshots) Preload(ctx context.Context) error {
+	var ids []string
+	if err := listPaged(ctx, m.st, store.Query{Kind: KindPolicyStore}, func(page []store.Object) error {
+		for _, o := range page {
+			ids = append(ids, o.ID)
+		}
+		return nil
+	}); err != nil {
+		return fmt.Errorf("list policy stores: %w", err)
+	}
+	var errs []error
+	for _, id := range ids {
+		if _, err := m.Get(ctx, id); err != nil && !errors.Is(err, store.ErrNotFound) {
+			errs = append(errs, fmt.Errorf("policy store %s: %w", id, err))
+		}
+	}
+	return errors.Join(errs...)
+}

@@ -482,3 +482,42 @@ func TestCreatedStoreNotHiddenByAnEarlierBuild(t *testing.T) {
 		<-early // asked before the create: either answer is right
 	})
 }
+
+// Preload builds every store's snapshot, on both backends, so the first request to each
+// finds it built.
+func TestPreloadBuildsEveryStore(t *testing.T) {
+	storetest.ForEachBackend(t, func(t *testing.T, s *sqldb.DB) {
+		ctx := context.Background()
+		svc := policystore.New(s)
+		want := map[string]int64{}
+		for i := range 3 {
+			ps, err := svc.CreatePolicyStore(ctx, policystore.CreateStoreInput{ValidationMode: "OFF"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			for j := range i {
+				if _, err := svc.CreatePolicy(ctx, ps.ID, policystore.CreatePolicyInput{Static: &policystore.StaticDefinition{Statement: groupPolicy(j, "get /pets")}}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			rev, err := s.Revision(ctx, ps.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want[ps.ID] = rev
+		}
+		snaps := policystore.NewSnapshots(s, nil)
+		if err := snaps.Preload(ctx); err != nil {
+			t.Fatal(err)
+		}
+		got := map[string]int64{}
+		for _, st := range snaps.States() {
+			got[st.PolicyStoreID] = st.Revision
+		}
+		for id, rev := range want {
+			if got[id] != rev {
+				t.Fatalf("after Preload: %v, want every store of %v", got, want)
+			}
+		}
+	})
+}
