@@ -246,6 +246,7 @@ func (n *Node) AdminHandler() http.Handler {
 	api := avpapi.New(n.Policies, n.Decider, opts...)
 	mux := http.NewServeMux()
 	mux.Handle("POST /{$}", api.Handler(n.Verifier("verifiedpermissions", "gatehouse")))
+	n.mountConsole(mux, api)
 	n.handleHealth(mux)
 	return mux
 }

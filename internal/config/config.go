@@ -81,6 +81,10 @@ type Config struct {
 	// MaxSchemaBytes bounds a policy store schema; 0 means the management API's request limit
 	// (1 MiB). 100000 is AVP's quota, for setups that must stay portable to AWS.
 	MaxSchemaBytes int `json:"maxSchemaBytes"`
+	// ConsoleKeys are access key pairs that may sign in to the web console besides the
+	// management key pair (which signs in as administrator), each "roles:accessKeyId:secret"
+	// with roles viewer, author or administrator joined by "+" (ParseConsoleKey).
+	ConsoleKeys []string `json:"consoleKeys"`
 	// TracingEndpoint is the OTLP collector URL (http:// plaintext, https:// TLS); tracing is
 	// off while neither it nor OTEL_EXPORTER_OTLP_(TRACES_)ENDPOINT is set (docs/observability.md).
 	TracingEndpoint string `json:"tracingEndpoint"`
@@ -183,6 +187,7 @@ var Env = []struct {
 	{"GATEHOUSE_AUDIT_FILE", "auditFile", "audit trail destination: path, stdout, or empty"},
 	{"GATEHOUSE_AUDIT_FAILURE", "auditFailure", "while the audit trail cannot be written: log (keep deciding) or deny (answer 503)"},
 	{"GATEHOUSE_AUDIT_DIGEST_INTERVAL", "auditDigestInterval", "interval between signed audit digest records (default 60s)"},
+	{"GATEHOUSE_CONSOLE_KEYS", "consoleKeys", "comma-separated web console key pairs roles:accessKeyId:secret (roles viewer, author, administrator joined by +)"},
 	{"GATEHOUSE_MAX_SCHEMA_BYTES", "maxSchemaBytes", "policy store schema size limit (100000 = AVP's quota)"},
 	{"GATEHOUSE_CODE_SENDER", "codeSender", "IdP verification code delivery: smtp, webhook, log (development) or off"},
 	{"GATEHOUSE_SMTP_HOST", "smtpHost", "SMTP server for IdP codes"},
@@ -277,6 +282,13 @@ func (c *Config) Set(key, v string) error {
 		c.AuditFailure = v
 	case "auditDigestInterval":
 		dur(&c.AuditDigestInterval)
+	case "consoleKeys":
+		c.ConsoleKeys = nil
+		for _, k := range strings.Split(v, ",") {
+			if k = strings.TrimSpace(k); k != "" {
+				c.ConsoleKeys = append(c.ConsoleKeys, k)
+			}
+		}
 	case "maxSchemaBytes":
 		c.MaxSchemaBytes, err = strconv.Atoi(v)
 	case "codeSender", "smtpHost", "smtpPort", "smtpFrom", "smtpUsername", "smtpPassword", "codeWebhookUrl", "codeWebhookSecret":
@@ -360,6 +372,17 @@ func (c *Config) Validate() error {
 	if c.ShutdownDelay < 0 {
 		errs = append(errs, errors.New("shutdownDelay: must not be negative"))
 	}
+	seen := map[string]bool{}
+	for i, s := range c.ConsoleKeys {
+		k, err := ParseConsoleKey(s)
+		switch {
+		case err != nil:
+			errs = append(errs, fmt.Errorf("consoleKeys[%d]: %w", i, err))
+		case seen[k.AccessKeyID] || k.AccessKeyID == c.AccessKeyID:
+			errs = append(errs, fmt.Errorf("consoleKeys[%d]: access key id %s is used twice", i, k.AccessKeyID))
+		}
+		seen[k.AccessKeyID] = true
+	}
 	if c.MaxSchemaBytes < 0 {
 		errs = append(errs, errors.New("maxSchemaBytes: must not be negative"))
 	}
@@ -379,4 +402,38 @@ func (c *Config) Validate() error {
 // Tracing returns the tracing settings (the OTEL_* environment fills what they leave unset).
 func (c *Config) Tracing() tracing.Config {
 	return tracing.Config{Endpoint: c.TracingEndpoint, Protocol: c.TracingProtocol, SampleRatio: c.TracingSampleRatio}
+}
+
+// ConsoleKey is one parsed consoleKeys entry.
+type ConsoleKey struct {
+	Roles           []string
+	AccessKeyID     string
+	SecretAccessKey string
+}
+
+// consoleRoles are the roles the console's seeded policies know.
+var consoleRoles = map[string]bool{"viewer": true, "author": true, "administrator": true}
+
+// ParseConsoleKey parses "roles:accessKeyId:secret" (roles joined by "+"; the secret is the
+// rest, so it may hold ':'). The messages never repeat the secret.
+func ParseConsoleKey(s string) (ConsoleKey, error) {
+	roles, rest, ok := strings.Cut(s, ":")
+	id, secret, ok2 := strings.Cut(rest, ":")
+	if !ok || !ok2 {
+		return ConsoleKey{}, errors.New("want roles:accessKeyId:secret")
+	}
+	k := ConsoleKey{AccessKeyID: id, SecretAccessKey: secret}
+	for _, r := range strings.Split(roles, "+") {
+		if !consoleRoles[r] {
+			return ConsoleKey{}, fmt.Errorf("role %q is not viewer, author or administrator", r)
+		}
+		k.Roles = append(k.Roles, r)
+	}
+	if id == "" || strings.ContainsAny(id, " \t,") {
+		return ConsoleKey{}, errors.New("the access key id must not be empty or hold spaces or commas")
+	}
+	if len(secret) < 16 {
+		return ConsoleKey{}, fmt.Errorf("the secret of %s is shorter than 16 characters", id)
+	}
+	return k, nil
 }

@@ -1,0 +1,44 @@
+package app
+
+import (
+	"context"
+	"net/http"
+
+	"github.com/gatehouse-dev/gatehouse/internal/audit"
+	"github.com/gatehouse-dev/gatehouse/internal/avpapi"
+	"github.com/gatehouse-dev/gatehouse/internal/config"
+	"github.com/gatehouse-dev/gatehouse/internal/console"
+)
+
+// consoleKeys maps an access key id to its console roles: the management key pair signs in
+// as administrator, the consoleKeys setting adds the others (validated by config.Validate).
+func (n *Node) consoleKeys() func(string) (console.Key, bool) {
+	keys := map[string]console.Key{}
+	if n.Credentials.AccessKeyID != "" {
+		keys[n.Credentials.AccessKeyID] = console.Key{Secret: n.Credentials.SecretAccessKey, Roles: []string{console.RoleAdministrator}}
+	}
+	for _, s := range n.Config.ConsoleKeys {
+		if k, err := config.ParseConsoleKey(s); err == nil {
+			keys[k.AccessKeyID] = console.Key{Secret: k.SecretAccessKey, Roles: k.Roles}
+		}
+	}
+	return func(id string) (console.Key, bool) {
+		k, ok := keys[id]
+		return k, ok
+	}
+}
+
+// mountConsole serves the web console at /console/ on the management listener. Its writes
+// run api's operations, so they are validated and audited as the management API's.
+func (n *Node) mountConsole(mux *http.ServeMux, api *avpapi.API) {
+	c, err := console.New(console.Deps{Operation: api.Operation, Policies: n.Policies, Decider: n.Decider, APIs: n.APIs, Store: n.Store,
+		Keys: n.consoleKeys(), AuditFile: n.Config.AuditFile, Logger: n.Logger,
+		AuditVerify: func(ctx context.Context) (audit.VerifyOptions, error) {
+			return AuditVerifyOptions(ctx, n.Store, AuditTrailName(n.Config.AuditFile))
+		}})
+	if err != nil {
+		n.Logger.Error("web console disabled", "err", err)
+		return
+	}
+	mux.Handle(console.Prefix, c.Handler())
+}

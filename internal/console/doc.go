@@ -1,0 +1,33 @@
+// Package console is Gatehouse's web console for people, served by the node on the
+// management listener at /console/: policy stores, schemas, policies (server-side paging and
+// search), a test bench, the access matrix of an API and the audit trail. Pages are rendered
+// on the server with html/template from assets embedded in the binary (no CDN, no Node
+// runtime); a little JavaScript only adds conveniences.
+//
+// Invariants:
+//   - Nothing but the sign-in page and the static assets is served without a live session;
+//     a session ends at its absolute expiry, after its idle timeout, or at sign-out, and its
+//     id (32 random bytes) lives only in an HttpOnly SameSite=Strict cookie (__Host- and
+//     Secure on TLS). The server keeps only the id's SHA-256, so a memory dump of the map
+//     does not yield a usable cookie.
+//   - Sign-in compares the secret of an access key pair in constant time, and answers the
+//     same for an unknown key id as for a wrong secret.
+//   - Every POST carries the session's synchronizer token (compared in constant time) and
+//     comes from the console's own origin (Origin, else Referer, must match the Host; a
+//     cross-site Sec-Fetch-Site is refused); sign-in, which has no session yet, is held to
+//     the origin check.
+//   - Every page and every write is decided by Cedar, with Gatehouse's own engine, on the
+//     reserved policy store ConsoleStoreID (seeded at first use with a schema and the viewer,
+//     author and administrator policies; deletion protection on; editable like any store).
+//     A denial is a 403 page naming the action; nothing is read or written before the
+//     decision.
+//   - Writes run the management API's own operations (avpapi.API.Operation), so validation,
+//     transactions and the audit record are the ones the API has; the audit actor is
+//     "console:<access key id>".
+//   - Responses carry a strict Content-Security-Policy (scripts and styles only from
+//     /console/assets/, no inline script), X-Frame-Options: DENY, Referrer-Policy:
+//     same-origin, X-Content-Type-Options: nosniff and Cache-Control: no-store.
+//
+// Sessions are kept in the node's memory: behind a load balancer the console needs sticky
+// sessions, and a restart signs everyone out.
+package console
