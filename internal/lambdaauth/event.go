@@ -10,8 +10,6 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/aws/aws-lambda-go/events"
-
 	"github.com/gatehouse-dev/gatehouse/internal/gateway"
 )
 
@@ -50,40 +48,59 @@ func invalid(field, format string, args ...any) error {
 	return &FieldError{Field: field, Message: fmt.Sprintf(format, args...)}
 }
 
+// wireEvent holds every member the three event shapes use, named as in aws-lambda-go's events
+// types (APIGatewayCustomAuthorizerRequestTypeRequest, APIGatewayCustomAuthorizerRequest,
+// APIGatewayV2CustomAuthorizerV2Request), so an event is decoded in one pass whatever its kind.
+// identitySource is left out: it is a string in payload 1.0 and a list in 2.0, and the
+// request's own headers already carry it.
+type wireEvent struct {
+	Type                            string              `json:"type"`
+	Version                         string              `json:"version"`
+	MethodArn                       string              `json:"methodArn"`
+	RouteArn                        string              `json:"routeArn"`
+	AuthorizationToken              string              `json:"authorizationToken"`
+	Path                            string              `json:"path"`
+	HTTPMethod                      string              `json:"httpMethod"`
+	RawPath                         string              `json:"rawPath"`
+	RawQueryString                  string              `json:"rawQueryString"`
+	Headers                         map[string]string   `json:"headers"`
+	MultiValueHeaders               map[string][]string `json:"multiValueHeaders"`
+	QueryStringParameters           map[string]string   `json:"queryStringParameters"`
+	MultiValueQueryStringParameters map[string][]string `json:"multiValueQueryStringParameters"`
+	Cookies                         []string            `json:"cookies"`
+	RequestContext                  struct {
+		Stage      string `json:"stage"`
+		HTTPMethod string `json:"httpMethod"`
+		Identity   struct {
+			SourceIP string `json:"sourceIp"`
+		} `json:"identity"`
+		HTTP struct {
+			Method   string `json:"method"`
+			Path     string `json:"path"`
+			SourceIP string `json:"sourceIp"`
+		} `json:"http"`
+	} `json:"requestContext"`
+}
+
 // ParseEvent reads one authorizer event. The kind comes from the event itself: "version":"2.0"
 // is HTTP API payload 2.0, else "type" is TOKEN or REQUEST.
 func ParseEvent(payload []byte) (Event, error) {
 	if len(payload) > MaxEventBytes {
 		return Event{}, invalid("event", "larger than %d bytes", MaxEventBytes)
 	}
-	var probe struct {
-		Type    string `json:"type"`
-		Version string `json:"version"`
-	}
-	if err := json.Unmarshal(payload, &probe); err != nil {
-		return Event{}, invalid("event", "not a JSON object: %v", jsonError(err))
+	var e wireEvent
+	if err := json.Unmarshal(payload, &e); err != nil {
+		return Event{}, invalid("event", "not an authorizer event: %v", jsonError(err))
 	}
 	switch {
-	case probe.Version == "2.0":
-		var e events.APIGatewayV2CustomAuthorizerV2Request
-		if err := json.Unmarshal(payload, &e); err != nil {
-			return Event{}, invalid("event", "%v", jsonError(err))
-		}
-		return fromV2(e)
-	case probe.Type == string(KindToken):
-		var e events.APIGatewayCustomAuthorizerRequest
-		if err := json.Unmarshal(payload, &e); err != nil {
-			return Event{}, invalid("event", "%v", jsonError(err))
-		}
-		return fromToken(e)
-	case probe.Type == string(KindRequest):
-		var e events.APIGatewayCustomAuthorizerRequestTypeRequest
-		if err := json.Unmarshal(payload, &e); err != nil {
-			return Event{}, invalid("event", "%v", jsonError(err))
-		}
-		return fromRequest(e)
+	case e.Version == "2.0":
+		return fromV2(&e)
+	case e.Type == string(KindToken):
+		return fromToken(&e)
+	case e.Type == string(KindRequest):
+		return fromRequest(&e)
 	}
-	return Event{}, invalid("type", "want TOKEN or REQUEST (or version 2.0), got type %q version %q", probe.Type, probe.Version)
+	return Event{}, invalid("type", "want TOKEN or REQUEST (or version 2.0), got type %q version %q", e.Type, e.Version)
 }
 
 // jsonError names the member a type mismatch is in.
@@ -145,7 +162,7 @@ func contentLength(h http.Header) int64 {
 	return -1
 }
 
-func fromRequest(e events.APIGatewayCustomAuthorizerRequestTypeRequest) (Event, error) {
+func fromRequest(e *wireEvent) (Event, error) {
 	if e.MethodArn == "" {
 		return Event{}, invalid("methodArn", "required")
 	}
@@ -200,7 +217,7 @@ func fromRequest(e events.APIGatewayCustomAuthorizerRequestTypeRequest) (Event, 
 	}}, nil
 }
 
-func fromToken(e events.APIGatewayCustomAuthorizerRequest) (Event, error) {
+func fromToken(e *wireEvent) (Event, error) {
 	if e.MethodArn == "" {
 		return Event{}, invalid("methodArn", "required")
 	}
@@ -218,7 +235,7 @@ func fromToken(e events.APIGatewayCustomAuthorizerRequest) (Event, error) {
 	}}, nil
 }
 
-func fromV2(e events.APIGatewayV2CustomAuthorizerV2Request) (Event, error) {
+func fromV2(e *wireEvent) (Event, error) {
 	if e.RouteArn == "" {
 		return Event{}, invalid("routeArn", "required")
 	}
