@@ -72,9 +72,21 @@ func (p *IdP) newCode(ctx context.Context) (code, hash string, err error) {
 	return code, hash, err
 }
 
+// serialize orders tx after every writer that committed before it and before every later
+// one (store.Tx.Revision): the read-modify-write of a code record must not interleave with
+// another's, which PostgreSQL's READ COMMITTED would otherwise allow (two guesses both
+// reading attempts=4 and both writing 5).
+func serialize(ctx context.Context, tx store.Tx) error {
+	_, err := tx.Revision(ctx, "")
+	return err
+}
+
 // putCodeTx stores hash as u's live code for purpose (replacing any previous code), counting
 // the request against the purpose's budget.
 func (p *IdP) putCodeTx(ctx context.Context, tx store.Tx, poolID string, u *User, purpose, hash, value string, lifetime time.Duration) error {
+	if err := serialize(ctx, tx); err != nil {
+		return err
+	}
 	now := p.now().UTC()
 	id := codeID(purpose, u.Username)
 	rec, err := getJSON[codeRecord](ctx, tx, poolID, kindCode, id)
@@ -137,6 +149,9 @@ func (p *IdP) useCode(ctx context.Context, poolID, username, purpose, code, valu
 	// draw on the same budget before any is compared.
 	err := p.st.Update(ctx, func(tx store.Tx) error {
 		hash, bad = "", nil
+		if err := serialize(ctx, tx); err != nil {
+			return err
+		}
 		u, err := p.getUser(ctx, tx, poolID, username)
 		if err != nil {
 			return err
@@ -179,6 +194,9 @@ func (p *IdP) useCode(ctx context.Context, poolID, username, purpose, code, valu
 		return errCodeMismatch
 	}
 	return p.st.Update(ctx, func(tx store.Tx) error {
+		if err := serialize(ctx, tx); err != nil {
+			return err
+		}
 		rec, err := getJSON[codeRecord](ctx, tx, poolID, kindCode, id)
 		if errors.Is(err, store.ErrNotFound) {
 			return errCodeExpired

@@ -252,6 +252,9 @@ func (p *IdP) issueCode(ctx context.Context, op string, pool *Pool, u *User, pur
 			return Change{Operation: op, PoolID: pool.ID, Username: u.Username, Detail: kind + " code sent to " + attr}
 		})
 		return p.st.Update(ctx, func(tx store.Tx) error {
+			if err := serialize(ctx, tx); err != nil {
+				return err
+			}
 			cur, err := p.getUser(ctx, tx, pool.ID, u.Username)
 			if err != nil {
 				return err
