@@ -449,107 +449,38 @@ func (p *IdP) mfaCallerOf(ctx context.Context, accessToken, session string) (*mf
 	return c, nil
 }
 
-func (p *IdP) opAssociateSoftwareToken(ctx context.Context, in *associateInput) (_ *associateOutput, err error) {
+func (p *IdP) opAssociateSoftwareToken(ctx context.Context, in *associateInput) (*associateOutput, error) {
 	c, err := p.mfaCallerOf(ctx, in.AccessToken, in.Session)
 	if err != nil {
 		return nil, err
 	}
-	defer p.audited(WithActor(ctx, "user:"+c.username), &err, func() Change {
-		return Change{Operation: "AssociateSoftwareToken", PoolID: c.pool.ID, Username: c.username, Detail: "software token associated"}
-	})
-	if !c.pool.SoftwareTokenMFA {
-		return nil, errf(CodeSoftwareTokenNotFound, "Software token MFA is not enabled for the user pool.")
-	}
-	secret, err := newTOTPSecret()
+	secret, session, err := p.associate(ctx, c, c.session != "", "")
 	if err != nil {
 		return nil, err
 	}
-	out := &associateOutput{SecretCode: secret}
+	return &associateOutput{SecretCode: secret, Session: session}, nil
+}
+
+// associate gives c's user a new pending secret and returns it. c's MFA_SETUP session, if any,
+// is burned; with next, the session of the next step (verification) is returned. via names
+// the caller in the audit record when it is not the API.
+func (p *IdP) associate(ctx context.Context, c *mfaCaller, next bool, via string) (secret, session string, err error) {
+	defer p.audited(WithActor(ctx, "user:"+c.username), &err, func() Change {
+		return Change{Operation: "AssociateSoftwareToken", PoolID: c.pool.ID, Username: c.username, Detail: "software token associated" + via}
+	})
+	if !c.pool.SoftwareTokenMFA {
+		return "", "", errf(CodeSoftwareTokenNotFound, "Software token MFA is not enabled for the user pool.")
+	}
+	if secret, err = newTOTPSecret(); err != nil {
+		return "", "", err
+	}
 	var bad error
 	err = p.st.Update(ctx, func(tx store.Tx) error {
-		bad, out.Session = nil, ""
+		bad, session = nil, ""
+		var ie *Error
 		if c.session != "" {
 			s, err := p.takeMFASession(ctx, tx, c.pool.ID, c.clientID, c.session, challengeMFASetup)
 			if err == nil && (s.Associated || s.Verified) {
-				err = errMFASession
-			}
-			if err != nil {
-				bad = err
-				return nil
-			}
-			out.Session, err = p.newMFASession(ctx, tx, c.pool.ID, mfaSession{ClientID: s.ClientID, Username: s.Username,
-				Sub: s.Sub, Challenge: challengeMFASetup, Associated: true})
-			if err != nil {
-				return err
-			}
-		}
-		u, err := p.userForUpdate(ctx, tx, c.pool.ID, c.username, c.sub)
-		if err != nil {
-			return err
-		}
-		if u.MFA == nil {
-			u.MFA = &UserMFA{}
-		}
-		u.MFA.Pending = secret
-		u.Updated = p.now().UTC()
-		return putJSON(ctx, tx, false, c.pool.ID, kindUser, u.Username, u.Sub, "", u)
-	})
-	if err == nil {
-		err = bad
-	}
-	if err != nil {
-		return nil, err
-	}
-	return out, nil
-}
-
-type verifyInput struct {
-	AccessToken        string `json:"AccessToken,omitempty"`
-	Session            string `json:"Session,omitempty"`
-	UserCode           string `json:"UserCode"`
-	FriendlyDeviceName string `json:"FriendlyDeviceName,omitempty"`
-}
-
-type verifyOutput struct {
-	Status  string `json:"Status"`
-	Session string `json:"Session,omitempty"`
-}
-
-func (p *IdP) opVerifySoftwareToken(ctx context.Context, in *verifyInput) (_ *verifyOutput, err error) {
-	if err := required("userCode", in.UserCode); err != nil {
-		return nil, err
-	}
-	if !validTOTPFormat(in.UserCode) {
-		return nil, errf(CodeInvalidParameter, "1 validation error detected: Value at 'userCode' failed to satisfy constraint: Member must have length 6 and contain digits only")
-	}
-	if len(in.FriendlyDeviceName) > 256 {
-		return nil, errf(CodeInvalidParameter, "1 validation error detected: Value at 'friendlyDeviceName' failed to satisfy constraint: Member must have length less than or equal to 256")
-	}
-	c, err := p.mfaCallerOf(ctx, in.AccessToken, in.Session)
-	if err != nil {
-		return nil, err
-	}
-	defer p.audited(WithActor(ctx, "user:"+c.username), &err, func() Change {
-		return Change{Operation: "VerifySoftwareToken", PoolID: c.pool.ID, Username: c.username, Detail: "software token verified"}
-	})
-	if !c.pool.SoftwareTokenMFA {
-		return nil, errf(CodeSoftwareTokenNotFound, "Software token MFA is not enabled for the user pool.")
-	}
-	at, err := p.beginCodeCheck(ctx, c.pool, c.username)
-	if err != nil {
-		return nil, err
-	}
-	defer p.throttle.abandoned(at)
-	out := &verifyOutput{Status: "SUCCESS"}
-	var bad error
-	verdict := codeUnjudged
-	err = p.st.Update(ctx, func(tx store.Tx) error {
-		bad, out.Session, verdict = nil, "", codeUnjudged
-		var ie *Error
-		setup := c.session != ""
-		if setup {
-			s, err := p.takeMFASession(ctx, tx, c.pool.ID, c.clientID, c.session, challengeMFASetup)
-			if err == nil && (!s.Associated || s.Verified) {
 				err = errMFASession
 			}
 			if errors.As(err, &ie) {
@@ -568,18 +499,120 @@ func (p *IdP) opVerifySoftwareToken(ctx context.Context, in *verifyInput) (_ *ve
 		if err != nil {
 			return err
 		}
+		if next {
+			session, err = p.newMFASession(ctx, tx, c.pool.ID, mfaSession{ClientID: c.clientID, Username: u.Username,
+				Sub: u.Sub, Challenge: challengeMFASetup, Associated: true})
+			if err != nil {
+				return err
+			}
+		}
+		if u.MFA == nil {
+			u.MFA = &UserMFA{}
+		}
+		u.MFA.Pending = secret
+		u.Updated = p.now().UTC()
+		return putJSON(ctx, tx, false, c.pool.ID, kindUser, u.Username, u.Sub, "", u)
+	})
+	if err == nil {
+		err = bad
+	}
+	if err != nil {
+		return "", "", err
+	}
+	return secret, session, nil
+}
+
+type verifyInput struct {
+	AccessToken        string `json:"AccessToken,omitempty"`
+	Session            string `json:"Session,omitempty"`
+	UserCode           string `json:"UserCode"`
+	FriendlyDeviceName string `json:"FriendlyDeviceName,omitempty"`
+}
+
+type verifyOutput struct {
+	Status  string `json:"Status"`
+	Session string `json:"Session,omitempty"`
+}
+
+func (p *IdP) opVerifySoftwareToken(ctx context.Context, in *verifyInput) (*verifyOutput, error) {
+	if err := required("userCode", in.UserCode); err != nil {
+		return nil, err
+	}
+	if !validTOTPFormat(in.UserCode) {
+		return nil, errf(CodeInvalidParameter, "1 validation error detected: Value at 'userCode' failed to satisfy constraint: Member must have length 6 and contain digits only")
+	}
+	if len(in.FriendlyDeviceName) > 256 {
+		return nil, errf(CodeInvalidParameter, "1 validation error detected: Value at 'friendlyDeviceName' failed to satisfy constraint: Member must have length less than or equal to 256")
+	}
+	c, err := p.mfaCallerOf(ctx, in.AccessToken, in.Session)
+	if err != nil {
+		return nil, err
+	}
+	session, _, err := p.verifyPending(ctx, c, in.UserCode, in.FriendlyDeviceName, "")
+	if err != nil {
+		return nil, err
+	}
+	return &verifyOutput{Status: "SUCCESS", Session: session}, nil
+}
+
+// verifyPending checks code against the token being associated with c's user and, when it is
+// right, makes it the user's token. With a session (MFA_SETUP) the session is burned, the
+// token is enabled and preferred (the pool requires MFA), and the next session of the
+// challenge is returned. via names the caller in the audit record when it is not the API.
+func (p *IdP) verifyPending(ctx context.Context, c *mfaCaller, code, deviceName, via string) (_ string, _ *User, err error) {
+	defer p.audited(WithActor(ctx, "user:"+c.username), &err, func() Change {
+		return Change{Operation: "VerifySoftwareToken", PoolID: c.pool.ID, Username: c.username, Detail: "software token verified" + via}
+	})
+	if !c.pool.SoftwareTokenMFA {
+		return "", nil, errf(CodeSoftwareTokenNotFound, "Software token MFA is not enabled for the user pool.")
+	}
+	at, err := p.beginCodeCheck(ctx, c.pool, c.username)
+	if err != nil {
+		return "", nil, err
+	}
+	defer p.throttle.abandoned(at)
+	var session string
+	var u *User
+	var bad error
+	verdict := codeUnjudged
+	err = p.st.Update(ctx, func(tx store.Tx) error {
+		session, u, bad, verdict = "", nil, nil, codeUnjudged
+		var ie *Error
+		setup := c.session != ""
+		if setup {
+			s, err := p.takeMFASession(ctx, tx, c.pool.ID, c.clientID, c.session, challengeMFASetup)
+			if err == nil && (!s.Associated || s.Verified) {
+				err = errMFASession
+			}
+			if errors.As(err, &ie) {
+				bad = err
+				return nil
+			}
+			if err != nil {
+				return err
+			}
+		}
+		var err error
+		u, err = p.userForUpdate(ctx, tx, c.pool.ID, c.username, c.sub)
+		if errors.As(err, &ie) {
+			bad = err
+			return nil
+		}
+		if err != nil {
+			return err
+		}
 		if u.MFA == nil || u.MFA.Pending == "" {
 			bad = errf(CodeInvalidParameter, "No software token is being associated with the user; call AssociateSoftwareToken first.")
 			return nil
 		}
-		if in.FriendlyDeviceName != "" {
-			u.MFA.DeviceName = in.FriendlyDeviceName
+		if deviceName != "" {
+			u.MFA.DeviceName = deviceName
 		}
 		if setup {
 			// Set up because the pool requires MFA: it is the user's factor from now on.
 			u.MFA.Enabled, u.MFA.Preferred = true, true
 		}
-		verdict, err = p.judgeTOTP(ctx, tx, c.pool.ID, u, in.UserCode, true)
+		verdict, err = p.judgeTOTP(ctx, tx, c.pool.ID, u, trimCode(code), true)
 		if err != nil {
 			return err
 		}
@@ -588,7 +621,7 @@ func (p *IdP) opVerifySoftwareToken(ctx context.Context, in *verifyInput) (_ *ve
 			return nil
 		}
 		if setup {
-			out.Session, err = p.newMFASession(ctx, tx, c.pool.ID, mfaSession{ClientID: c.clientID, Username: u.Username,
+			session, err = p.newMFASession(ctx, tx, c.pool.ID, mfaSession{ClientID: c.clientID, Username: u.Username,
 				Sub: u.Sub, Challenge: challengeMFASetup, Associated: true, Verified: true})
 		}
 		return err
@@ -598,9 +631,9 @@ func (p *IdP) opVerifySoftwareToken(ctx context.Context, in *verifyInput) (_ *ve
 		err = bad
 	}
 	if err != nil {
-		return nil, err
+		return "", nil, err
 	}
-	return out, nil
+	return session, u, nil
 }
 
 // --- preferences ----------------------------------------------------------------------------

@@ -648,6 +648,10 @@ func (p *IdP) serveAuthorize(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	view.CSRF = ck.Value
+	if r.PostForm.Get("mfa_session") != "" {
+		p.serveAuthorizeMFA(w, r, a, view) // the second step (mfa_hosted.go)
+		return
+	}
 	u, err := p.checkPassword(ctx, a.pool, a.client, r.PostForm.Get("username"), r.PostForm.Get("password"))
 	if err != nil {
 		var ie *Error
@@ -665,11 +669,22 @@ func (p *IdP) serveAuthorize(w http.ResponseWriter, r *http.Request) {
 		p.renderLogin(w, http.StatusUnauthorized, view)
 		return
 	}
+	if mfaChallengeFor(a.pool, u) != "" {
+		p.startAuthorizeMFA(w, r, a, view, u) // a code is issued only after the second factor
+		return
+	}
+	p.issueAuthCode(w, r, a, view, u)
+}
+
+// issueAuthCode ends a sign-in on the login page: it stores an authorization code for u and
+// redirects to the client with it.
+func (p *IdP) issueAuthCode(w http.ResponseWriter, r *http.Request, a *authzRequest, view loginView, u *User) {
+	ctx := r.Context()
 	code, id := newRefreshToken()
 	rec := authCode{ClientID: a.client.ID, RedirectURI: a.params["redirect_uri"], Username: u.Username,
 		Scopes: a.scopes, Challenge: a.params["code_challenge"], Nonce: a.params["nonce"],
 		AuthTime: p.now().Unix(), Expires: p.now().Add(authCodeLifetime).UTC()}
-	err = p.st.Update(ctx, func(tx store.Tx) error {
+	err := p.st.Update(ctx, func(tx store.Tx) error {
 		return putJSON(ctx, tx, true, a.pool.ID, kindAuthCode, id, "", "", rec)
 	})
 	if err != nil {
