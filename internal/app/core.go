@@ -87,7 +87,7 @@ func NewCore(st store.Store, cfg config.Config, logger *slog.Logger, o CoreOptio
 	}
 	c.Decider = authz.New(c.Snapshots, tokens)
 	c.APIs = apidef.NewService(st)
-	c.Gateway = gateway.New(gateway.Deps{Store: st, Snapshots: c.Snapshots, Decider: c.Decider, Tokens: tokens, Logger: logger,
+	c.Gateway = gateway.New(gateway.Deps{Store: st, Snapshots: c.Snapshots, Tokens: tokens, Logger: logger,
 		Region: cfg.Region, Account: cfg.AccountID, TrustedProxies: trusted, CognitoEndpoint: o.CognitoEndpoint,
 		Fresh: c.Snapshots.Fresh, OnDecision: o.OnDecision, OnUpstreamError: o.OnUpstreamError}, gateway.WithCacheBytes(decisionCache))
 	return c, nil

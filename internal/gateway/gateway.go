@@ -14,7 +14,6 @@ import (
 	"golang.org/x/sync/singleflight"
 
 	"github.com/gatehouse-dev/gatehouse/internal/apidef"
-	"github.com/gatehouse-dev/gatehouse/internal/authz"
 	"github.com/gatehouse-dev/gatehouse/internal/identity"
 	"github.com/gatehouse-dev/gatehouse/internal/policystore"
 	"github.com/gatehouse-dev/gatehouse/internal/store"
@@ -34,12 +33,9 @@ type TokenValidator interface {
 type Deps struct {
 	// Store holds the API definitions (scope "gateway"); its OnChange marks the state stale.
 	Store store.Store
-	// Snapshots serves cedar authorizers.
+	// Snapshots serves cedar authorizers, which decide on the snapshot they read
+	// (authz.PrincipalFromToken, authz.DecideWithPrincipal).
 	Snapshots Snapshots
-	// Decider is not used: the cedar authorizer validates the token itself and decides with
-	// authz.PrincipalFromToken and authz.DecideWithPrincipal on the snapshot it read. The field
-	// stays until internal/app stops setting it.
-	Decider *authz.Decider
 	// Tokens validates tokens of jwt, iam and cedar authorizers.
 	Tokens TokenValidator
 	Logger *slog.Logger
