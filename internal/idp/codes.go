@@ -21,16 +21,19 @@ import (
 // codeMaxSends per user and purpose per codeSendWindow — at most 25 guesses per hour against
 // a million values.
 const (
-	kindCode            store.Kind = "idp_code"
-	codeMaxAttempts                = 5
-	codeMaxSends                   = 5
-	codeSendWindow                 = time.Hour
-	signUpCodeLifetime             = 24 * time.Hour
-	forgotCodeLifetime             = time.Hour
-	verifyCodeLifetime             = 24 * time.Hour
-	purposeSignUp                  = "signup"
-	purposeForgot                  = "forgot_password"
-	purposeVerifyPrefix            = "verify:" // + attribute name
+	kindCode        store.Kind = "idp_code"
+	codeMaxAttempts            = 5
+	codeMaxSends               = 5
+	// codeMaxPerDestination bounds the codes one address receives per codeSendWindow, over
+	// all users and purposes: sign-ups under many usernames cannot flood someone's mailbox.
+	codeMaxPerDestination = 10
+	codeSendWindow        = time.Hour
+	signUpCodeLifetime    = 24 * time.Hour
+	forgotCodeLifetime    = time.Hour
+	verifyCodeLifetime    = 24 * time.Hour
+	purposeSignUp         = "signup"
+	purposeForgot         = "forgot_password"
+	purposeVerifyPrefix   = "verify:" // + attribute name
 )
 
 // codeRecord is a user's code for one purpose, and that purpose's request budget.
@@ -102,6 +105,11 @@ func (p *IdP) putCodeTx(ctx context.Context, tx store.Tx, poolID string, u *User
 	if rec.Sends >= codeMaxSends {
 		return errCodeLimit
 	}
+	if value != "" {
+		if err := p.countDestinationTx(ctx, tx, poolID, value, now); err != nil {
+			return err
+		}
+	}
 	rec.Purpose, rec.Username, rec.Sub = purpose, u.Username, u.Sub
 	rec.Hash, rec.Attempts, rec.Sends = hash, 0, rec.Sends+1
 	rec.CodeExpires = now.Add(lifetime)
@@ -113,6 +121,26 @@ func (p *IdP) putCodeTx(ctx context.Context, tx store.Tx, poolID string, u *User
 	if w := rec.WindowStart.Add(codeSendWindow); w.After(rec.Expires) {
 		rec.Expires = w
 	}
+	return putJSON(ctx, tx, false, poolID, kindCode, id, "", "", rec)
+}
+
+// countDestinationTx counts one code sent to value against its budget (records of kind
+// idp_code with id "dest/<hash>", holding only the count and its window).
+func (p *IdP) countDestinationTx(ctx context.Context, tx store.Tx, poolID, value string, now time.Time) error {
+	id := "dest/" + hashSecret(strings.ToLower(strings.TrimSpace(value)))
+	rec, err := getJSON[codeRecord](ctx, tx, poolID, kindCode, id)
+	if errors.Is(err, store.ErrNotFound) || err == nil && !now.Before(rec.WindowStart.Add(codeSendWindow)) {
+		rec, err = &codeRecord{Purpose: "destination", WindowStart: now}, nil
+	}
+	if err != nil {
+		return err
+	}
+	if rec.Sends >= codeMaxPerDestination {
+		p.log.Info("code requests for one destination exceed the budget", "pool", poolID, "ip", clientIP(ctx))
+		return errCodeLimit
+	}
+	rec.Sends++
+	rec.Expires = rec.WindowStart.Add(codeSendWindow)
 	return putJSON(ctx, tx, false, poolID, kindCode, id, "", "", rec)
 }
 

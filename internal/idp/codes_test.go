@@ -3,8 +3,10 @@ package idp_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	cip "github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider"
@@ -142,4 +144,46 @@ func TestCodeRefusals(t *testing.T) {
 	// A code is 6 digits of text: malformed input is a parameter error, not a guess.
 	_, err = api.ConfirmSignUp(ctx, &cip.ConfirmSignUpInput{ClientId: aws.String(c.ID), Username: aws.String("una"), ConfirmationCode: aws.String("12 34")})
 	apiErr(t, err, "InvalidParameterException", "")
+}
+
+// TestCodesPerDestination: sign-ups under many usernames with one victim's address stop
+// after 10 codes an hour to that address; the refused sign-up creates no user.
+func TestCodesPerDestination(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	box, sender := newMailbox(t)
+	e := newEnv(t, storetest.Open(t, "sqlite"), idp.WithCodeSender(sender))
+	pool, err := e.idp.CreatePool(ctx, idp.PoolInput{Name: "p", AutoVerifiedAttributes: []string{"email"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := e.idp.CreateClient(ctx, pool.ID, idp.ClientInput{Name: "web"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	signUp := func(i int, email string) error {
+		_, err := e.api.SignUp(ctx, &cip.SignUpInput{ClientId: aws.String(c.ID), Username: aws.String(fmt.Sprintf("u%d", i)), Password: aws.String(password),
+			UserAttributes: []types.AttributeType{{Name: aws.String("email"), Value: aws.String(email)}}})
+		return err
+	}
+	for i := range 10 {
+		if err := signUp(i, "victim@example.com"); err != nil {
+			t.Fatalf("sign-up %d: %v", i, err)
+		}
+	}
+	apiErr(t, signUp(10, "Victim@Example.com"), "LimitExceededException", "")
+	if _, err := e.idp.GetUser(ctx, pool.ID, "u10"); err == nil {
+		t.Fatal("the refused sign-up created its user")
+	}
+	if box.count() != 10 {
+		t.Fatalf("%d codes sent", box.count())
+	}
+	// Another address is not affected; an hour later the victim's budget is back.
+	if err := signUp(11, "other@example.com"); err != nil {
+		t.Fatal(err)
+	}
+	e.clock.Advance(61 * time.Minute)
+	if err := signUp(12, "victim@example.com"); err != nil {
+		t.Fatal(err)
+	}
 }
