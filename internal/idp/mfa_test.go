@@ -411,3 +411,35 @@ func atoi(s string) int {
 	}
 	return n
 }
+
+// TestPoolMfaConfiguration: CreateUserPool and UpdateUserPool set MfaConfiguration (OPTIONAL
+// and ON turn software tokens on, the only factor there is), UpdateUserPool without it returns
+// to OFF as Cognito's does, and DescribeUserPool and GetUserPoolMfaConfig report it.
+func TestPoolMfaConfiguration(t *testing.T) {
+	storetest.ForEachBackend(t, func(t *testing.T, st *sqldb.DB) {
+		ctx := context.Background()
+		api := newEnv(t, st).api
+		check := func(t *testing.T, poolID string, want types.UserPoolMfaType, token bool) {
+			t.Helper()
+			d := must[*cip.DescribeUserPoolOutput](t)(api.DescribeUserPool(ctx, &cip.DescribeUserPoolInput{UserPoolId: aws.String(poolID)}))
+			g := must[*cip.GetUserPoolMfaConfigOutput](t)(api.GetUserPoolMfaConfig(ctx, &cip.GetUserPoolMfaConfigInput{UserPoolId: aws.String(poolID)}))
+			if d.UserPool.MfaConfiguration != want || g.MfaConfiguration != want || g.SoftwareTokenMfaConfiguration.Enabled != token {
+				t.Fatalf("MFA: described %s, config %s token %t; want %s token %t", d.UserPool.MfaConfiguration, g.MfaConfiguration,
+					g.SoftwareTokenMfaConfiguration.Enabled, want, token)
+			}
+		}
+		_, err := api.CreateUserPool(ctx, &cip.CreateUserPoolInput{PoolName: aws.String("bad"), MfaConfiguration: "MAYBE"})
+		apiErr(t, err, "InvalidParameterException", "")
+		poolID := aws.ToString(must[*cip.CreateUserPoolOutput](t)(api.CreateUserPool(ctx, &cip.CreateUserPoolInput{PoolName: aws.String("p"),
+			MfaConfiguration: types.UserPoolMfaTypeOptional})).UserPool.Id)
+		check(t, poolID, types.UserPoolMfaTypeOptional, true)
+		must[*cip.UpdateUserPoolOutput](t)(api.UpdateUserPool(ctx, &cip.UpdateUserPoolInput{UserPoolId: aws.String(poolID), MfaConfiguration: types.UserPoolMfaTypeOn}))
+		check(t, poolID, types.UserPoolMfaTypeOn, true)
+		must[*cip.UpdateUserPoolOutput](t)(api.UpdateUserPool(ctx, &cip.UpdateUserPoolInput{UserPoolId: aws.String(poolID)}))
+		check(t, poolID, types.UserPoolMfaTypeOff, true) // the factor stays configured, unused
+		_, err = api.UpdateUserPool(ctx, &cip.UpdateUserPoolInput{UserPoolId: aws.String(poolID), MfaConfiguration: "ALWAYS"})
+		apiErr(t, err, "InvalidParameterException", "")
+		plain := aws.ToString(must[*cip.CreateUserPoolOutput](t)(api.CreateUserPool(ctx, &cip.CreateUserPoolInput{PoolName: aws.String("q")})).UserPool.Id)
+		check(t, plain, types.UserPoolMfaTypeOff, false)
+	})
+}

@@ -28,8 +28,11 @@ func (p *IdP) opUpdateUserPool(ctx context.Context, in *updateUserPoolInput) (st
 	if err := required("userPoolId", in.UserPoolID); err != nil {
 		return struct{}{}, err
 	}
-	if in.MfaConfiguration != "" && in.MfaConfiguration != "OFF" {
-		return struct{}{}, errf(CodeInvalidParameter, "MfaConfiguration %s is not supported.", in.MfaConfiguration)
+	// Left out, it returns to OFF like every other setting; OPTIONAL and ON enable software
+	// tokens, the only factor Gatehouse has (mfa.go).
+	mfa, err := parseMFAMode(in.MfaConfiguration, mfaOff)
+	if err != nil {
+		return struct{}{}, err
 	}
 	h, err := hookFromLambda(in.LambdaConfig)
 	if err != nil {
@@ -40,7 +43,7 @@ func (p *IdP) opUpdateUserPool(ctx context.Context, in *updateUserPoolInput) (st
 	}
 	return struct{}{}, p.updatePool(ctx, in.UserPoolID, h, PoolSignUpSettings{
 		AllowAdminCreateUserOnly: in.AdminCreateUserConfig != nil && in.AdminCreateUserConfig.AllowAdminCreateUserOnly,
-		AutoVerifiedAttributes:   in.AutoVerifiedAttributes})
+		AutoVerifiedAttributes:   in.AutoVerifiedAttributes}, mfa)
 }
 
 type signingCertificateOutput struct {

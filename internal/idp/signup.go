@@ -467,13 +467,13 @@ type PoolSignUpSettings struct {
 	AutoVerifiedAttributes   []string
 }
 
-// updatePool is UpdateUserPool: the pre-token-generation hook and the sign-up settings,
-// written together.
-func (p *IdP) updatePool(ctx context.Context, poolID string, h *Hook, s PoolSignUpSettings) (err error) {
+// updatePool is UpdateUserPool: the pre-token-generation hook, the sign-up settings and the
+// MfaConfiguration (mfa.go; validated by the caller), written together.
+func (p *IdP) updatePool(ctx context.Context, poolID string, h *Hook, s PoolSignUpSettings, mfa string) (err error) {
 	defer p.audited(ctx, &err, func() Change {
 		d := map[bool]string{true: "pre token hook set", false: "pre token hook removed"}[h != nil] +
 			"; sign-up " + map[bool]string{true: "by administrators only", false: "open"}[s.AllowAdminCreateUserOnly] +
-			"; auto-verified attributes: " + strings.Join(s.AutoVerifiedAttributes, ",")
+			"; auto-verified attributes: " + strings.Join(s.AutoVerifiedAttributes, ",") + "; MFA " + mfa
 		return Change{Operation: "UpdateUserPool", PoolID: poolID, Detail: d}
 	})
 	if h != nil {
@@ -491,6 +491,7 @@ func (p *IdP) updatePool(ctx context.Context, poolID string, h *Hook, s PoolSign
 		}
 		pool.PreTokenHook = h
 		pool.AllowAdminCreateUserOnly, pool.AutoVerifiedAttributes = s.AllowAdminCreateUserOnly, s.AutoVerifiedAttributes
+		pool.setMFAMode(mfa)
 		pool.Updated = p.now().UTC()
 		return putJSON(ctx, tx, false, "", kindPool, poolID, "", "", pool)
 	})
