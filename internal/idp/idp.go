@@ -23,6 +23,11 @@
 //     the audit trail or the log (except through the development LogSender);
 //   - an UNCONFIRMED user (self sign-up) gets no token: a correct password answers
 //     UserNotConfirmedException;
+//   - a user whom MFA challenges (mfa.go) gets no token and no authorization code from a first
+//     factor alone: password, SRP and new-password sign-ins end in SOFTWARE_TOKEN_MFA or
+//     MFA_SETUP, and the password grant is refused; a TOTP code is accepted at most once, its
+//     challenge session is single use, and every code check is throttled like a password
+//     check; the TOTP secret is returned only when it is created, never logged or audited;
 //   - every issued token carries a fresh jti and event_id; tokens are RS256 with a kid that the
 //     pool's JWKS publishes until every token signed with that key has expired;
 //   - secrets (passwords, SECRET_HASH, client secrets, PKCE verifiers) are compared in
