@@ -316,7 +316,7 @@ for i in $(seq 1 100); do curl -s -o /dev/null http://127.0.0.1:9000/ && break; 
 cd %q
 exec bash %q`, upstreamEnv, self, filepath.Join(scratch, "upstream.log"), work, main)
 
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Second)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, "unshare", "-rn", "bash", "-c", boot)
 	cmd.Dir = work
