@@ -23,7 +23,7 @@ func (p *IdP) Sweep(ctx context.Context) (int, error) {
 	now := p.now()
 	removed := 0
 	for _, pool := range pools {
-		for _, kind := range []store.Kind{kindAuthCode, kindSession, kindRefresh, kindSRPSession, kindCode} {
+		for _, kind := range []store.Kind{kindAuthCode, kindSession, kindRefresh, kindSRPSession, kindCode, kindMFASession} {
 			n, err := p.sweepKind(ctx, pool.ID, kind, now)
 			removed += n
 			if err != nil {
