@@ -83,6 +83,12 @@ func (m *mailbox) code(user, kind string) string {
 	return ""
 }
 
+func (m *mailbox) setStatus(s int) {
+	m.mu.Lock()
+	m.status = s
+	m.mu.Unlock()
+}
+
 func (m *mailbox) count() int {
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -415,11 +421,11 @@ func TestCodeDeliveryFailures(t *testing.T) {
 	apiErr(t, err, "UserNotFoundException", "")
 
 	box, sender := newMailbox(t)
-	box.status = http.StatusBadGateway
+	box.setStatus(http.StatusBadGateway)
 	e2 := newEnv(t, st, idp.WithCodeSender(sender))
 	_, err = e2.api.SignUp(ctx, &cip.SignUpInput{ClientId: aws.String(clientID), Username: aws.String("zoe"), Password: aws.String(password), UserAttributes: attrs})
 	apiErr(t, err, "CodeDeliveryFailureException", "Unable to deliver the verification code.")
-	box.status = 0
+	box.setStatus(0)
 	// The user exists (as in Cognito) and can ask for another code.
 	must[*cip.ResendConfirmationCodeOutput](t)(e2.api.ResendConfirmationCode(ctx, &cip.ResendConfirmationCodeInput{ClientId: aws.String(clientID), Username: aws.String("zoe")}))
 	must[*cip.ConfirmSignUpOutput](t)(e2.api.ConfirmSignUp(ctx, &cip.ConfirmSignUpInput{ClientId: aws.String(clientID), Username: aws.String("zoe"),
