@@ -81,9 +81,10 @@ type Config struct {
 	// MaxSchemaBytes bounds a policy store schema; 0 means the management API's request limit
 	// (1 MiB). 100000 is AVP's quota, for setups that must stay portable to AWS.
 	MaxSchemaBytes int `json:"maxSchemaBytes"`
-	// ConsoleKeys are access key pairs that may sign in to the web console besides the
-	// management key pair (which signs in as administrator), each "roles:accessKeyId:secret"
-	// with roles viewer, author or administrator joined by "+" (ParseConsoleKey).
+	// ConsoleKeys are more access key pairs that may sign in to the web console (the
+	// management key pair signs in as administrator), each "roles:accessKeyId:secret" with
+	// roles viewer, author or administrator joined by "+"; the secret is at least 16
+	// characters (docs/console.md).
 	ConsoleKeys []string `json:"consoleKeys"`
 	// TracingEndpoint is the OTLP collector URL (http:// plaintext, https:// TLS); tracing is
 	// off while neither it nor OTEL_EXPORTER_OTLP_(TRACES_)ENDPOINT is set (docs/observability.md).
