@@ -6,6 +6,9 @@
 // Invariants:
 //   - /readyz answers ready only while the store answers a read of its revisions now; a
 //     corrupt store is not_ready at once, an unreachable one degraded until maxStaleness.
+//   - A starting node answers starting (503) until the snapshot of every policy store is
+//     built (policystore.Snapshots.Preload), so no request routed to a ready node waits for
+//     a store to load.
 //   - Once Serve's context ends the node reports shutting_down (503) and keeps serving for
 //     shutdownDelay, answering with Connection: close; only then does it stop accepting and
 //     drain for at most shutdownTimeout. The store is watched until the drain is over.
@@ -65,6 +68,8 @@ type Node struct {
 	obs     *observer
 	// stopping is set when shutdown begins: readiness fails from then on.
 	stopping atomic.Bool
+	// loaded is set once every policy store's snapshot is built: readiness waits for it.
+	loaded atomic.Bool
 }
 
 // Credentials are the management key pair.
@@ -324,6 +329,7 @@ func (n *Node) Serve(ctx context.Context) error {
 	run, stopRun := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopRun()
 	go n.Store.Watch(run, time.Duration(n.Config.PollInterval))
+	go n.preload(run)
 	go n.sweep(run)
 	serve, stopServing := context.WithCancel(run)
 	defer stopServing()
@@ -348,6 +354,29 @@ func (n *Node) Serve(ctx context.Context) error {
 	return n.group.Serve(serve, time.Duration(n.Config.ShutdownTimeout))
 }
 
+// preload builds every policy store's snapshot, retrying while the store cannot be read, and
+// then lets readiness report ready.
+func (n *Node) preload(ctx context.Context) {
+	start := time.Now()
+	for wait := 100 * time.Millisecond; ; wait = min(2*wait, 5*time.Second) {
+		err := n.Snapshots.Preload(ctx)
+		if err == nil {
+			break
+		}
+		if ctx.Err() != nil {
+			return
+		}
+		n.Logger.Warn("loading policy stores; not ready until they load", "err", err)
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(wait):
+		}
+	}
+	n.loaded.Store(true)
+	n.Logger.Info("policy stores loaded", "stores", len(n.Snapshots.States()), "seconds", time.Since(start).Seconds())
+}
+
 // Close releases the node's resources.
 func (n *Node) Close() {
 	for i := len(n.closers) - 1; i >= 0; i-- {
@@ -358,7 +387,7 @@ func (n *Node) Close() {
 
 // Readiness is the /readyz document.
 type Readiness struct {
-	Status string `json:"status"` // ready, degraded, not_ready, shutting_down
+	Status string `json:"status"` // starting, ready, degraded, not_ready, shutting_down
 	// StoreError is why the store's revisions could not be read (when they could not).
 	StoreError string `json:"storeError,omitempty"`
 	// StoreUnreachableFor is how long the store has not answered (degraded and not_ready).
@@ -381,10 +410,11 @@ type IssuerReadiness struct {
 	LastError string `json:"lastError,omitempty"`
 }
 
-// Readiness reports whether the node can decide with current data: ready when the store
-// answers a read of its revisions; degraded (still 200) while it is unreachable for less
-// than maxStaleness, serving the last snapshots; not ready (503) after that, or at once when
-// the store is corrupt; shutting_down (503) once shutdown has begun.
+// Readiness reports whether the node can decide with current data: starting (503) until every
+// policy store's snapshot is built; ready when the store answers a read of its revisions;
+// degraded (still 200) while it is unreachable for less than maxStaleness, serving the last
+// snapshots; not ready (503) after that, or at once when the store is corrupt;
+// shutting_down (503) once shutdown has begun.
 func (n *Node) Readiness(ctx context.Context) (Readiness, int) {
 	r := Readiness{Status: "ready", Snapshots: []SnapshotReadiness{}, Issuers: []IssuerReadiness{}}
 	for _, s := range n.Snapshots.States() {
@@ -402,6 +432,10 @@ func (n *Node) Readiness(ctx context.Context) (Readiness, int) {
 	defer cancel()
 	err := n.Store.Ping(pctx)
 	if err == nil {
+		if !n.loaded.Load() {
+			r.Status = "starting"
+			return r, http.StatusServiceUnavailable
+		}
 		return r, http.StatusOK
 	}
 	r.StoreError = err.Error()
@@ -415,7 +449,7 @@ func (n *Node) Readiness(ctx context.Context) (Readiness, int) {
 		since = time.Since(last)
 		r.StoreUnreachableFor = since.Round(time.Second).String()
 	}
-	if since > 0 && since < time.Duration(n.Config.MaxStaleness) {
+	if since > 0 && since < time.Duration(n.Config.MaxStaleness) && n.loaded.Load() {
 		r.Status = "degraded"
 		return r, http.StatusOK
 	}

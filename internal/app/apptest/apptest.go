@@ -87,6 +87,15 @@ func StartStoppable(t testing.TB, cfg config.Config) (node *app.Node, stop func(
 		})
 	}
 	t.Cleanup(stop)
+	// Tests begin once the node would be ready: its policy stores are loaded.
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(5 * time.Millisecond) {
+		if r, _ := node.Readiness(ctx); r.Status != "starting" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the node is still starting after 30 s")
+		}
+	}
 	return node, stop
 }
 
