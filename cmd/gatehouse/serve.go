@@ -39,6 +39,9 @@ func newServeCommand() *cobra.Command {
 				return err
 			}
 			defer node.Close()
+			// Release builds set the version with -ldflags in this package only.
+			build := readBuildInfo()
+			node.Metrics.SetBuildInfo(build.Version, build.Commit)
 			if err := node.Listen(); err != nil {
 				node.Close()
 				removeIfCreated(cfg.DB, existed)

@@ -165,7 +165,7 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger) (*Node, er
 	n.IdP = NewIdP(st, cfg, logger, n.Verifier().Lookup, idp.WithAudit(n.idpChanged), idp.WithSignInObserver(n.obs.signIn))
 	// Tokens of the built-in IdP that it revoked fail validation and drop cached decisions.
 	core, err := NewCore(st, cfg, logger, CoreOptions{CognitoEndpoint: n.localPoolEndpoint, Revocations: n.IdP,
-		WrapTokens: n.obs.wrapTokens, OnDecision: n.gatewayDecided, OnUpstreamError: func(_ context.Context, api, kind string) {
+		WrapTokens: n.obs.wrapTokens, GatewayOptions: []gateway.Option{gateway.WithTransportWrapper(n.obs.wrapTransport)}, OnDecision: n.gatewayDecided, OnUpstreamError: func(_ context.Context, api, kind string) {
 			n.Metrics.UpstreamErrors.WithLabelValues(api, kind).Inc()
 		}})
 	if err != nil {
@@ -274,7 +274,7 @@ func (n *Node) handleHealth(mux *http.ServeMux) {
 
 // Listen binds the node's listeners.
 func (n *Node) Listen() error {
-	gw := server.Listener{Name: "gateway", Addr: n.Config.Listen, Handler: n.obs.observeHTTP("gateway", true, n.auditGate(n.Gateway.Handler()))}
+	gw := server.Listener{Name: "gateway", Addr: n.Config.Listen, Handler: n.GatewayHandler()}
 	if n.Config.TLSCertFile != "" {
 		tlsCfg, err := server.ReloadingTLS(n.Config.TLSCertFile, n.Config.TLSKeyFile, n.Logger)
 		if err != nil {

@@ -48,6 +48,8 @@ type CoreOptions struct {
 	// WrapTokens, when set, wraps the token validator of the gateway and the decider (the
 	// server's tracing).
 	WrapTokens func(gateway.TokenValidator) gateway.TokenValidator
+	// GatewayOptions are added to the gateway's (the server's upstream transport wrapper).
+	GatewayOptions []gateway.Option
 }
 
 // NewCore builds the core on st from cfg (region, account, trusted proxies, cache budget,
@@ -89,6 +91,6 @@ func NewCore(st store.Store, cfg config.Config, logger *slog.Logger, o CoreOptio
 	c.APIs = apidef.NewService(st)
 	c.Gateway = gateway.New(gateway.Deps{Store: st, Snapshots: c.Snapshots, Tokens: tokens, Logger: logger,
 		Region: cfg.Region, Account: cfg.AccountID, TrustedProxies: trusted, CognitoEndpoint: o.CognitoEndpoint,
-		Fresh: c.Snapshots.Fresh, OnDecision: o.OnDecision, OnUpstreamError: o.OnUpstreamError}, gateway.WithCacheBytes(decisionCache))
+		Fresh: c.Snapshots.Fresh, OnDecision: o.OnDecision, OnUpstreamError: o.OnUpstreamError}, append([]gateway.Option{gateway.WithCacheBytes(decisionCache)}, o.GatewayOptions...)...)
 	return c, nil
 }

@@ -1,9 +1,11 @@
 package app
 
 import (
+	"bufio"
 	"context"
 	"encoding/json"
 	"fmt"
+	"net"
 	"net/http"
 	"net/netip"
 	"strconv"
@@ -25,6 +27,7 @@ import (
 // Span names, documented in docs/observability.md.
 const (
 	spanDecision   = "gatehouse.decision"
+	spanRoute      = "gatehouse.route"
 	spanToken      = "gatehouse.token_validation"
 	spanUpstream   = "gatehouse.upstream"
 	spanManagement = "gatehouse.management"
@@ -113,6 +116,12 @@ func (o *observer) observeHTTP(source string, count bool, h http.Handler) http.H
 	})
 }
 
+// GatewayHandler is the gateway listener's handler: the request observed (metrics, spans),
+// the audit gate, the gateway.
+func (n *Node) GatewayHandler() http.Handler {
+	return n.obs.observeHTTP("gateway", true, n.auditGate(n.Gateway.Handler()))
+}
+
 // decided records a gateway decision on the request's observation: its API and route for
 // the request metrics, the decision span's attributes (never a token or principal), and the
 // server span's name ("GET /pets/{id}", the route as written: bounded, unlike the path).
@@ -143,6 +152,16 @@ func (o *observer) decided(ctx context.Context, d gateway.Decision) {
 		attrs = append(attrs, attribute.String("gatehouse.policy_store_id", d.PolicyStoreID))
 	}
 	ro.decision.SetAttributes(attrs...)
+	// Route selection is reported after the fact with its real times: from the decision's
+	// start until the route was found, or until the refusal when none was.
+	routed, matched := d.Routed, !d.Routed.IsZero()
+	if !matched {
+		routed = d.Time.Add(d.Latency)
+	}
+	_, rs := o.tracer.Tracer().Start(trace.ContextWithSpan(ctx, ro.decision), spanRoute, trace.WithTimestamp(d.Time),
+		trace.WithAttributes(attribute.String("gatehouse.api", d.API), attribute.String("gatehouse.route", d.Route),
+			attribute.Bool("gatehouse.route.matched", matched)))
+	rs.End(trace.WithTimestamp(routed))
 	ro.decision.End()
 	if d.Route != "" && ro.server != nil {
 		_, path, _ := strings.Cut(d.Route, " ")
@@ -177,12 +196,28 @@ func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 // Flush serves callers that assert http.Flusher rather than use a ResponseController.
 func (w *statusWriter) Flush() { _ = http.NewResponseController(w.ResponseWriter).Flush() }
 
+// Hijack hands over the connection. Only a protocol switch hijacks it on the gateway
+// (ReverseProxy writes the upstream's 101 to the hijacked connection itself), so it counts as
+// 101 Switching Protocols.
+func (w *statusWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
+	conn, brw, err := http.NewResponseController(w.ResponseWriter).Hijack()
+	if err == nil && w.status == 0 {
+		w.status = http.StatusSwitchingProtocols
+	}
+	return conn, brw, err
+}
+
 // upstreamTransport times each upstream call (gatehouse_upstream_duration_seconds: until the
 // response headers arrive) and, when tracing is on, makes it a client span below the
 // request's server span and sends that span's traceparent upstream in place of the client's.
 type upstreamTransport struct {
 	next http.RoundTripper
 	o    *observer
+}
+
+// wrapTransport is the gateway's gateway.WithTransportWrapper.
+func (o *observer) wrapTransport(rt http.RoundTripper) http.RoundTripper {
+	return &upstreamTransport{next: rt, o: o}
 }
 
 func (t *upstreamTransport) RoundTrip(req *http.Request) (*http.Response, error) {
@@ -209,7 +244,9 @@ func (t *upstreamTransport) RoundTrip(req *http.Request) (*http.Response, error)
 	}
 	start := time.Now()
 	resp, err := t.next.RoundTrip(req)
-	t.o.metrics.UpstreamLatency.WithLabelValues(api).Observe(time.Since(start).Seconds())
+	if t.o.metrics != nil {
+		t.o.metrics.UpstreamLatency.WithLabelValues(api).Observe(time.Since(start).Seconds())
+	}
 	if span != nil {
 		if err != nil {
 			span.SetStatus(codes.Error, "upstream call failed")

@@ -123,6 +123,7 @@ type request struct {
 	decisionID string
 	rev        int64     // the gateway state's revision
 	start      time.Time // set only when decisions are observed
+	routed     time.Time // when the route was found; set only when decisions are observed
 }
 
 // Check decides one request as the gateway does: stale-node and state checks, canonicalization,
@@ -213,6 +214,9 @@ func (c *checkRun) run(ctx context.Context) Verdict {
 	q := &request{header: in.Header, method: in.Method, canon: canon, sub: sub, rawQuery: in.RawQuery,
 		client: c.client, clientStr: addrString(c.client), trusted: c.trusted, api: a, match: m,
 		route: m.Route.Value.(*route), decisionID: c.id, rev: st.rev, start: c.start}
+	if !c.start.IsZero() {
+		q.routed = time.Now()
+	}
 	q.secure = in.TLS || (c.trusted && strings.EqualFold(in.Header.Get("X-Forwarded-Proto"), "https"))
 
 	var out outcome
@@ -362,7 +366,7 @@ func (g *Gateway) decided(ctx context.Context, source string, q *request, out ou
 		Authorizer: q.route.authz.name, AuthorizerType: q.route.authz.typeName(), Method: q.method, Path: q.canon,
 		ClientIP: q.clientStr, Allowed: out.allow, Status: status, Reason: string(out.reason),
 		Principal: out.principal, TokenHash: out.tokenHash, PolicyStoreID: out.storeID, Revision: q.rev,
-		DeterminingPolicies: out.policies, Cached: out.cached, Latency: time.Since(q.start)}
+		DeterminingPolicies: out.policies, Cached: out.cached, Latency: time.Since(q.start), Routed: q.routed}
 	if out.storeID != "" {
 		d.Revision = out.storeRev
 	}

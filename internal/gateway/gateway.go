@@ -89,6 +89,9 @@ type Decision struct {
 	DeterminingPolicies []string
 	Cached              bool // the decision (or identity) came from the decision cache
 	Latency             time.Duration
+	// Routed is when the route was found (Time to Routed is route selection; zero when no
+	// route was found), for tracing.
+	Routed time.Time
 }
 
 // Option configures a Gateway.
@@ -99,6 +102,13 @@ func WithClock(now func() time.Time) Option { return func(g *Gateway) { g.now = 
 
 // WithTransport replaces the upstream transport.
 func WithTransport(rt http.RoundTripper) Option { return func(g *Gateway) { g.transport = rt } }
+
+// WithTransportWrapper wraps the upstream transport (the default or WithTransport's), e.g. to
+// time upstream calls and propagate trace context. The requests it sees carry the client
+// request's context.
+func WithTransportWrapper(wrap func(http.RoundTripper) http.RoundTripper) Option {
+	return func(g *Gateway) { g.wrapTransport = wrap }
+}
 
 // WithUpstreamTimeouts sets the dial and response-header timeouts of the default transport
 // (defaults 10s and 60s).
@@ -118,6 +128,7 @@ type Gateway struct {
 	region        string
 	account       string
 	transport     http.RoundTripper
+	wrapTransport func(http.RoundTripper) http.RoundTripper
 	dialTimeout   time.Duration
 	headerTimeout time.Duration
 	cacheBytes    uint64
@@ -163,6 +174,9 @@ func New(deps Deps, opts ...Option) *Gateway {
 			ResponseHeaderTimeout: g.headerTimeout,
 			ExpectContinueTimeout: time.Second,
 		}
+	}
+	if g.wrapTransport != nil {
+		g.transport = g.wrapTransport(g.transport)
 	}
 	if deps.Store != nil {
 		deps.Store.OnChange(g.observe)
