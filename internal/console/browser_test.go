@@ -205,6 +205,15 @@ func TestBrowserFlows(t *testing.T) {
 	}
 	checkAccessible(t, ctx, "store")
 
+	// Validation as you type: the editor reports the error before saving.
+	run(t, ctx, "typing a schema",
+		chromedp.SetValue(chromedp.ID("schema"), photoSchemaBad),
+		chromedp.SendKeys(chromedp.ID("schema"), "\n"),
+		chromedp.WaitVisible(chromedp.CSS("#schema-live.error")))
+	if msg := read(t, ctx, "live schema check", chromedp.Text(chromedp.ID("schema-live"))); !strings.Contains(msg, "line 6") {
+		t.Errorf("live schema check: %q", msg)
+	}
+
 	// A schema error names its line and column; the fix saves.
 	run(t, ctx, "bad schema",
 		chromedp.SetValue(chromedp.ID("schema"), photoSchemaBad),
@@ -225,11 +234,22 @@ func TestBrowserFlows(t *testing.T) {
 	}
 	shot(t, ctx, "store")
 
-	// A policy naming an action the schema lacks is refused next to the editor.
+	// A policy naming an action the schema lacks is refused next to the editor: while
+	// typing, and when saved.
 	run(t, ctx, "new policy",
 		chromedp.Navigate(base+storePath+"/policies"),
 		chromedp.Click(chromedp.ID("new-policy")),
 		chromedp.WaitVisible(chromedp.ID("statement")),
+		chromedp.SendKeys(chromedp.ID("statement"), `permit (principal, action == PhotoApp::Action::"veiw", resource);`),
+		chromedp.WaitVisible(chromedp.CSS("#policy-live.error")))
+	if msg := read(t, ctx, "live policy check", chromedp.Text(chromedp.ID("policy-live"))); !strings.Contains(msg, "veiw") {
+		t.Errorf("live policy check: %q", msg)
+	}
+	run(t, ctx, "typing the fix",
+		chromedp.SetValue(chromedp.ID("statement"), `permit (principal, action == PhotoApp::Action::"view", resource)`),
+		chromedp.SendKeys(chromedp.ID("statement"), ";"),
+		chromedp.WaitVisible(chromedp.CSS("#policy-live.ok")))
+	run(t, ctx, "refused on save",
 		chromedp.SetValue(chromedp.ID("statement"), `permit (principal in PhotoApp::Group::"friends", action == PhotoApp::Action::"veiw", resource);`),
 		chromedp.SendKeys(chromedp.ID("name"), "friends-view"),
 		chromedp.Click(chromedp.ID("save-policy")),

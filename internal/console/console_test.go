@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/tls"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/cookiejar"
@@ -483,5 +484,57 @@ func TestWritesAuditedWithPerson(t *testing.T) {
 	}
 	if _, err := audit.VerifyPaths(n.auditFile); err != nil {
 		t.Fatalf("trail does not verify: %v", err)
+	}
+}
+
+func TestLiveValidation(t *testing.T) {
+	t.Parallel()
+	n := startNode(t)
+	b := newBrowser(t, n.base)
+	b.signIn(viewerID, viewerSecret) // validation writes nothing: viewers may use it
+	tok := b.csrf()
+	check := func(kind, text, csrf string) (int, map[string]any) {
+		t.Helper()
+		body, _ := json.Marshal(map[string]string{"kind": kind, "text": text})
+		req, _ := http.NewRequest(http.MethodPost, n.base+"/console/stores/"+console.ConsoleStoreID+"/validate", strings.NewReader(string(body)))
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Origin", n.base)
+		if csrf != "" {
+			req.Header.Set("X-CSRF-Token", csrf)
+		}
+		resp, err := b.c.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var out map[string]any
+		_ = json.NewDecoder(resp.Body).Decode(&out)
+		return resp.StatusCode, out
+	}
+	if code, _ := check("policy", "permit(principal, action, resource);", ""); code != http.StatusForbidden {
+		t.Fatalf("without the csrf header: %d", code)
+	}
+	for _, tc := range []struct {
+		kind, text string
+		ok         bool
+		want       string
+		line, col  float64
+	}{
+		{"policy", `permit (principal in Console::Role::"viewer", action == Console::Action::"View", resource);`, true, "", 0, 0},
+		{"policy", `permit (principal, action == Console::Action::"Fly", resource);`, false, "Fly", 0, 0},
+		{"policy", "permit (principal,\n  action,\n  resource) when { 1 + };", false, "", 3, 0},
+		{"schema", "entity A;\nentity B in [A]", false, "", 2, 0},
+		{"schema", "entity A;", true, "", 0, 0},
+	} {
+		code, out := check(tc.kind, tc.text, tok)
+		if code != http.StatusOK || out["ok"] != tc.ok || !strings.Contains(fmt.Sprint(out["message"]), tc.want) {
+			t.Errorf("%s %q: %d %v", tc.kind, tc.text, code, out)
+		}
+		if tc.line != 0 && out["line"] != tc.line {
+			t.Errorf("%s %q: position %v:%v, want line %v", tc.kind, tc.text, out["line"], out["column"], tc.line)
+		}
+	}
+	if code, _ := check("yaml", "x", tok); code != http.StatusBadRequest {
+		t.Errorf("unknown kind: %d", code)
 	}
 }

@@ -25,3 +25,32 @@ document.addEventListener("DOMContentLoaded", function () {
     }
   }
 });
+
+// Validation as you type: a schema or policy editor (data-validate) asks the server, which
+// runs the same parsers and schema checks as the write, 400 ms after the last keystroke.
+document.addEventListener("DOMContentLoaded", function () {
+  var meta = document.querySelector('meta[name="csrf-token"]');
+  if (!meta) return;
+  document.querySelectorAll("textarea[data-validate]").forEach(function (ta) {
+    var out = document.getElementById(ta.getAttribute("aria-describedby").split(" ")[0]);
+    var timer = null, seq = 0;
+    ta.addEventListener("input", function () {
+      clearTimeout(timer);
+      timer = setTimeout(function () {
+        var mine = ++seq;
+        fetch("/console/stores/" + encodeURIComponent(ta.dataset.store) + "/validate", {
+          method: "POST",
+          headers: {"Content-Type": "application/json", "X-CSRF-Token": meta.content},
+          body: JSON.stringify({kind: ta.dataset.validate, text: ta.value}),
+          credentials: "same-origin"
+        }).then(function (r) { return r.json(); }).then(function (res) {
+          if (mine !== seq) return; // a newer check is on its way
+          out.className = "live " + (res.ok ? "ok" : "error");
+          out.textContent = res.ok ? "Valid." :
+            res.message + (res.line ? " (line " + res.line + ", column " + res.column + ")" : "");
+          ta.setAttribute("aria-invalid", res.ok ? "false" : "true");
+        }).catch(function () { out.textContent = ""; });
+      }, 400);
+    });
+  });
+});
