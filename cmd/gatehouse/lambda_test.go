@@ -32,6 +32,10 @@ import (
 // so the end-to-end test runs the real command in its own process, as Lambda does.
 const lambdaChildEnv = "GATEHOUSE_TEST_LAMBDA_CHILD"
 
+// lambdaBinaryEnv, when set, names a built gatehouse binary to run instead (the cold-start
+// figure of the real binary).
+const lambdaBinaryEnv = "GATEHOUSE_TEST_LAMBDA_BINARY"
+
 func TestMain(m *testing.M) {
 	if os.Getenv(lambdaChildEnv) != "" {
 		cmd := newRootCommand()
@@ -67,7 +71,7 @@ type fakeRuntime struct {
 	initErr chan string
 }
 
-func newFakeRuntime(t *testing.T) *fakeRuntime {
+func newFakeRuntime(t testing.TB) *fakeRuntime {
 	rt := &fakeRuntime{queue: make(chan invocation, 16), waiting: map[string]chan outcome{}, initErr: make(chan string, 1)}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /2018-06-01/runtime/invocation/next", func(w http.ResponseWriter, r *http.Request) {
@@ -139,6 +143,7 @@ type lambdaProcess struct {
 	started time.Time
 	stderr  *bytes.Buffer
 	stderrM *sync.Mutex
+	stop    func()
 }
 
 type lockedWriter struct {
@@ -152,10 +157,13 @@ func (l lockedWriter) Write(p []byte) (int, error) {
 	return l.w.Write(p)
 }
 
-func startLambda(t *testing.T, env map[string]string) *lambdaProcess {
+func startLambda(t testing.TB, env map[string]string) *lambdaProcess {
 	t.Helper()
 	rt := newFakeRuntime(t)
 	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	if bin := os.Getenv(lambdaBinaryEnv); bin != "" {
+		cmd = exec.Command(bin, "lambda")
+	}
 	cmd.Env = append(os.Environ(), lambdaChildEnv+"=1", "AWS_LAMBDA_RUNTIME_API="+strings.TrimPrefix(rt.srv.URL, "http://"))
 	for k, v := range env {
 		cmd.Env = append(cmd.Env, k+"="+v)
@@ -166,10 +174,11 @@ func startLambda(t *testing.T, env map[string]string) *lambdaProcess {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() {
+	p.stop = func() {
 		_ = cmd.Process.Kill()
 		_ = cmd.Wait()
-	})
+	}
+	t.Cleanup(p.stop)
 	return p
 }
 
@@ -180,7 +189,7 @@ func (p *lambdaProcess) log() string {
 }
 
 // invoke sends one event and waits (generously: the machine is shared) for the answer.
-func (p *lambdaProcess) invoke(t *testing.T, payload []byte) outcome {
+func (p *lambdaProcess) invoke(t testing.TB, payload []byte) outcome {
 	t.Helper()
 	select {
 	case o := <-p.rt.send(payload):
@@ -246,12 +255,12 @@ func v2Event(stage, method, path, auth string) []byte {
 // reached by the Lambda through GATEHOUSE_COGNITO_ENDPOINT) and, with the same directory
 // applied, is the gateway whose decisions the Lambda must reproduce.
 type issuerNode struct {
-	t    *testing.T
+	t    testing.TB
 	node *app.Node
 	vars map[string]string
 }
 
-func newIssuerNode(t *testing.T) *issuerNode {
+func newIssuerNode(t testing.TB) *issuerNode {
 	return &issuerNode{t: t, node: apptest.Start(t, apptest.WithIdP(t, apptest.Config(t, "sqlite"))), vars: map[string]string{}}
 }
 
@@ -488,4 +497,28 @@ func TestLambdaVetClinic(t *testing.T) {
 		{"Jane T124", "GET", "/appointment/PI-T124", jane, allow, "AllVeterinarians"},
 		{"Dave T124", "GET", "/appointment/PI-T124", dave, deny, ""},
 	})
+}
+
+// BenchmarkLambdaColdStart: `gatehouse lambda` from process start to its first answer (the
+// examples/petstore bundle loaded, applied and compiled, the Runtime API polled, one REQUEST
+// event on the public route decided). The child is this test binary re-executed (TestMain).
+//
+//	go test -run x -bench LambdaColdStart -benchtime 20x ./cmd/gatehouse/
+func BenchmarkLambdaColdStart(b *testing.B) {
+	n := newIssuerNode(b)
+	pool, _, _ := n.pool("PetStorePool", map[string][]string{"oscar": {"owners"}}, "petstore/api")
+	n.vars["POOL_ID"], n.vars["UPSTREAM"] = pool, n.upstream(sampleapi.PetStore())
+	env := n.applyExample("petstore")
+	payload := restRequestEvent("demo", "GET", "/", "")
+	var total time.Duration
+	for b.Loop() {
+		p := startLambda(b, env)
+		o := p.invoke(b, payload)
+		if o.errMsg != "" {
+			b.Fatalf("%s\n%s", o.errMsg, p.log())
+		}
+		total += o.answered.Sub(p.started)
+		p.stop()
+	}
+	b.ReportMetric(float64(total.Microseconds())/float64(b.N)/1000, "ms/start")
 }
