@@ -25,8 +25,8 @@ import (
 // Invariants:
 //   - a challenge session is single use: any answer, right or wrong, deletes it in the
 //     transaction that reads it, and it expires after 3 minutes (Cognito's default);
-//   - every code check is throttled by the policy of password checks (throttle.go), per user
-//     and address, per user and per address, so a second factor cannot be guessed faster
+//   - every code check is throttled by the policy of password checks (throttle.go): per user
+//     and address, per user, and per address, so a second factor cannot be guessed faster
 //     than a password; wrong codes are counted apart from wrong passwords, because the right
 //     password every code guess needs first would otherwise clear the count;
 //   - a code is accepted at most once: the user's record keeps the time step of the last

@@ -375,6 +375,20 @@ func TestSoftwareTokenMFA(t *testing.T) {
 			ch = challenged(t, "bob")
 			must[*cip.RespondToAuthChallengeOutput](t)(answer("bob", ch.Session, totp(t, bobSecret, e.clock.Now())))
 
+			// A temporary password: NEW_PASSWORD_REQUIRED, then MFA_SETUP, then tokens.
+			must[*cip.AdminCreateUserOutput](t)(api.AdminCreateUser(ctx, &cip.AdminCreateUserInput{UserPoolId: aws.String(poolID),
+				Username: aws.String("dave"), TemporaryPassword: aws.String(password), MessageAction: types.MessageActionTypeSuppress}))
+			np := must[*cip.InitiateAuthOutput](t)(signIn("dave"))
+			if np.ChallengeName != types.ChallengeNameTypeNewPasswordRequired {
+				t.Fatalf("want NEW_PASSWORD_REQUIRED, got %s", np.ChallengeName)
+			}
+			setup := must[*cip.RespondToAuthChallengeOutput](t)(api.RespondToAuthChallenge(ctx, &cip.RespondToAuthChallengeInput{ClientId: aws.String(clientID),
+				ChallengeName: types.ChallengeNameTypeNewPasswordRequired, Session: np.Session,
+				ChallengeResponses: map[string]string{"USERNAME": "dave", "NEW_PASSWORD": "N3w-Horse-Staple!"}}))
+			if setup.ChallengeName != types.ChallengeNameTypeMfaSetup || setup.AuthenticationResult != nil {
+				t.Fatalf("after NEW_PASSWORD_REQUIRED with MFA ON: %s", setup.ChallengeName)
+			}
+
 			// With MFA ON a verified token is asked for even when the user turned it off.
 			must[*cip.AdminSetUserMFAPreferenceOutput](t)(api.AdminSetUserMFAPreference(ctx, &cip.AdminSetUserMFAPreferenceInput{UserPoolId: aws.String(poolID),
 				Username: aws.String("bob"), SoftwareTokenMfaSettings: &types.SoftwareTokenMfaSettingsType{Enabled: false}}))
