@@ -3,6 +3,7 @@ package app
 import (
 	"context"
 	"net/http"
+	"net/netip"
 
 	"github.com/gatehouse-dev/gatehouse/internal/audit"
 	"github.com/gatehouse-dev/gatehouse/internal/avpapi"
@@ -31,7 +32,13 @@ func (n *Node) consoleKeys() func(string) (console.Key, bool) {
 // mountConsole serves the web console at /console/ on the management listener. Its writes
 // run api's operations, so they are validated and audited as the management API's.
 func (n *Node) mountConsole(mux *http.ServeMux, api *avpapi.API) {
-	c, err := console.New(console.Deps{Operation: api.Operation, Policies: n.Policies, Decider: n.Decider, APIs: n.APIs, Store: n.Store,
+	var trusted []netip.Prefix
+	for _, c := range n.Config.TrustedProxies {
+		if p, err := netip.ParsePrefix(c); err == nil { // config validation rejects the others
+			trusted = append(trusted, p)
+		}
+	}
+	c, err := console.New(console.Deps{TrustedProxies: trusted, Operation: api.Operation, Policies: n.Policies, Decider: n.Decider, APIs: n.APIs, Store: n.Store,
 		Keys: n.consoleKeys(), AuditFile: n.Config.AuditFile, Logger: n.Logger,
 		AuditVerify: func(ctx context.Context) (audit.VerifyOptions, error) {
 			return AuditVerifyOptions(ctx, n.Store, AuditTrailName(n.Config.AuditFile))

@@ -9,7 +9,9 @@ import (
 	"html/template"
 	"io/fs"
 	"log/slog"
+	"net"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"strings"
 	"time"
@@ -48,7 +50,11 @@ type Deps struct {
 	// none to show); AuditVerify returns what to verify its chain against.
 	AuditFile   string
 	AuditVerify func(ctx context.Context) (audit.VerifyOptions, error)
-	Logger      *slog.Logger
+	// TrustedProxies are the peers whose X-Forwarded-Proto is believed (the trustedProxies
+	// setting): behind a TLS-terminating proxy the console then sets a Secure __Host- cookie
+	// and expects an https Origin.
+	TrustedProxies []netip.Prefix
+	Logger         *slog.Logger
 }
 
 // Console serves the web console.
@@ -190,10 +196,36 @@ func securityHeaders(h http.Handler) http.Handler {
 	})
 }
 
+// overTLS reports whether the person's browser reached the console over TLS: directly, or
+// through a trusted proxy that says so in X-Forwarded-Proto.
+func (c *Console) overTLS(r *http.Request) bool {
+	if r.TLS != nil {
+		return true
+	}
+	if len(c.d.TrustedProxies) == 0 || r.Header.Get("X-Forwarded-Proto") != "https" {
+		return false
+	}
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return false
+	}
+	ip, err := netip.ParseAddr(host)
+	if err != nil {
+		return false
+	}
+	ip = ip.Unmap()
+	for _, p := range c.d.TrustedProxies {
+		if p.Contains(ip) {
+			return true
+		}
+	}
+	return false
+}
+
 // sameOrigin reports whether a state-changing request comes from a page of this console:
 // browsers send Origin on every POST (Referer as the fallback), and Sec-Fetch-Site when they
 // know it.
-func sameOrigin(r *http.Request) bool {
+func (c *Console) sameOrigin(r *http.Request) bool {
 	if sfs := r.Header.Get("Sec-Fetch-Site"); sfs != "" && sfs != "same-origin" {
 		return false
 	}
@@ -209,7 +241,7 @@ func sameOrigin(r *http.Request) bool {
 		return false
 	}
 	scheme := "http"
-	if r.TLS != nil {
+	if c.overTLS(r) {
 		scheme = "https"
 	}
 	return u.Scheme == scheme && strings.EqualFold(u.Host, r.Host)
@@ -229,7 +261,7 @@ func (c *Console) authed(h func(http.ResponseWriter, *http.Request, *session)) h
 			return
 		}
 		if r.Method == http.MethodPost {
-			if !sameOrigin(r) {
+			if !c.sameOrigin(r) {
 				c.errorPage(w, r, s, http.StatusForbidden, "Request refused", "The request did not come from a console page (Origin check).")
 				return
 			}

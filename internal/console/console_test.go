@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
+	"net/netip"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -327,8 +328,15 @@ func (c *clock) Add(d time.Duration) {
 // consoleOn serves a console built directly over n's parts, with options (a clock).
 func consoleOn(t *testing.T, n *testNode, opts ...console.Option) string {
 	t.Helper()
+	return consoleWith(t, n, nil, opts...)
+}
+
+// consoleWith is consoleOn with trusted proxies.
+func consoleWith(t *testing.T, n *testNode, trusted []netip.Prefix, opts ...console.Option) string {
+	t.Helper()
 	api := avpapi.New(n.Policies, n.Decider)
 	c, err := console.New(console.Deps{Operation: api.Operation, Policies: n.Policies, Decider: n.Decider, APIs: n.APIs, Store: n.Store,
+		TrustedProxies: trusted,
 		Keys: func(id string) (console.Key, bool) {
 			if id == apptest.KeyID {
 				return console.Key{Secret: apptest.Secret, Roles: []string{console.RoleAdministrator}}, true
@@ -536,5 +544,50 @@ func TestLiveValidation(t *testing.T) {
 	}
 	if code, _ := check("yaml", "x", tok); code != http.StatusBadRequest {
 		t.Errorf("unknown kind: %d", code)
+	}
+}
+
+// TestForwardedProtoFromTrustedProxy: behind a TLS-terminating proxy listed in
+// trustedProxies the cookie is Secure and __Host-, and the Origin must be https; from any
+// other peer X-Forwarded-Proto is ignored.
+func TestForwardedProtoFromTrustedProxy(t *testing.T) {
+	t.Parallel()
+	n := startNode(t)
+	for _, tc := range []struct {
+		name    string
+		trusted []netip.Prefix
+		origin  string
+		cookie  string
+		secure  bool
+	}{
+		{"trusted proxy", []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}, "https://", "__Host-gatehouse-console", true},
+		{"untrusted peer", []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8")}, "http://", "gatehouse-console", false},
+		{"no proxies", nil, "http://", "gatehouse-console", false},
+	} {
+		base := consoleWith(t, n, tc.trusted)
+		host := strings.TrimPrefix(base, "http://")
+		form := url.Values{"accessKeyId": {apptest.KeyID}, "secretAccessKey": {apptest.Secret}}
+		req, _ := http.NewRequest(http.MethodPost, base+"/console/signin", strings.NewReader(form.Encode()))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		req.Header.Set("X-Forwarded-Proto", "https")
+		req.Header.Set("Origin", tc.origin+host)
+		resp, err := http.DefaultTransport.RoundTrip(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		ck := resp.Cookies()
+		if resp.StatusCode != http.StatusSeeOther || len(ck) != 1 || ck[0].Name != tc.cookie || ck[0].Secure != tc.secure {
+			t.Errorf("%s: %d %+v", tc.name, resp.StatusCode, ck)
+		}
+		// The other scheme's Origin is refused.
+		other := map[string]string{"https://": "http://", "http://": "https://"}[tc.origin]
+		req, _ = http.NewRequest(http.MethodPost, base+"/console/signin", strings.NewReader(form.Encode()))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		req.Header.Set("X-Forwarded-Proto", "https")
+		req.Header.Set("Origin", other+host)
+		if resp, err := http.DefaultTransport.RoundTrip(req); err != nil || resp.StatusCode != http.StatusForbidden {
+			t.Errorf("%s: Origin %s accepted", tc.name, other)
+		}
 	}
 }

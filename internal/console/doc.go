@@ -8,7 +8,7 @@
 //   - Nothing but the sign-in page and the static assets is served without a live session;
 //     a session ends at its absolute expiry, after its idle timeout, or at sign-out, and its
 //     id (32 random bytes) lives only in an HttpOnly SameSite=Strict cookie (__Host- and
-//     Secure on TLS). The server keeps only the id's SHA-256, so a memory dump of the map
+//     Secure on TLS, or behind a trusted proxy's X-Forwarded-Proto: https). The server keeps only the id's SHA-256, so a memory dump of the map
 //     does not yield a usable cookie.
 //   - Sign-in compares the secret of an access key pair in constant time, and answers the
 //     same for an unknown key id as for a wrong secret.

@@ -86,15 +86,15 @@ func (ss *sessions) end(s *session) {
 	delete(ss.m, s.key)
 }
 
-func cookieName(r *http.Request) string {
-	if r.TLS != nil {
+func (c *Console) cookieName(r *http.Request) string {
+	if c.overTLS(r) {
 		return cookieTLS
 	}
 	return cookiePlain
 }
 
 func (c *Console) sessionOf(r *http.Request) *session {
-	ck, err := r.Cookie(cookieName(r))
+	ck, err := r.Cookie(c.cookieName(r))
 	if err != nil || ck.Value == "" {
 		return nil
 	}
@@ -102,8 +102,8 @@ func (c *Console) sessionOf(r *http.Request) *session {
 }
 
 func (c *Console) setCookie(w http.ResponseWriter, r *http.Request, value string, maxAge int) {
-	http.SetCookie(w, &http.Cookie{Name: cookieName(r), Value: value, Path: "/", MaxAge: maxAge,
-		HttpOnly: true, Secure: r.TLS != nil, SameSite: http.SameSiteStrictMode})
+	http.SetCookie(w, &http.Cookie{Name: c.cookieName(r), Value: value, Path: "/", MaxAge: maxAge,
+		HttpOnly: true, Secure: c.overTLS(r), SameSite: http.SameSiteStrictMode})
 }
 
 func (c *Console) signinPage(w http.ResponseWriter, r *http.Request) {
@@ -131,7 +131,7 @@ var dummySecret = []byte(strings.Repeat("x", 40))
 
 func (c *Console) signin(w http.ResponseWriter, r *http.Request) {
 	next := safeNext(r.PostFormValue("next"))
-	if !sameOrigin(r) {
+	if !c.sameOrigin(r) {
 		c.errorPage(w, r, nil, http.StatusForbidden, "Request refused", "The sign-in form did not come from this console (Origin check).")
 		return
 	}
