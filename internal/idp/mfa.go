@@ -18,9 +18,10 @@ import (
 // authenticator (AssociateSoftwareToken hands out a fresh 160-bit secret, once), proves it
 // with a code (VerifySoftwareToken) and turns it on (SetUserMFAPreference). From then on every
 // first factor (password, SRP, new password; never a refresh) of that user ends in the
-// SOFTWARE_TOKEN_MFA challenge instead of tokens; with MfaConfiguration ON every user with a
-// verified token is challenged, and a user without one gets MFA_SETUP and must associate and
-// verify one within the sign-in before any token is issued.
+// SOFTWARE_TOKEN_MFA challenge instead of tokens. With MfaConfiguration ON a user without a
+// token turned on gets MFA_SETUP instead and must associate and verify one within the sign-in
+// before any token is issued (so an administrator recovers a user who lost the authenticator
+// by turning the token off with AdminSetUserMFAPreference).
 //
 // Invariants:
 //   - a challenge session is single use: any answer, right or wrong, deletes it in the
@@ -103,11 +104,12 @@ func mfaChallengeFor(pool *Pool, u *User) string {
 	if pool.mfaMode() == mfaOff || !pool.SoftwareTokenMFA {
 		return ""
 	}
-	verified := u.MFA != nil && u.MFA.Secret != ""
 	switch {
-	case verified && (u.MFA.Enabled || pool.mfaMode() == mfaOn):
+	case u.MFA != nil && u.MFA.Secret != "" && u.MFA.Enabled:
 		return challengeSoftwareToken
-	case !verified && pool.mfaMode() == mfaOn:
+	case pool.mfaMode() == mfaOn:
+		// Also for a user whose token an administrator turned off (a lost phone): a new one
+		// is set up within the sign-in.
 		return challengeMFASetup
 	}
 	return ""

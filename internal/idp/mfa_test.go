@@ -389,10 +389,13 @@ func TestSoftwareTokenMFA(t *testing.T) {
 				t.Fatalf("after NEW_PASSWORD_REQUIRED with MFA ON: %s", setup.ChallengeName)
 			}
 
-			// With MFA ON a verified token is asked for even when the user turned it off.
+			// bob lost his phone: an administrator turns his token off, and with MFA ON his next
+			// sign-in sets up a new one instead of signing him in with the password alone.
 			must[*cip.AdminSetUserMFAPreferenceOutput](t)(api.AdminSetUserMFAPreference(ctx, &cip.AdminSetUserMFAPreferenceInput{UserPoolId: aws.String(poolID),
 				Username: aws.String("bob"), SoftwareTokenMfaSettings: &types.SoftwareTokenMfaSettingsType{Enabled: false}}))
-			challenged(t, "bob")
+			if ch := must[*cip.InitiateAuthOutput](t)(signIn("bob")); ch.ChallengeName != types.ChallengeNameTypeMfaSetup {
+				t.Fatalf("token turned off under MFA ON: want MFA_SETUP, got %s", ch.ChallengeName)
+			}
 			// Back to OFF: nobody is asked.
 			must[*cip.SetUserPoolMfaConfigOutput](t)(api.SetUserPoolMfaConfig(ctx, &cip.SetUserPoolMfaConfigInput{UserPoolId: aws.String(poolID),
 				MfaConfiguration: types.UserPoolMfaTypeOff}))
