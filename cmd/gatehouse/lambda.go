@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"os"
+	"path/filepath"
 	"strconv"
 	"time"
 
@@ -47,6 +48,16 @@ once per cold start into memory; nothing is written. See docs/lambda.md.`,
 	cmd.Flags().Bool("simple-responses", false, "answer HTTP API payload 2.0 events with {isAuthorized, context} (env "+envSimpleResponses+")")
 	cmd.Flags().String("cognito-endpoint", "", "issuer base of Cognito pools instead of AWS, for an emulator (env "+envCognitoEndpoint+")")
 	return cmd
+}
+
+// bootstrapArgs returns the arguments of a binary started by a Lambda provided runtime
+// (provided.al2023), which runs the file named bootstrap without arguments: the lambda command.
+// nil means the command line stands.
+func bootstrapArgs(argv0 string, args []string) []string {
+	if filepath.Base(argv0) == "bootstrap" && len(args) == 0 {
+		return []string{"lambda"}
+	}
+	return nil
 }
 
 // lambdaHandler loads the settings and the bundle and returns the handler to run.

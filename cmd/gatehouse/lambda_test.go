@@ -522,3 +522,73 @@ func BenchmarkLambdaColdStart(b *testing.B) {
 	}
 	b.ReportMetric(float64(total.Microseconds())/float64(b.N)/1000, "ms/start")
 }
+
+func TestBootstrapArgs(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		argv0 string
+		args  []string
+		want  []string
+	}{
+		{"/var/task/bootstrap", nil, []string{"lambda"}},
+		{"bootstrap", []string{}, []string{"lambda"}},
+		{"/var/task/bootstrap", []string{"version"}, nil},
+		{"/usr/bin/gatehouse", nil, nil},
+		{"/opt/bootstrap.d/gatehouse", nil, nil},
+	} {
+		if got := bootstrapArgs(tc.argv0, tc.args); !slices.Equal(got, tc.want) {
+			t.Errorf("bootstrapArgs(%q, %q) = %q, want %q", tc.argv0, tc.args, got, tc.want)
+		}
+	}
+}
+
+// Without the Runtime API or the bundle the command says what is missing instead of starting.
+func TestLambdaCommandNeedsItsSettings(t *testing.T) {
+	t.Setenv("AWS_LAMBDA_RUNTIME_API", "")
+	t.Setenv("GATEHOUSE_BUNDLE", "")
+	if out, code := run(t, "lambda"); code != 1 || !strings.Contains(out, "GATEHOUSE_BUNDLE") {
+		t.Fatalf("no bundle: %d %s", code, out)
+	}
+	if out, code := run(t, "lambda", "--bundle", exampleDir("petstore")); code != 1 || !strings.Contains(out, "AWS_LAMBDA_RUNTIME_API") {
+		t.Fatalf("no runtime API: %d %s", code, out)
+	}
+	t.Setenv("AWS_LAMBDA_RUNTIME_API", "127.0.0.1:1")
+	t.Setenv("GATEHOUSE_LAMBDA_SIMPLE_RESPONSES", "maybe")
+	if out, code := run(t, "lambda", "--bundle", exampleDir("petstore")); code != 1 || !strings.Contains(out, "GATEHOUSE_LAMBDA_SIMPLE_RESPONSES") {
+		t.Fatalf("bad boolean: %d %s", code, out)
+	}
+}
+
+// With GATEHOUSE_LAMBDA_SIMPLE_RESPONSES, HTTP API 2.0 events get {isAuthorized, context};
+// REST events keep the policy form.
+func TestLambdaSimpleResponses(t *testing.T) {
+	t.Parallel()
+	n := newIssuerNode(t)
+	pool, client, _ := n.pool("PetStorePool", map[string][]string{"erin": {"employees"}, "oscar": {"owners"}}, "petstore/api")
+	n.vars["POOL_ID"], n.vars["UPSTREAM"] = pool, n.upstream(sampleapi.PetStore())
+	env := n.applyExample("petstore")
+	env["GATEHOUSE_LAMBDA_SIMPLE_RESPONSES"] = "true"
+	p := startLambda(t, env)
+	e, o := n.token(pool, client, "erin", false), n.token(pool, client, "oscar", false)
+	for _, tc := range []struct {
+		name, auth string
+		want       string
+	}{
+		{"owner", o, `"isAuthorized":true`},
+		{"employee", e, `"isAuthorized":false`},
+	} {
+		got := p.invoke(t, v2Event("demo", "GET", "/admin/curltest1", tc.auth))
+		if got.errMsg != "" || !strings.Contains(string(got.body), tc.want) || strings.Contains(string(got.body), "policyDocument") {
+			t.Errorf("%s: %s, want %s", tc.name, describe(got), tc.want)
+		}
+		if tc.want == `"isAuthorized":true` && !strings.Contains(string(got.body), `"groups":"owners"`) {
+			t.Errorf("%s: context lacks the groups: %s", tc.name, got.body)
+		}
+	}
+	if got := p.invoke(t, v2Event("demo", "GET", "/admin/curltest1", "")); got.errMsg != "Unauthorized" {
+		t.Errorf("no token: %s", describe(got))
+	}
+	if got := p.invoke(t, restRequestEvent("demo", "GET", "/admin/curltest1", o)); got.errMsg != "" || effect(t, got.body) != "Allow" {
+		t.Errorf("REST event: %s", describe(got))
+	}
+}

@@ -16,7 +16,11 @@ import (
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if err := newRootCommand().ExecuteContext(ctx); err != nil {
+	root := newRootCommand()
+	if args := bootstrapArgs(os.Args[0], os.Args[1:]); args != nil {
+		root.SetArgs(args)
+	}
+	if err := root.ExecuteContext(ctx); err != nil {
 		var ec exitCode
 		if errors.As(err, &ec) {
 			os.Exit(int(ec))
