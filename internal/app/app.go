@@ -12,6 +12,11 @@
 //   - Once Serve's context ends the node reports shutting_down (503) and keeps serving for
 //     shutdownDelay, answering with Connection: close; only then does it stop accepting and
 //     drain for at most shutdownTimeout. The store is watched until the drain is over.
+//   - Every request of the gateway, forward-auth and ext_authz listeners is counted once in
+//     gatehouse_requests_total with the API and route the gateway reported (observe.go); with
+//     tracing on, every request of those listeners and of the management API is a server
+//     span, continuing the caller's trace context only when the peer is in trustedProxies,
+//     and the upstream receives the traceparent of Gatehouse's own client span.
 package app
 
 import (
@@ -284,10 +289,10 @@ func (n *Node) Listen() error {
 	}
 	ls := []server.Listener{
 		gw,
-		{Name: "admin", Addr: n.Config.AdminListen, Handler: n.obs.observeHTTP("admin", false, n.AdminHandler())},
+		{Name: "admin", Addr: n.Config.AdminListen, Handler: n.obs.observeHTTP("admin", noCount, n.AdminHandler())},
 	}
 	if config.Enabled(n.Config.ForwardAuthListen) {
-		ls = append(ls, server.Listener{Name: "forward-auth", Addr: n.Config.ForwardAuthListen, Handler: n.obs.observeHTTP("forward-auth", true, n.auditGate(n.Gateway.ForwardAuthHandler()))})
+		ls = append(ls, server.Listener{Name: "forward-auth", Addr: n.Config.ForwardAuthListen, Handler: n.obs.observeHTTP("forward-auth", countHTTPStatus, n.auditGate(n.Gateway.ForwardAuthHandler()))})
 	}
 	if config.Enabled(n.Config.IdPListen) {
 		ls = append(ls, server.Listener{Name: "idp", Addr: n.Config.IdPListen, Handler: n.IdP.Handler()})

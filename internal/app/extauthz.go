@@ -15,7 +15,7 @@ import (
 // HTTP/1.1 and h2c, which Envoy's gRPC client speaks.
 func (n *Node) extAuthzListener(tlsCfg *tls.Config) server.Listener {
 	s := extauthz.New(auditGatedChecker{n}, extauthz.WithLogger(n.Logger))
-	return server.Listener{Name: "ext-authz", Addr: n.Config.ExtAuthzListen, Handler: s.Handler(), TLS: tlsCfg, H2C: tlsCfg == nil}
+	return server.Listener{Name: "ext-authz", Addr: n.Config.ExtAuthzListen, Handler: n.obs.observeHTTP("ext-authz", countVerdictStatus, s.Handler()), TLS: tlsCfg, H2C: tlsCfg == nil}
 }
 
 // auditGatedChecker is the gateway's Check under auditGate's rule: while the audit trail

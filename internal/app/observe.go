@@ -43,9 +43,22 @@ type observer struct {
 	trusted []netip.Prefix    // peers whose trace context is continued (trustedProxies)
 }
 
+// How a listener's requests are counted in gatehouse_requests_total.
+type countMode int
+
+const (
+	noCount countMode = iota // the management API: traced only
+	// countHTTPStatus labels a request with the status written (the gateway, forward-auth).
+	countHTTPStatus
+	// countVerdictStatus labels it with the status decided: ext_authz over gRPC answers 200
+	// whatever it decided, the decision travelling in the response message.
+	countVerdictStatus
+)
+
 // reqObs is one request's facts, filled in as the request goes.
 type reqObs struct {
 	api, route string
+	verdict    int        // the status decided (200 when allowed); 0 before a decision
 	server     trace.Span // nil when tracing is off
 	decision   trace.Span // started with the request, ended by OnDecision
 }
@@ -72,9 +85,10 @@ func (o *observer) isTrusted(remoteAddr string) bool {
 }
 
 // observeHTTP wraps a listener's handler: a server span per request (when tracing is on) with
-// a decision span below it, and, when count is set, gatehouse_requests_total and
+// a decision span below it, and, unless mode is noCount, gatehouse_requests_total and
 // gatehouse_request_duration_seconds labelled with what the gateway decided.
-func (o *observer) observeHTTP(source string, count bool, h http.Handler) http.Handler {
+func (o *observer) observeHTTP(source string, mode countMode, h http.Handler) http.Handler {
+	count := mode != noCount
 	if !count && !o.tracer.Enabled() {
 		return h
 	}
@@ -96,6 +110,9 @@ func (o *observer) observeHTTP(source string, count bool, h http.Handler) http.H
 			status := sw.status
 			if status == 0 {
 				status = http.StatusOK
+			}
+			if mode == countVerdictStatus && ro.verdict != 0 {
+				status = ro.verdict
 			}
 			if ro.decision != nil {
 				ro.decision.End()
@@ -119,7 +136,7 @@ func (o *observer) observeHTTP(source string, count bool, h http.Handler) http.H
 // GatewayHandler is the gateway listener's handler: the request observed (metrics, spans),
 // the audit gate, the gateway.
 func (n *Node) GatewayHandler() http.Handler {
-	return n.obs.observeHTTP("gateway", true, n.auditGate(n.Gateway.Handler()))
+	return n.obs.observeHTTP("gateway", countHTTPStatus, n.auditGate(n.Gateway.Handler()))
 }
 
 // decided records a gateway decision on the request's observation: its API and route for
@@ -130,7 +147,10 @@ func (o *observer) decided(ctx context.Context, d gateway.Decision) {
 	if ro == nil {
 		return
 	}
-	ro.api, ro.route = d.API, d.Route
+	ro.api, ro.route, ro.verdict = d.API, d.Route, d.Status
+	if d.Allowed || d.Status == 0 {
+		ro.verdict = http.StatusOK
+	}
 	if ro.decision == nil {
 		return
 	}

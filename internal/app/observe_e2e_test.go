@@ -22,12 +22,16 @@ import (
 	ciptypes "github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider/types"
 	vp "github.com/aws/aws-sdk-go-v2/service/verifiedpermissions"
 	"github.com/aws/aws-sdk-go-v2/service/verifiedpermissions/types"
+	authv3 "github.com/envoyproxy/go-control-plane/envoy/service/auth/v3"
 	"github.com/golang-jwt/jwt/v5"
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
 	"github.com/prometheus/prometheus/promql/parser"
 	tracepb "go.opentelemetry.io/proto/otlp/trace/v1"
 	"go.yaml.in/yaml/v3"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/metadata"
 
 	"github.com/gatehouse-dev/gatehouse/internal/app"
 	"github.com/gatehouse-dev/gatehouse/internal/app/apptest"
@@ -520,5 +524,56 @@ func TestObservedGatewayKeepsWebSocketUpgrades(t *testing.T) {
 			t.Fatal("the upgrade was not counted as a 101")
 		}
 		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// Envoy's ext_authz over gRPC answers HTTP 200 whatever it decided; the request is counted
+// with the status decided, and traced with the decision below a server span that continues
+// Envoy's trace context (the peer is a trusted proxy).
+func TestExtAuthzRequestsAreCountedAndTraced(t *testing.T) {
+	t.Parallel()
+	recv := tracingtest.NewGRPC(t)
+	cfg := apptest.Config(t, "sqlite")
+	cfg.ExtAuthzListen = "127.0.0.1:0"
+	cfg.TracingEndpoint = recv.Endpoint
+	cfg.TrustedProxies = []string{"127.0.0.1/32"}
+	node := apptest.Start(t, cfg)
+	issuer := newOIDCIssuer(t)
+	putObservedAPI(t, node, issuer.srv.URL, "http://127.0.0.1:1")
+	conn, err := grpc.NewClient(node.Addr("ext-authz"), grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close() })
+	const envoyTrace = "0af7651916cd43dd8448eb211c80319c"
+	ctx := metadata.AppendToOutgoingContext(context.Background(), "traceparent", "00-"+envoyTrace+"-b7ad6b7169203331-01")
+	req := &authv3.CheckRequest{Attributes: &authv3.AttributeContext{Request: &authv3.AttributeContext_Request{Http: &authv3.AttributeContext_HttpRequest{
+		Method: "GET", Path: "/v1/pets/3", Host: "api.example.com", Scheme: "http", Protocol: "HTTP/1.1",
+		Headers: map[string]string{":method": "GET", ":path": "/v1/pets/3", ":authority": "api.example.com"}, Size: -1}}}}
+	resp, err := authv3.NewAuthorizationClient(conn).Check(ctx, req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resp.GetDeniedResponse().GetStatus().GetCode() != 401 {
+		t.Fatalf("ext_authz answer: %v", resp)
+	}
+	re := regexp.MustCompile(`^gatehouse_requests_total\{api="Pets",route="GET /pets/\{id\}",source="ext-authz",status="401"\} 1$`)
+	deadline := time.Now().Add(30 * time.Second)
+	for !scraped(t, node, re) {
+		if time.Now().After(deadline) {
+			_, body := httpGet(t, "http://"+node.Addr("admin")+"/metrics")
+			t.Fatalf("the denial was not counted with its status:\n%s", grepMetrics(body))
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if err := node.Tracing.ForceFlush(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	spans := recv.WaitFor(t, "the ext_authz decision", func(s []tracingtest.Span) bool { return len(tracingtest.Named(s, "gatehouse.decision")) == 1 })
+	d := tracingtest.Named(spans, "gatehouse.decision")[0]
+	server := spanByID(spans, d.ParentSpanID)
+	if d.TraceID != envoyTrace || d.Attrs["gatehouse.source"] != "ext-authz" || d.Attrs["gatehouse.reason"] != "missing_token" ||
+		server == nil || server.Name != "GET /pets/{id}" || server.Kind != tracepb.Span_SPAN_KIND_SERVER {
+		t.Fatalf("ext_authz trace:\n%s", tracingtest.Dump(spans))
 	}
 }
