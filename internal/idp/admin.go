@@ -395,9 +395,14 @@ func (p *IdP) GetUser(ctx context.Context, poolID, username string) (*User, erro
 	return p.getUser(ctx, p.st, poolID, username)
 }
 
-// updateUser applies fn to a stored user in one transaction.
+// updateUser applies fn to a stored user in one transaction, serialized with every other
+// writer (see serialize): on PostgreSQL two concurrent changes to one user (two groups added,
+// say) would otherwise each write the user as it was before the other.
 func (p *IdP) updateUser(ctx context.Context, poolID, username string, fn func(tx store.Tx, u *User) error) error {
 	return p.st.Update(ctx, func(tx store.Tx) error {
+		if err := serialize(ctx, tx); err != nil {
+			return err
+		}
 		if _, err := p.getPool(ctx, tx, poolID); err != nil {
 			return err
 		}

@@ -76,9 +76,10 @@ func (p *IdP) newCode(ctx context.Context) (code, hash string, err error) {
 }
 
 // serialize orders tx after every writer that committed before it and before every later
-// one (store.Tx.Revision): the read-modify-write of a code record must not interleave with
-// another's, which PostgreSQL's READ COMMITTED would otherwise allow (two guesses both
-// reading attempts=4 and both writing 5).
+// one (store.Tx.Revision). A read-modify-write (of a code record, a user, a pool) must call
+// it before its first read: PostgreSQL runs READ COMMITTED, where two such transactions could
+// both read the same state and the second write over the first (two guesses both reading
+// attempts=4 and both writing 5; two group additions leaving one group).
 func serialize(ctx context.Context, tx store.Tx) error {
 	_, err := tx.Revision(ctx, "")
 	return err

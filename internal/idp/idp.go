@@ -23,6 +23,9 @@
 //     the audit trail or the log (except through the development LogSender);
 //   - an UNCONFIRMED user (self sign-up) gets no token: a correct password answers
 //     UserNotConfirmedException;
+//   - every read-modify-write of a user (updateUser) or a code record is serialized with
+//     every other writer (serialize), so concurrent changes on any node never overwrite
+//     each other;
 //   - a user whom MFA challenges (mfa.go) gets no token and no authorization code from a first
 //     factor alone: password, SRP and new-password sign-ins end in SOFTWARE_TOKEN_MFA or
 //     MFA_SETUP, and the password grant is refused; a TOTP code is accepted at most once, its

@@ -485,6 +485,9 @@ func (p *IdP) updatePool(ctx context.Context, poolID string, h *Hook, s PoolSign
 		return err
 	}
 	return p.st.Update(ctx, func(tx store.Tx) error {
+		if err := serialize(ctx, tx); err != nil {
+			return err
+		}
 		pool, err := p.getPool(ctx, tx, poolID)
 		if err != nil {
 			return err
@@ -508,6 +511,9 @@ func (p *IdP) SetSignUpSettings(ctx context.Context, poolID string, s PoolSignUp
 		return err
 	}
 	return p.st.Update(ctx, func(tx store.Tx) error {
+		if err := serialize(ctx, tx); err != nil {
+			return err
+		}
 		pool, err := p.getPool(ctx, tx, poolID)
 		if err != nil {
 			return err
