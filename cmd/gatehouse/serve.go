@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"reflect"
 	"syscall"
 
 	"github.com/spf13/cobra"
@@ -97,6 +98,10 @@ func reloadOnHUP(ctx context.Context, cmd *cobra.Command, running config.Config,
 		}
 		if next.AccessKeyID != running.AccessKeyID || next.SecretAccessKey != running.SecretAccessKey {
 			restart = append(restart, "credentials")
+		}
+		if next.TracingEndpoint != running.TracingEndpoint || next.TracingProtocol != running.TracingProtocol ||
+			!reflect.DeepEqual(next.TracingSampleRatio, running.TracingSampleRatio) {
+			restart = append(restart, "tracing")
 		}
 		logger.Info("settings reloaded", "logLevel", next.LogLevel, "needRestart", restart)
 	}
