@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"net/http"
 	"net/netip"
@@ -164,11 +165,13 @@ func (c *checkRun) run(ctx context.Context) Verdict {
 	g, in := c.g, c.in
 	if g.deps.Fresh != nil {
 		if err := g.deps.Fresh(); err != nil {
-			c.early(ctx, "", nil, ReasonStoreUnavailable, http.StatusServiceUnavailable, "err", err)
-			return c.fixed(http.StatusServiceUnavailable, "ServiceUnavailableException", storeUnavailableBody)
+			return c.storeUnavailable(ctx, err)
 		}
 	}
 	st, err := g.state(ctx)
+	if errors.Is(err, errStoreUnreadable) {
+		return c.storeUnavailable(ctx, err)
+	}
 	if err != nil {
 		c.early(ctx, "", nil, ReasonGatewayUnavailable, http.StatusInternalServerError)
 		return c.respond(defaults[respAuthorizerFail], &vars{requestID: c.id}, nil, nil)
@@ -331,6 +334,15 @@ func (c *checkRun) fixed(status int, errorType, body string) Verdict {
 	h.Set("Content-Type", "application/json")
 	h["x-amzn-ErrorType"] = []string{errorType}
 	return Verdict{Status: status, Body: []byte(body), Header: h, DecisionID: c.id, Reason: c.reason}
+}
+
+// storeUnavailable is the answer of a node without data it can trust: stale (Deps.Fresh) or
+// never read (no state could be built). Retry-After says the condition is transient.
+func (c *checkRun) storeUnavailable(ctx context.Context, err error) Verdict {
+	c.early(ctx, "", nil, ReasonStoreUnavailable, http.StatusServiceUnavailable, "err", err)
+	v := c.fixed(http.StatusServiceUnavailable, "ServiceUnavailableException", storeUnavailableBody)
+	v.Header.Set("Retry-After", retryAfterSeconds)
+	return v
 }
 
 // early logs and reports a request refused before any route was found.

@@ -39,7 +39,11 @@
 //   - While Deps.Fresh reports the node's data may be stale (the store unreachable for longer
 //     than maxStaleness), every request — whatever its route's authorizer, none included, on
 //     the gateway and forward-auth alike — is answered 503 {"message":"Service Unavailable",
-//     "reason":"store_unavailable"} before any routing: the route table is stale data too.
+//     "reason":"store_unavailable"} with Retry-After before any routing: the route table is
+//     stale data too. A node that has never read its API definitions (started while its store
+//     is unreachable) answers the same 503, not a 500: it has no data, and says so as its
+//     readiness does. Only definitions that were read but do not compile answer 500
+//     gateway_unavailable.
 //   - Check never modifies Input.Header; what must not reach the upstream is in
 //     Verdict.Remove (the proxy's Rewrite drops the same names through dropInbound).
 //   - A token is validated at most once per decision: a cedar cache miss maps the validated

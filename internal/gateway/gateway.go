@@ -240,6 +240,11 @@ const retryAfterFailure = time.Second
 
 var errNoState = errors.New("gateway state unavailable")
 
+// errStoreUnreadable marks a state build that failed because the API definitions could not be
+// read from the store (an outage, not a fault in the definitions): with no state built before,
+// the node has no data and answers 503 store_unavailable, as its readiness says.
+var errStoreUnreadable = errors.New("api definitions unreadable")
+
 // state returns the current compiled state, rebuilding it when a newer revision was heard of.
 // The steady state is two atomic loads.
 func (g *Gateway) state(ctx context.Context) (*state, error) {
@@ -263,6 +268,9 @@ func (g *Gateway) state(ctx context.Context) (*state, error) {
 			return s, nil
 		}
 		g.log.Error("gateway state unavailable", "err", err)
+		if errors.Is(err, errStoreUnreadable) {
+			return nil, fmt.Errorf("%w: %w", errNoState, errStoreUnreadable)
+		}
 		return nil, errNoState
 	}
 	return v.(*state), nil
@@ -274,7 +282,7 @@ func (g *Gateway) rebuild(ctx context.Context) (*state, error) {
 	}
 	as, err := apidef.Load(ctx, g.deps.Store)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("%w: %w", errStoreUnreadable, err)
 	}
 	s, err := g.compile(ctx, as)
 	if err != nil {

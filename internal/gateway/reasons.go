@@ -8,8 +8,8 @@ type Reason string
 
 // Refused before a route is selected.
 const (
-	ReasonStoreUnavailable      Reason = "store_unavailable"   // Deps.Fresh reports the node's data may be stale (503)
-	ReasonGatewayUnavailable    Reason = "gateway_unavailable" // the API definitions cannot be loaded (500)
+	ReasonStoreUnavailable      Reason = "store_unavailable"   // the node's data may be stale (Deps.Fresh) or was never read (503)
+	ReasonGatewayUnavailable    Reason = "gateway_unavailable" // the API definitions were read but do not compile (500)
 	ReasonBadPath               Reason = "bad_path"            // router.Canonicalize refuses the path
 	ReasonNoAPI                 Reason = "no_api"              // no API's base path is a prefix of the path
 	ReasonNoRoute               Reason = "no_route"            // the API has no route for the method and path
