@@ -28,14 +28,20 @@ import (
 	"sync/atomic"
 
 	"github.com/cedar-policy/cedar-go"
+	"github.com/cedar-policy/cedar-go/ast"
 	"github.com/cedar-policy/cedar-go/types"
 	xast "github.com/cedar-policy/cedar-go/x/exp/ast"
 )
 
-// Policy is one parsed (and, for templates, already linked) policy of a store.
+// Policy is one parsed (and, for templates, already linked) policy of a store: either
+// compiled (Policy), or only its head (Head, a policy without conditions), which the snapshot
+// indexes at once and cedar-go compiles on the policy's first evaluation. Most policies of a
+// large store are never evaluated on a given node, and cedar-go's compiled form is half of
+// the memory a 100,000-policy snapshot would hold (see docs/performance.md).
 type Policy struct {
 	ID     string
 	Policy *cedar.Policy
+	Head   *xast.Policy
 }
 
 // Input is everything a Snapshot is built from.
@@ -104,9 +110,25 @@ type layer struct {
 // checked rather than copied here: at 100,000 policies a copy costs ~25 MB.
 type entry struct {
 	id     cedar.PolicyID
-	policy *cedar.Policy
+	policy *lazyPolicy // shared by the snapshots that share the entry: compiled once
 	head   *xast.Policy
 	guard  *guard // nil: the conditions do not start with an indexable conjunct
+}
+
+// lazyPolicy is a cedar-go policy compiled on first use from its head.
+type lazyPolicy struct {
+	once sync.Once
+	head *xast.Policy
+	p    *cedar.Policy
+}
+
+func (l *lazyPolicy) get() *cedar.Policy {
+	l.once.Do(func() {
+		if l.p == nil {
+			l.p = cedar.NewPolicyFromAST((*ast.Policy)(l.head))
+		}
+	})
+	return l.p
 }
 
 type scopeKind uint8
@@ -256,11 +278,18 @@ func newEntry(i int, p Policy) (entry, error) {
 	if p.ID == "" {
 		return entry{}, fmt.Errorf("policy %d: empty id", i)
 	}
-	if p.Policy == nil {
+	lp := &lazyPolicy{p: p.Policy, head: p.Head}
+	switch {
+	case p.Policy != nil:
+		lp.head = (*xast.Policy)(p.Policy.AST())
+	case p.Head == nil:
 		return entry{}, fmt.Errorf("policy %q: nil policy", p.ID)
+	case len(p.Head.Conditions) > 0:
+		// A head is a policy whose conditions the index does not need to see compiled; one
+		// with conditions is compiled up front, where its errors belong.
+		return entry{}, fmt.Errorf("policy %q: a head with conditions", p.ID)
 	}
-	head := (*xast.Policy)(p.Policy.AST())
-	return entry{id: cedar.PolicyID(p.ID), policy: p.Policy, head: head, guard: extractGuard(head)}, nil
+	return entry{id: cedar.PolicyID(p.ID), policy: lp, head: lp.head, guard: extractGuard(lp.head)}, nil
 }
 
 func compareEntries(a, b entry) int { return cmp.Compare(a.id, b.id) }
@@ -506,10 +535,10 @@ func (s *Snapshot) Len() int { return len(s.base.policies) - s.nHidden + s.delta
 // annotations of a determining policy.
 func (s *Snapshot) Policy(id string) (*cedar.Policy, bool) {
 	if i, ok := s.delta.find(cedar.PolicyID(id)); ok {
-		return s.delta.policies[i].policy, true
+		return s.delta.policies[i].policy.get(), true
 	}
 	if i, ok := s.base.find(cedar.PolicyID(id)); ok && !s.hidden.has(i) {
-		return s.base.policies[i].policy, true
+		return s.base.policies[i].policy.get(), true
 	}
 	return nil, false
 }
@@ -715,7 +744,7 @@ func (c *candIter) each(yield func(cedar.PolicyID, *cedar.Policy) bool) {
 			e = &c.s.delta.policies[c.didx[j]]
 			j++
 		}
-		if !yield(e.id, e.policy) {
+		if !yield(e.id, e.policy.get()) {
 			return
 		}
 	}

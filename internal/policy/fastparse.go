@@ -7,6 +7,11 @@ import (
 	xast "github.com/cedar-policy/cedar-go/x/exp/ast"
 )
 
+// ParseHead returns the head of a static policy that has nothing else (see parseScopeOnly),
+// uncompiled: engine.Policy.Head takes it, and cedar-go compiles it on its first evaluation.
+// ok is false for any other text; ParseStatic reads those.
+func ParseHead(text string) (*xast.Policy, bool) { return parseHead(text) }
+
 // parseScopeOnly builds a policy that has only a head — annotations with plain string
 // values, an effect and three scope constraints on entity literals, no conditions — without
 // cedar-go's tokenizer, which is most of the time a 100,000-policy store takes to load (such
@@ -16,6 +21,14 @@ import (
 // answers ok, the policy is exactly the one cedar-go would parse, position included; the
 // differential test and FuzzScopeOnlyMatchesCedar hold it to that.
 func parseScopeOnly(text string) (*cedar.Policy, bool) {
+	p, ok := parseHead(text)
+	if !ok {
+		return nil, false
+	}
+	return cedar.NewPolicyFromAST((*ast.Policy)(p)), true
+}
+
+func parseHead(text string) (*xast.Policy, bool) {
 	s := scan{src: text}
 	s.space()
 	start := s.i
@@ -86,7 +99,7 @@ func parseScopeOnly(text string) (*cedar.Policy, bool) {
 	if !s.byte(')') || !s.byte(';') || s.i != len(s.src) {
 		return nil, false
 	}
-	return cedar.NewPolicyFromAST((*ast.Policy)(p)), true
+	return p, true
 }
 
 // scan reads ASCII Cedar text. Every method that consumes a token skips the whitespace after

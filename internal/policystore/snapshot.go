@@ -40,7 +40,7 @@ type Snapshot struct {
 	LoadedAt time.Time
 	// statements caches parsed static policies by text so a full load re-parses only changes.
 	// Next passes it on unchanged: it is shared and never written after the load that made it.
-	statements map[string]*cedar.Policy
+	statements map[string]engine.Policy
 	// templates are the store's parsed templates by id, shared until a change touches one.
 	templates map[string]*policy.Template
 }
@@ -381,7 +381,7 @@ func load(ctx context.Context, st store.Store, storeID string, rev int64, prev *
 		return nil, err
 	}
 	snap := &Snapshot{StoreID: storeID, Revision: rev, Settings: ps, LoadedAt: time.Now(),
-		statements: map[string]*cedar.Policy{}, templates: map[string]*policy.Template{}}
+		statements: map[string]engine.Policy{}, templates: map[string]*policy.Template{}}
 	entities := types.EntityMap{}
 	if doc, err := getSchema(ctx, st, storeID); err == nil {
 		if snap.Schema, err = policy.ParseSchema([]byte(doc.JSON)); err != nil {
@@ -406,7 +406,7 @@ func load(ctx context.Context, st store.Store, storeID string, rev int64, prev *
 		snap.templates[id] = t
 	}
 
-	var cache map[string]*cedar.Policy
+	var cache map[string]engine.Policy
 	if prev != nil {
 		cache = prev.statements
 	}
@@ -603,11 +603,11 @@ func compileTemplate(o store.Object) (string, *policy.Template, error) {
 // dominates a full load. Each worker records its statements in its own map, merged into
 // parsed afterwards; cache and templates are only read. The error reported is the one of
 // the first failing object in store order, as a sequential load would report it.
-func compilePolicies(objs []store.Object, templates map[string]*policy.Template, cache, parsed map[string]*cedar.Policy) ([]engine.Policy, error) {
+func compilePolicies(objs []store.Object, templates map[string]*policy.Template, cache, parsed map[string]engine.Policy) ([]engine.Policy, error) {
 	out := make([]engine.Policy, len(objs))
 	workers := min(runtime.GOMAXPROCS(0), max(1, len(objs)/256))
 	type share struct {
-		parsed map[string]*cedar.Policy
+		parsed map[string]engine.Policy
 		err    error
 	}
 	shares := make([]share, workers)
@@ -618,7 +618,7 @@ func compilePolicies(objs []store.Object, templates map[string]*policy.Template,
 		go func() {
 			defer wg.Done()
 			sh := &shares[w]
-			sh.parsed = make(map[string]*cedar.Policy, hi-lo)
+			sh.parsed = make(map[string]engine.Policy, hi-lo)
 			for i := lo; i < hi; i++ {
 				p, err := compilePolicy(objs[i], templates, cache, sh.parsed)
 				if err != nil {
@@ -643,7 +643,7 @@ func compilePolicies(objs []store.Object, templates map[string]*policy.Template,
 
 // compilePolicy parses or links a stored policy. Static statements are looked up in cache
 // (may be nil) first and recorded in parsed (may be nil).
-func compilePolicy(o store.Object, templates map[string]*policy.Template, cache, parsed map[string]*cedar.Policy) (engine.Policy, error) {
+func compilePolicy(o store.Object, templates map[string]*policy.Template, cache, parsed map[string]engine.Policy) (engine.Policy, error) {
 	p, err := decode[Policy](o)
 	if err != nil {
 		return engine.Policy{}, err
@@ -651,17 +651,25 @@ func compilePolicy(o store.Object, templates map[string]*policy.Template, cache,
 	var cp *cedar.Policy
 	switch p.Type {
 	case TypeStatic:
-		cp = cache[p.Statement]
-		if cp == nil {
-			s, err := policy.ParseStatic(p.Statement)
-			if err != nil {
-				return engine.Policy{}, fmt.Errorf("stored policy %s: %w", p.ID, err)
+		c, ok := cache[p.Statement]
+		if !ok {
+			// A head-only statement (most of a large store) is indexed from its head and
+			// compiled by cedar-go only if a request ever evaluates it.
+			if head, ok := policy.ParseHead(p.Statement); ok {
+				c = engine.Policy{Head: head}
+			} else {
+				s, err := policy.ParseStatic(p.Statement)
+				if err != nil {
+					return engine.Policy{}, fmt.Errorf("stored policy %s: %w", p.ID, err)
+				}
+				c = engine.Policy{Policy: s.Policy}
 			}
-			cp = s.Policy
 		}
 		if parsed != nil {
-			parsed[p.Statement] = cp
+			parsed[p.Statement] = c
 		}
+		c.ID = p.ID
+		return c, nil
 	case TypeTemplateLinked:
 		t := templates[p.TemplateID]
 		if t == nil {
