@@ -331,15 +331,19 @@ type lambdaRow struct {
 // the same request.
 func checkRows(t *testing.T, n *issuerNode, p *lambdaProcess, stage string, rows []lambdaRow) {
 	t.Helper()
-	kinds := []struct {
-		name  string
-		event func(stage, method, path, auth string) []byte
-	}{{"REQUEST", restRequestEvent}, {"TOKEN", tokenEvent}, {"v2", v2Event}}
+	checkRowsOf(t, n, p, stage, []string{"REQUEST", "TOKEN", "v2"}, true, rows)
+}
+
+// checkRowsOf is checkRows with the event kinds to send and whether the node's proxy must
+// agree (its client is 127.0.0.1, the events' 203.0.113.7).
+func checkRowsOf(t *testing.T, n *issuerNode, p *lambdaProcess, stage string, kindNames []string, proxy bool, rows []lambdaRow) {
+	t.Helper()
+	events := map[string]func(stage, method, path, auth string) []byte{"REQUEST": restRequestEvent, "TOKEN": tokenEvent, "v2": v2Event}
 	for _, r := range rows {
-		for _, k := range kinds {
-			payload := k.event(stage, r.method, r.path, r.auth)
+		for _, kind := range kindNames {
+			payload := events[kind](stage, r.method, r.path, r.auth)
 			got := p.invoke(t, payload)
-			label := fmt.Sprintf("%s [%s]", r.name, k.name)
+			label := fmt.Sprintf("%s [%s]", r.name, kind)
 			checkOutcome(t, label, stage, r, got)
 			// The gateway's own decision on the request the event describes.
 			ev, err := lambdaauth.ParseEvent(payload)
@@ -364,6 +368,9 @@ func checkRows(t *testing.T, n *issuerNode, p *lambdaProcess, stage string, rows
 					t.Errorf("%s: context %v, gateway principal %q groups %v", label, resp.Context, v.Principal, v.Groups)
 				}
 			}
+		}
+		if !proxy {
+			continue
 		}
 		// The proxy path of the same node: a denial answers the status Check decided.
 		req, err := http.NewRequest(r.method, "http://"+n.node.Addr("gateway")+"/"+stage+r.path, nil)
@@ -591,4 +598,29 @@ func TestLambdaSimpleResponses(t *testing.T) {
 	if got := p.invoke(t, restRequestEvent("demo", "GET", "/admin/curltest1", o)); got.errMsg != "" || effect(t, got.body) != "Allow" {
 		t.Errorf("REST event: %s", describe(got))
 	}
+}
+
+// TestLambdaGroupsIAM runs SPEC §2.2 (groups mapped to IAM policies, with an IpAddress
+// condition on the caller's address) through `gatehouse lambda` with examples/groups-iam.
+func TestLambdaGroupsIAM(t *testing.T) {
+	t.Parallel()
+	n := newIssuerNode(t)
+	pool, client, _ := n.pool("PetPool", map[string][]string{"cognitouser": {"pet-veterinarian"}, "nogroup": nil})
+	n.vars["POOL_ID"], n.vars["CLIENT_ID"], n.vars["UPSTREAM"] = pool, client, n.upstream(sampleapi.VersionedPets())
+	// The events' source address is 203.0.113.7.
+	n.vars["ALLOWED_CIDR"] = "203.0.113.0/24"
+	p := startLambda(t, n.applyExample("groups-iam"))
+	vet := n.token(pool, client, "cognitouser", false)
+	checkRowsOf(t, n, p, "dev", []string{"REQUEST", "v2"}, false, []lambdaRow{
+		{"no header", "GET", "/petstore/v1/pets", "", unauthorized, ""},
+		{"garbage", "GET", "/petstore/v1/pets", garbage, deny, ""},
+		{"v1 pets", "GET", "/petstore/v1/pets", vet, allow, "pet-veterinarian"},
+		{"v2 pets", "GET", "/petstore/v2/pets", vet, deny, ""},
+		{"v2 status", "GET", "/petstore/v2/status", vet, allow, "pet-veterinarian"},
+		{"v2 status POST", "POST", "/petstore/v2/status", vet, deny, ""},
+		{"no group", "GET", "/petstore/v1/pets", n.token(pool, client, "nogroup", false), deny, ""},
+		{"id token", "GET", "/petstore/v1/pets", n.token(pool, client, "cognitouser", true), deny, ""},
+	})
+	// A TOKEN event has no source address: the IpAddress condition cannot hold.
+	checkRowsOf(t, n, p, "dev", []string{"TOKEN"}, false, []lambdaRow{{"TOKEN event, no source IP", "GET", "/petstore/v1/pets", vet, deny, ""}})
 }
