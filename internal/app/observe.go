@@ -125,7 +125,7 @@ func (o *observer) observeHTTP(source string, mode countMode, h http.Handler) ht
 				ro.server.End()
 			}
 			if count {
-				o.metrics.Requests.WithLabelValues(ro.api, ro.route, strconv.Itoa(status), source).Inc()
+				o.metrics.Requests.WithLabelValues(ro.api, ro.route, statusLabel(status), source).Inc()
 				o.metrics.RequestLatency.WithLabelValues(ro.api, ro.route, source).Observe(time.Since(start).Seconds())
 			}
 		}()
@@ -188,6 +188,22 @@ func (o *observer) decided(ctx context.Context, d gateway.Decision) {
 		ro.server.SetName(d.Route)
 		ro.server.SetAttributes(attribute.String("http.route", path), attribute.String("gatehouse.api", d.API))
 	}
+}
+
+// statusLabels holds the label of every status from 100 to 599, so counting a request
+// formats nothing.
+var statusLabels = func() (s [500]string) {
+	for i := range s {
+		s[i] = strconv.Itoa(i + 100)
+	}
+	return s
+}()
+
+func statusLabel(code int) string {
+	if code >= 100 && code < 600 {
+		return statusLabels[code-100]
+	}
+	return strconv.Itoa(code)
 }
 
 // statusWriter remembers the status answered. Unwrap lets http.ResponseController (which
