@@ -144,6 +144,7 @@ type lambdaProcess struct {
 	stderr  *bytes.Buffer
 	stderrM *sync.Mutex
 	stop    func()
+	dir     string // the process's working directory
 }
 
 type lockedWriter struct {
@@ -168,8 +169,10 @@ func startLambda(t testing.TB, env map[string]string) *lambdaProcess {
 	for k, v := range env {
 		cmd.Env = append(cmd.Env, k+"="+v)
 	}
-	p := &lambdaProcess{rt: rt, stderr: &bytes.Buffer{}, stderrM: &sync.Mutex{}}
+	p := &lambdaProcess{rt: rt, stderr: &bytes.Buffer{}, stderrM: &sync.Mutex{}, dir: t.TempDir()}
 	cmd.Stderr = lockedWriter{p.stderrM, p.stderr}
+	// An empty working directory, where the default database (./gatehouse.db) would appear.
+	cmd.Dir = p.dir
 	p.started = time.Now()
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -474,6 +477,10 @@ func TestLambdaPetStore(t *testing.T) {
 		{"garbage token", "POST", "/pets", garbage, deny, ""},
 		{"no such route", "DELETE", "/pets", o, deny, ""},
 	})
+	// Read-only: nothing was written where a node keeps its database.
+	if entries, err := os.ReadDir(p.dir); err != nil || len(entries) != 0 {
+		t.Fatalf("the working directory holds %v (%v)", entries, err)
+	}
 }
 
 const garbage = "Bearer aGVhZGVy.Y2xhaW1z.c2lnbmF0dXJl"
