@@ -15,6 +15,9 @@
 //     which for a named stage already starts with "/<stage>" ($default stage: no prefix, so the
 //     bundle API needs basePath "/").
 //
+// Every event is a TLS request (API Gateway endpoints are HTTPS only) whose client is the
+// event's source IP (Input.Client): forwarding headers in the event are never believed.
+//
 // Answers (Respond):
 //   - allow: an IAM policy allowing execute-api:Invoke on the event's methodArn (routeArn);
 //   - a 401 verdict (missing, invalid or expired token): the error "Unauthorized", which API
