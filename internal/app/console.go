@@ -38,7 +38,12 @@ func (n *Node) mountConsole(mux *http.ServeMux, api *avpapi.API) {
 			trusted = append(trusted, p)
 		}
 	}
-	c, err := console.New(console.Deps{TrustedProxies: trusted, Operation: api.Operation, Policies: n.Policies, Decider: n.Decider, APIs: n.APIs, Store: n.Store,
+	var viaIdP *console.IdPSignIn
+	if n.Config.ConsolePool != "" && n.IdP != nil {
+		viaIdP = &console.IdPSignIn{Issuer: n.IdP.Issuer(n.Config.ConsolePool), PoolID: n.Config.ConsolePool, ClientID: n.Config.ConsoleClientID,
+			Token: n.IdP.Handler()}
+	}
+	c, err := console.New(console.Deps{TrustedProxies: trusted, IdP: viaIdP, Operation: api.Operation, Policies: n.Policies, Decider: n.Decider, APIs: n.APIs, Store: n.Store,
 		Keys: n.consoleKeys(), AuditFile: n.Config.AuditFile, Logger: n.Logger,
 		AuditVerify: func(ctx context.Context) (audit.VerifyOptions, error) {
 			return AuditVerifyOptions(ctx, n.Store, AuditTrailName(n.Config.AuditFile))

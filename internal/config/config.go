@@ -86,6 +86,12 @@ type Config struct {
 	// roles viewer, author or administrator joined by "+"; the secret is at least 16
 	// characters (docs/console.md).
 	ConsoleKeys []string `json:"consoleKeys"`
+	// ConsolePool and ConsoleClientID, set together, let people sign in to the web console
+	// through the built-in IdP as users of that pool (authorization code with PKCE; the
+	// public client must list <console>/console/oauth2/callback among its callback URLs);
+	// their groups named viewer, author or administrator are their roles.
+	ConsolePool     string `json:"consolePool"`
+	ConsoleClientID string `json:"consoleClientId"`
 	// TracingEndpoint is the OTLP collector URL (http:// plaintext, https:// TLS); tracing is
 	// off while neither it nor OTEL_EXPORTER_OTLP_(TRACES_)ENDPOINT is set (docs/observability.md).
 	TracingEndpoint string `json:"tracingEndpoint"`
@@ -188,6 +194,8 @@ var Env = []struct {
 	{"GATEHOUSE_AUDIT_FILE", "auditFile", "audit trail destination: path, stdout, or empty"},
 	{"GATEHOUSE_AUDIT_FAILURE", "auditFailure", "while the audit trail cannot be written: log (keep deciding) or deny (answer 503)"},
 	{"GATEHOUSE_AUDIT_DIGEST_INTERVAL", "auditDigestInterval", "interval between signed audit digest records (default 60s)"},
+	{"GATEHOUSE_CONSOLE_POOL", "consolePool", "built-in IdP user pool whose users may sign in to the web console"},
+	{"GATEHOUSE_CONSOLE_CLIENT_ID", "consoleClientId", "app client of consolePool the web console signs in with"},
 	{"GATEHOUSE_CONSOLE_KEYS", "consoleKeys", "comma-separated web console key pairs roles:accessKeyId:secret (roles viewer, author, administrator joined by +)"},
 	{"GATEHOUSE_MAX_SCHEMA_BYTES", "maxSchemaBytes", "policy store schema size limit (100000 = AVP's quota)"},
 	{"GATEHOUSE_CODE_SENDER", "codeSender", "IdP verification code delivery: smtp, webhook, log (development) or off"},
@@ -283,6 +291,10 @@ func (c *Config) Set(key, v string) error {
 		c.AuditFailure = v
 	case "auditDigestInterval":
 		dur(&c.AuditDigestInterval)
+	case "consolePool":
+		c.ConsolePool = v
+	case "consoleClientId":
+		c.ConsoleClientID = v
 	case "consoleKeys":
 		c.ConsoleKeys = nil
 		for _, k := range strings.Split(v, ",") {
@@ -372,6 +384,11 @@ func (c *Config) Validate() error {
 	}
 	if c.ShutdownDelay < 0 {
 		errs = append(errs, errors.New("shutdownDelay: must not be negative"))
+	}
+	if (c.ConsolePool == "") != (c.ConsoleClientID == "") {
+		errs = append(errs, errors.New("consolePool and consoleClientId must be set together"))
+	} else if c.ConsolePool != "" && !Enabled(c.IdPListen) {
+		errs = append(errs, errors.New("consolePool: the built-in IdP is off (idpListen)"))
 	}
 	seen := map[string]bool{}
 	for i, s := range c.ConsoleKeys {

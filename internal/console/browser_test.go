@@ -3,6 +3,8 @@ package console_test
 import (
 	"context"
 	"encoding/json"
+	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -16,6 +18,8 @@ import (
 	"github.com/gatehouse-dev/gatehouse/internal/apply"
 	"github.com/gatehouse-dev/gatehouse/internal/avpapi"
 	"github.com/gatehouse-dev/gatehouse/internal/awsjson"
+	"github.com/gatehouse-dev/gatehouse/internal/console"
+	"github.com/gatehouse-dev/gatehouse/internal/idp"
 	"github.com/gatehouse-dev/gatehouse/internal/policystore"
 )
 
@@ -388,3 +392,89 @@ func consoleOps(n *testNode) func(string) (awsjson.Op, bool) {
 }
 
 func policyFilter() policystore.PolicyFilter { return policystore.PolicyFilter{} }
+
+// idpConsole starts a node with the built-in IdP, a pool with a public code-flow client
+// whose callback is a console served over the node's parts, alice in group author and bob
+// in no console group. It returns the console's base URL.
+func idpConsole(t *testing.T) (*testNode, string) {
+	t.Helper()
+	cfg := apptest.WithIdP(t, apptest.Config(t, "sqlite"))
+	node, stop := apptest.StartStoppable(t, cfg)
+	n := &testNode{Node: node, base: "http://" + node.Addr("admin"), stop: stop}
+	ctx := context.Background()
+	pool, err := n.IdP.CreatePool(ctx, idp.PoolInput{Name: "staff"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The console's address must be known for the client's callback: bind first, serve later.
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	base := "http://" + ln.Addr().String()
+	client, err := n.IdP.CreateClient(ctx, pool.ID, idp.ClientInput{Name: "console", AllowedOAuthFlows: []string{"code"},
+		AllowedOAuthScopes: []string{"openid"}, CallbackURLs: []string{base + "/console/oauth2/callback"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, g := range []string{"author", "staff"} {
+		if _, err := n.IdP.CreateGroup(ctx, pool.ID, idp.GroupInput{Name: g}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for user, group := range map[string]string{"alice": "author", "bob": "staff"} {
+		if _, err := n.IdP.CreateUser(ctx, pool.ID, user, "Correct-Horse-9", nil); err != nil {
+			t.Fatal(err)
+		}
+		if err := n.IdP.SetUserPassword(ctx, pool.ID, user, "Correct-Horse-9", true); err != nil {
+			t.Fatal(err)
+		}
+		if err := n.IdP.AddUserToGroup(ctx, pool.ID, user, group); err != nil {
+			t.Fatal(err)
+		}
+	}
+	api := avpapi.New(n.Policies, n.Decider)
+	c, err := console.New(console.Deps{Operation: api.Operation, Policies: n.Policies, Decider: n.Decider, APIs: n.APIs, Store: n.Store,
+		Keys: func(string) (console.Key, bool) { return console.Key{}, false },
+		IdP:  &console.IdPSignIn{Issuer: n.IdP.Issuer(pool.ID), PoolID: pool.ID, ClientID: client.ID, Token: n.IdP.Handler()}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := &http.Server{Handler: c.Handler(), ReadHeaderTimeout: 10 * time.Second}
+	go srv.Serve(ln)
+	t.Cleanup(func() { srv.Close() })
+	return n, base
+}
+
+// TestIdPSignIn: a person signs in through the built-in IdP's hosted login page
+// (authorization code + PKCE) and gets the roles of their groups; a user in no console
+// group is refused.
+func TestIdPSignIn(t *testing.T) {
+	ctx := newChromium(t)
+	_, base := idpConsole(t)
+	signIn := func(user string) {
+		run(t, ctx, "IdP sign-in as "+user,
+			chromedp.Navigate(base+"/console/signin"),
+			chromedp.Click(chromedp.ID("signin-idp")),
+			chromedp.WaitVisible(chromedp.ID("username")),
+			chromedp.SendKeys(chromedp.ID("username"), user),
+			chromedp.SendKeys(chromedp.ID("password"), "Correct-Horse-9"),
+			chromedp.Click(chromedp.CSS(`button[type="submit"]`)),
+			chromedp.WaitVisible(chromedp.CSS("main h1")))
+	}
+	signIn("alice")
+	run(t, ctx, "console after IdP sign-in", chromedp.WaitVisible(chromedp.ID("stores")))
+	if who := read(t, ctx, "who", chromedp.Text(chromedp.CSS(".who"))); !strings.Contains(who, "idp:alice") || !strings.Contains(who, "author") {
+		t.Fatalf("signed in as %q", who)
+	}
+	shot(t, ctx, "idp-signed-in")
+	run(t, ctx, "sign out", chromedp.Click(chromedp.CSS(".signout button")), chromedp.WaitVisible(chromedp.ID("signin-idp")))
+	signIn("bob")
+	run(t, ctx, "bob refused", chromedp.WaitVisible(chromedp.CSS(".error")))
+	if msg := read(t, ctx, "refusal", chromedp.Text(chromedp.CSS(".error"))); !strings.Contains(msg, "none of the console groups") {
+		t.Fatalf("bob: %q", msg)
+	}
+	if loc := read(t, ctx, "bob's page", chromedp.Location()); strings.Contains(loc, "/console/stores") {
+		t.Fatalf("bob reached %s", loc)
+	}
+}

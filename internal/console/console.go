@@ -54,7 +54,9 @@ type Deps struct {
 	// setting): behind a TLS-terminating proxy the console then sets a Secure __Host- cookie
 	// and expects an https Origin.
 	TrustedProxies []netip.Prefix
-	Logger         *slog.Logger
+	// IdP, when set, offers sign-in through the built-in IdP besides access keys.
+	IdP    *IdPSignIn
+	Logger *slog.Logger
 }
 
 // Console serves the web console.
@@ -64,6 +66,7 @@ type Console struct {
 	tmpl     map[string]*template.Template
 	index    *policyIndex
 	seeded   seedState
+	pending  pendingSignIns
 	ttl      time.Duration
 	idle     time.Duration
 	now      func() time.Time
@@ -113,7 +116,7 @@ func New(d Deps, opts ...Option) (*Console, error) {
 	return c, nil
 }
 
-var pages = []string{"signin", "stores", "store", "policies", "policy", "test", "matrix", "audit", "error"}
+var pages = []string{"continue", "signin", "stores", "store", "policies", "policy", "test", "matrix", "audit", "error"}
 
 func parseTemplates() (map[string]*template.Template, error) {
 	base, err := template.New("layout.html").Funcs(template.FuncMap{
@@ -150,6 +153,8 @@ func (c *Console) Handler() http.Handler {
 	}))
 	mux.HandleFunc("GET "+Prefix+"signin", c.signinPage)
 	mux.HandleFunc("POST "+Prefix+"signin", c.signin)
+	mux.HandleFunc("GET "+Prefix+"oauth2/start", c.idpStart)
+	mux.HandleFunc("GET "+Prefix+"oauth2/callback", c.idpCallback)
 	mux.Handle("POST "+Prefix+"signout", c.authed(c.signout))
 	mux.Handle("GET "+Prefix+"{$}", c.authed(func(w http.ResponseWriter, r *http.Request, s *session) {
 		http.Redirect(w, r, Prefix+"stores", http.StatusSeeOther)

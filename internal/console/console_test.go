@@ -591,3 +591,48 @@ func TestForwardedProtoFromTrustedProxy(t *testing.T) {
 		}
 	}
 }
+
+// TestIdPCallbackRefusals: the IdP's redirect back is accepted only with the state this
+// browser started, once, and a code the IdP issued.
+func TestIdPCallbackRefusals(t *testing.T) {
+	t.Parallel()
+	_, base := idpConsole(t)
+	b := newBrowser(t, base)
+	if resp, body := b.get("/console/oauth2/callback?state=x&code=y"); resp.StatusCode != http.StatusUnauthorized || !strings.Contains(body, "not started by this browser") {
+		t.Fatalf("callback without a started sign-in: %d", resp.StatusCode)
+	}
+	resp, _ := b.get("/console/oauth2/start")
+	loc, _ := url.Parse(resp.Header.Get("Location"))
+	q := loc.Query()
+	if resp.StatusCode != http.StatusSeeOther || !strings.HasSuffix(loc.Path, "/oauth2/authorize") || q.Get("code_challenge_method") != "S256" ||
+		q.Get("code_challenge") == "" || q.Get("nonce") == "" || q.Get("redirect_uri") != base+"/console/oauth2/callback" {
+		t.Fatalf("start: %d %s", resp.StatusCode, loc)
+	}
+	var ck *http.Cookie
+	for _, c := range resp.Cookies() {
+		if c.Name == "gatehouse-console-oauth" {
+			ck = c
+		}
+	}
+	if ck == nil || !ck.HttpOnly || ck.SameSite != http.SameSiteLaxMode || ck.Value != q.Get("state") {
+		t.Fatalf("state cookie: %+v", ck)
+	}
+	state := q.Get("state")
+	if resp, body := b.get("/console/oauth2/callback?state=other&code=y"); resp.StatusCode != http.StatusUnauthorized || !strings.Contains(body, "state") {
+		t.Fatalf("wrong state: %d", resp.StatusCode)
+	}
+	// The refusal cleared the cookie; a fresh start and a forged code.
+	resp, _ = b.get("/console/oauth2/start")
+	loc, _ = url.Parse(resp.Header.Get("Location"))
+	state = loc.Query().Get("state")
+	if resp, body := b.get("/console/oauth2/callback?state=" + state + "&code=forged"); resp.StatusCode != http.StatusUnauthorized || !strings.Contains(body, "token endpoint answered 400") {
+		t.Fatalf("forged code: %d\n%s", resp.StatusCode, body)
+	}
+	b.c.Jar.SetCookies(mustURL(base+"/console/oauth2/"), []*http.Cookie{{Name: "gatehouse-console-oauth", Value: state, Path: "/console/oauth2/"}})
+	if resp, body := b.get("/console/oauth2/callback?state=" + state + "&code=forged"); resp.StatusCode != http.StatusUnauthorized || !strings.Contains(body, "already used") {
+		t.Fatalf("replayed state: %d\n%s", resp.StatusCode, body)
+	}
+	if resp, _ := b.get("/console/stores"); resp.StatusCode != http.StatusSeeOther {
+		t.Fatal("a refused IdP sign-in opened a session")
+	}
+}

@@ -11,7 +11,11 @@
 //     Secure on TLS, or behind a trusted proxy's X-Forwarded-Proto: https). The server keeps only the id's SHA-256, so a memory dump of the map
 //     does not yield a usable cookie.
 //   - Sign-in compares the secret of an access key pair in constant time, and answers the
-//     same for an unknown key id as for a wrong secret.
+//     same for an unknown key id as for a wrong secret. Sign-in through the built-in IdP
+//     (IdPSignIn) is authorization code with PKCE; its callback is accepted only with the
+//     state the same browser started (a one-use server-side entry matched by a Lax cookie),
+//     and only with an ID token of the pool, for the client, carrying that sign-in's nonce;
+//     a user in none of the role groups gets no session.
 //   - Every POST carries the session's synchronizer token (compared in constant time) and
 //     comes from the console's own origin (Origin, else Referer, must match the Host; a
 //     cross-site Sec-Fetch-Site is refused); sign-in, which has no session yet, is held to

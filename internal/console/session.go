@@ -111,7 +111,7 @@ func (c *Console) signinPage(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, safeNext(r.URL.Query().Get("next")), http.StatusSeeOther)
 		return
 	}
-	c.render(w, r, nil, http.StatusOK, "signin", map[string]any{"Next": safeNext(r.URL.Query().Get("next"))})
+	c.render(w, r, nil, http.StatusOK, "signin", map[string]any{"Next": safeNext(r.URL.Query().Get("next")), "IdP": c.d.IdP != nil})
 }
 
 // safeNext keeps a post-sign-in redirect inside the console (no open redirect).
@@ -138,7 +138,7 @@ func (c *Console) signin(w http.ResponseWriter, r *http.Request) {
 	id := strings.TrimSpace(r.PostFormValue("accessKeyId"))
 	secret := r.PostFormValue("secretAccessKey")
 	fail := func(field, msg string) {
-		c.render(w, r, nil, http.StatusUnauthorized, "signin", map[string]any{"Next": next, "AccessKeyID": id, "Field": field, "Error": msg})
+		c.render(w, r, nil, http.StatusUnauthorized, "signin", map[string]any{"Next": next, "AccessKeyID": id, "Field": field, "Error": msg, "IdP": c.d.IdP != nil})
 	}
 	switch {
 	case id == "":
