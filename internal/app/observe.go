@@ -108,7 +108,12 @@ func (o *observer) observeHTTP(source string, mode countMode, h http.Handler) ht
 		sw := &statusWriter{ResponseWriter: w}
 		defer func() {
 			status := sw.status
-			if status == 0 {
+			p := recover()
+			switch {
+			case status == 0 && p != nil:
+				// net/http answers nothing and closes the connection: a failure, not a 200.
+				status = http.StatusInternalServerError
+			case status == 0:
 				status = http.StatusOK
 			}
 			if mode == countVerdictStatus && ro.verdict != 0 {
@@ -127,6 +132,9 @@ func (o *observer) observeHTTP(source string, mode countMode, h http.Handler) ht
 			if count {
 				o.metrics.Requests.WithLabelValues(ro.api, ro.route, statusLabel(status), source).Inc()
 				o.metrics.RequestLatency.WithLabelValues(ro.api, ro.route, source).Observe(time.Since(start).Seconds())
+			}
+			if p != nil {
+				panic(p) // for net/http, which logs it (or, for http.ErrAbortHandler, does not)
 			}
 		}()
 		h.ServeHTTP(sw, r.WithContext(context.WithValue(ctx, reqObsKey{}, ro)))
