@@ -364,8 +364,15 @@ func (p *IdP) completeMFA(ctx context.Context, pool *Pool, client *Client, sessi
 	if err != nil {
 		return nil, err
 	}
-	if !u.Enabled {
+	// The user may have changed since the first factor; the refusals checkPassword makes
+	// after a right password apply again.
+	switch {
+	case !u.Enabled:
 		return nil, errf(CodeNotAuthorized, "User is disabled.")
+	case u.Status == userStatusReset:
+		return nil, errf(CodeResetRequired, "Password reset required for the user")
+	case u.Status == userStatusUnconfirmed:
+		return nil, errf(CodeUserNotConfirmed, "User is not confirmed.")
 	}
 	return u, nil
 }

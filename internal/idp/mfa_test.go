@@ -255,6 +255,29 @@ func TestSoftwareTokenMFA(t *testing.T) {
 			apiErr(t, err, "InvalidParameterException", "Missing required parameter USERNAME")
 		})
 
+		t.Run("client with a secret", func(t *testing.T) {
+			c := must[*cip.CreateUserPoolClientOutput](t)(api.CreateUserPoolClient(ctx, &cip.CreateUserPoolClientInput{
+				UserPoolId: aws.String(poolID), ClientName: aws.String("backend"), GenerateSecret: true,
+				ExplicitAuthFlows: []types.ExplicitAuthFlowsType{types.ExplicitAuthFlowsTypeAllowUserPasswordAuth}})).UserPoolClient
+			id, sh := aws.ToString(c.ClientId), secretHash(aws.ToString(c.ClientSecret), "alice", aws.ToString(c.ClientId))
+			e.nextStep()
+			start := func() *cip.InitiateAuthOutput {
+				return must[*cip.InitiateAuthOutput](t)(api.InitiateAuth(ctx, &cip.InitiateAuthInput{AuthFlow: types.AuthFlowTypeUserPasswordAuth,
+					ClientId: aws.String(id), AuthParameters: map[string]string{"USERNAME": "alice", "PASSWORD": password, "SECRET_HASH": sh}}))
+			}
+			respond := func(ch *cip.InitiateAuthOutput, responses map[string]string) (*cip.RespondToAuthChallengeOutput, error) {
+				return api.RespondToAuthChallenge(ctx, &cip.RespondToAuthChallengeInput{ClientId: aws.String(id),
+					ChallengeName: types.ChallengeNameTypeSoftwareTokenMfa, Session: ch.Session, ChallengeResponses: responses})
+			}
+			code := totp(t, secret, e.clock.Now())
+			_, err := respond(start(), map[string]string{"USERNAME": "alice", "SOFTWARE_TOKEN_MFA_CODE": code})
+			apiErr(t, err, "NotAuthorizedException", "")
+			// A session of another client is refused.
+			_, err = answer("alice", start().Session, code)
+			apiErr(t, err, "NotAuthorizedException", "Invalid session for the user, session is expired.")
+			must[*cip.RespondToAuthChallengeOutput](t)(respond(start(), map[string]string{"USERNAME": "alice", "SOFTWARE_TOKEN_MFA_CODE": code, "SECRET_HASH": sh}))
+		})
+
 		t.Run("refresh asks for no second factor", func(t *testing.T) {
 			out := must[*cip.InitiateAuthOutput](t)(api.InitiateAuth(ctx, &cip.InitiateAuthInput{AuthFlow: types.AuthFlowTypeRefreshTokenAuth,
 				ClientId: aws.String(clientID), AuthParameters: map[string]string{"REFRESH_TOKEN": aws.ToString(aliceTokens.RefreshToken)}}))
