@@ -19,7 +19,7 @@ func (s *Snapshot) All() iter.Seq2[cedar.PolicyID, *cedar.Policy] {
 				continue
 			}
 			e := &s.base.policies[i]
-			if !yield(e.id, e.policy) {
+			if !yield(e.id, e.policy.get()) {
 				return
 			}
 		}
@@ -28,7 +28,7 @@ func (s *Snapshot) All() iter.Seq2[cedar.PolicyID, *cedar.Policy] {
 		}
 		for i := range s.delta.policies {
 			e := &s.delta.policies[i]
-			if !yield(e.id, e.policy) {
+			if !yield(e.id, e.policy.get()) {
 				return
 			}
 		}
@@ -92,7 +92,7 @@ func (s *Snapshot) AnyResource(principal, action types.EntityUID, ents types.Ent
 			slices.Sort(idx)
 			for _, i := range slices.Compact(idx) {
 				e := &l.policies[i]
-				if !yield(e.id, e.policy) {
+				if !yield(e.id, e.policy.get()) {
 					return
 				}
 			}
@@ -112,7 +112,7 @@ func (s *Snapshot) OpenAction() iter.Seq2[cedar.PolicyID, *cedar.Policy] {
 					continue
 				}
 				e := &l.policies[i]
-				if !yield(e.id, e.policy) {
+				if !yield(e.id, e.policy.get()) {
 					return
 				}
 			}
