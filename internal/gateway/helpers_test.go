@@ -3,21 +3,15 @@ package gateway_test
 import (
 	"bufio"
 	"context"
-	"crypto/rand"
-	"crypto/rsa"
-	"encoding/base64"
-	"encoding/hex"
 	"encoding/json"
 	"io"
 	"log/slog"
-	"math/big"
 	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -26,70 +20,24 @@ import (
 	"github.com/gatehouse-dev/gatehouse/internal/apidef"
 	"github.com/gatehouse-dev/gatehouse/internal/gateway"
 	"github.com/gatehouse-dev/gatehouse/internal/identity"
+	"github.com/gatehouse-dev/gatehouse/internal/identity/identitytest"
 	"github.com/gatehouse-dev/gatehouse/internal/policystore"
 	"github.com/gatehouse-dev/gatehouse/internal/store"
 )
 
-// ---- a Cognito-shaped issuer: real RSA keys, a real JWKS endpoint ----
+// ---- a Cognito-shaped issuer: identitytest's, with the gateway tests' user type ----
 
-var (
-	keyOnce sync.Once
-	rsaKey  *rsa.PrivateKey
-)
-
-func signingKey(t testing.TB) *rsa.PrivateKey {
-	t.Helper()
-	keyOnce.Do(func() {
-		var err error
-		if rsaKey, err = rsa.GenerateKey(rand.Reader, 2048); err != nil {
-			panic(err)
-		}
-	})
-	return rsaKey
-}
-
-// fakeCognito serves /<poolId>/.well-known/jwks.json for any pool and mints tokens shaped
-// like Cognito's.
-type fakeCognito struct {
-	srv       *httptest.Server
-	key       *rsa.PrivateKey
-	kid       string
-	jwksFetch atomic.Int64
-}
+// fakeCognito serves every pool id as an issuer and mints tokens shaped like Cognito's.
+type fakeCognito struct{ *identitytest.Issuer }
 
 func newFakeCognito(t testing.TB) *fakeCognito {
 	t.Helper()
-	c := &fakeCognito{key: signingKey(t), kid: "test-kid-1"}
-	pub := c.key.PublicKey
-	jwks, _ := json.Marshal(map[string]any{"keys": []any{map[string]any{
-		"kty": "RSA", "kid": c.kid, "use": "sig", "alg": "RS256",
-		"n": base64.RawURLEncoding.EncodeToString(pub.N.Bytes()),
-		"e": base64.RawURLEncoding.EncodeToString(big.NewInt(int64(pub.E)).Bytes()),
-	}}})
-	c.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if pool, ok := strings.CutSuffix(r.URL.Path, "/.well-known/openid-configuration"); ok {
-			// OIDC discovery, for sources configured as generic OIDC issuers.
-			iss := "http://" + r.Host + pool
-			_ = json.NewEncoder(w).Encode(map[string]string{"issuer": iss, "jwks_uri": iss + "/.well-known/jwks.json"})
-			return
-		}
-		if !strings.HasSuffix(r.URL.Path, "/.well-known/jwks.json") {
-			http.NotFound(w, r)
-			return
-		}
-		c.jwksFetch.Add(1)
-		w.Header().Set("Content-Type", "application/json")
-		_, _ = w.Write(jwks)
-	}))
-	t.Cleanup(c.srv.Close)
-	return c
+	return &fakeCognito{identitytest.New(t)}
 }
 
-func (c *fakeCognito) issuer(pool string) string { return c.srv.URL + "/" + pool }
+func (c *fakeCognito) issuer(pool string) string { return c.Issuer.Issuer(pool) }
 
-func poolARN(pool string) string {
-	return "arn:aws:cognito-idp:us-east-1:123456789012:userpool/" + pool
-}
+func poolARN(pool string) string { return identitytest.PoolARN(pool) }
 
 // user is a user of a fake pool.
 type user struct {
@@ -99,61 +47,21 @@ type user struct {
 	extra                       map[string]any
 }
 
-func randHex(n int) string {
-	b := make([]byte, n)
-	_, _ = rand.Read(b)
-	return hex.EncodeToString(b)
-}
-
-func (c *fakeCognito) sign(t testing.TB, claims jwt.MapClaims) string {
-	t.Helper()
-	tok := jwt.NewWithClaims(jwt.SigningMethodRS256, claims)
-	tok.Header["kid"] = c.kid
-	s, err := tok.SignedString(c.key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return s
+func (u user) identity() identitytest.User {
+	return identitytest.User{Pool: u.pool, Client: u.client, Sub: u.sub, Username: u.username,
+		Groups: u.groups, Scopes: u.scopes, Extra: u.extra}
 }
 
 func (c *fakeCognito) claims(u user, use string, exp time.Time) jwt.MapClaims {
-	now := time.Now()
-	m := jwt.MapClaims{
-		"sub": u.sub, "iss": c.issuer(u.pool), "token_use": use, "auth_time": now.Unix(),
-		"iat": now.Unix(), "exp": exp.Unix(), "jti": randHex(8), "origin_jti": randHex(8), "event_id": randHex(8),
-	}
-	if len(u.groups) > 0 {
-		m["cognito:groups"] = u.groups
-	}
-	if use == "access" {
-		m["client_id"] = u.client
-		m["username"] = u.username
-		m["scope"] = strings.Join(append([]string{"aws.cognito.signin.user.admin"}, u.scopes...), " ")
-	} else {
-		m["aud"] = u.client
-		m["cognito:username"] = u.username
-		m["email"] = u.username + "@example.com"
-		m["email_verified"] = true
-	}
-	for k, v := range u.extra {
-		m[k] = v
-	}
-	return m
+	return c.Claims(u.identity(), use, exp)
 }
 
-func (c *fakeCognito) access(t testing.TB, u user) string {
-	return c.sign(t, c.claims(u, "access", time.Now().Add(time.Hour)))
-}
+func (c *fakeCognito) access(t testing.TB, u user) string { return c.Access(t, u.identity()) }
 
-func (c *fakeCognito) id(t testing.TB, u user) string {
-	return c.sign(t, c.claims(u, "id", time.Now().Add(time.Hour)))
-}
+func (c *fakeCognito) id(t testing.TB, u user) string { return c.ID(t, u.identity()) }
 
 func (c *fakeCognito) expiredAccess(t testing.TB, u user) string {
-	cl := c.claims(u, "access", time.Now().Add(-10*time.Minute))
-	cl["iat"] = time.Now().Add(-70 * time.Minute).Unix()
-	cl["auth_time"] = cl["iat"]
-	return c.sign(t, cl)
+	return c.ExpiredAccess(t, u.identity())
 }
 
 // ---- an upstream that records what it received ----
@@ -258,7 +166,7 @@ func (s *syncBuffer) String() string {
 func newEnv(t testing.TB, st store.Store, edits ...func(*gateway.Deps, *[]gateway.Option)) *env {
 	t.Helper()
 	e := &env{st: st, idp: newFakeCognito(t), up: newUpstream(t), logs: &syncBuffer{}}
-	e.cognitoURL = e.idp.srv.URL
+	e.cognitoURL = e.idp.URL()
 	endpoint := func(context.Context, string) string { return e.cognitoURL }
 	e.ps = policystore.New(st, policystore.WithCognitoEndpoint(endpoint))
 	logger := slog.New(slog.NewJSONHandler(e.logs, nil))

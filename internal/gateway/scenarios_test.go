@@ -148,12 +148,12 @@ routes:
 	e.do(t, "GET", "/handbook", "").want(t, "no token", 401, bodyUnauthorized)
 	// Zero network calls per request: the JWKS was fetched once for the first token, and the
 	// requests above and these did not fetch again.
-	fetches := e.idp.jwksFetch.Load()
+	fetches := e.idp.JWKSFetches()
 	for range 20 {
 		e.do(t, "GET", "/reports", manager).want(t, "repeat", 200, "")
 	}
-	if e.idp.jwksFetch.Load() != fetches || fetches != 1 {
-		t.Fatalf("JWKS fetched %d times (then %d)", fetches, e.idp.jwksFetch.Load())
+	if e.idp.JWKSFetches() != fetches || fetches != 1 {
+		t.Fatalf("JWKS fetched %d times (then %d)", fetches, e.idp.JWKSFetches())
 	}
 }
 
