@@ -23,9 +23,10 @@
 //     the audit trail or the log (except through the development LogSender);
 //   - an UNCONFIRMED user (self sign-up) gets no token: a correct password answers
 //     UserNotConfirmedException;
-//   - every read-modify-write of a user (updateUser) or a code record is serialized with
-//     every other writer (serialize), so concurrent changes on any node never overwrite
-//     each other;
+//   - every IdP transaction is serialized with every other writer before its first read (the
+//     store is wrapped in serialStore, so no write can forget it): concurrent read-modify-writes
+//     of one record (a pool's settings and keys, a user, a group, a client, a code budget) on
+//     any node never overwrite each other;
 //   - a user whom MFA challenges (mfa.go) gets no token and no authorization code from a first
 //     factor alone: password, SRP and new-password sign-ins end in SOFTWARE_TOKEN_MFA or
 //     MFA_SETUP, and the password grant is refused; a TOTP code is accepted at most once, its
@@ -163,6 +164,7 @@ func New(st store.Store, opts ...Option) *IdP {
 	n := max(int(p.argon.Threads)*2, 4)
 	p.hashSem = make(chan struct{}, n)
 	if st != nil {
+		p.st = serialStore{st}
 		st.OnChange(p.observe)
 	}
 	return p
