@@ -2,13 +2,6 @@ package authz_test
 
 import (
 	"context"
-	"crypto/rand"
-	"crypto/rsa"
-	"encoding/base64"
-	"encoding/json"
-	"math/big"
-	"net/http"
-	"net/http/httptest"
 	"testing"
 	"time"
 
@@ -18,6 +11,7 @@ import (
 
 	"github.com/gatehouse-dev/gatehouse/internal/authz"
 	"github.com/gatehouse-dev/gatehouse/internal/identity"
+	"github.com/gatehouse-dev/gatehouse/internal/identity/identitytest"
 	"github.com/gatehouse-dev/gatehouse/internal/policystore"
 	"github.com/gatehouse-dev/gatehouse/internal/store/storetest"
 )
@@ -34,30 +28,9 @@ type fixture struct {
 func newFixture(tb testing.TB) fixture {
 	tb.Helper()
 	ctx := context.Background()
-	key, err := rsa.GenerateKey(rand.Reader, 2048)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	var srv *httptest.Server
-	srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		switch r.URL.Path {
-		case "/.well-known/openid-configuration":
-			json.NewEncoder(w).Encode(map[string]string{"issuer": srv.URL, "jwks_uri": srv.URL + "/jwks"})
-		case "/jwks":
-			json.NewEncoder(w).Encode(map[string]any{"keys": []map[string]string{{"kty": "RSA", "kid": "k", "alg": "RS256", "use": "sig",
-				"n": base64.RawURLEncoding.EncodeToString(key.N.Bytes()), "e": base64.RawURLEncoding.EncodeToString(big.NewInt(int64(key.E)).Bytes())}}})
-		}
-	}))
-	tb.Cleanup(srv.Close)
-	sign := func(claims jwt.MapClaims) string {
-		t := jwt.NewWithClaims(jwt.SigningMethodRS256, claims)
-		t.Header["kid"] = "k"
-		s, err := t.SignedString(key)
-		if err != nil {
-			tb.Fatal(err)
-		}
-		return s
-	}
+	iss := identitytest.New(tb)
+	issuer := iss.Issuer("corp")
+	sign := func(claims jwt.MapClaims) string { return iss.Sign(tb, claims) }
 	st := storetest.Open(tb, "sqlite")
 	svc := policystore.New(st)
 	ps, err := svc.CreatePolicyStore(ctx, policystore.CreateStoreInput{ValidationMode: "OFF"})
@@ -72,7 +45,7 @@ func newFixture(tb testing.TB) fixture {
 		}
 	}
 	_, err = svc.CreateIdentitySource(ctx, ps.ID, policystore.IdentitySourceInput{PrincipalEntityType: "PetStore::User",
-		Configuration: identity.Configuration{OpenIDConnectConfiguration: &identity.OpenIDConnectConfiguration{Issuer: srv.URL, EntityIDPrefix: "corp",
+		Configuration: identity.Configuration{OpenIDConnectConfiguration: &identity.OpenIDConnectConfiguration{Issuer: issuer, EntityIDPrefix: "corp",
 			GroupConfiguration: &identity.OpenIDConnectGroupConfiguration{GroupClaim: "groups", GroupEntityType: "PetStore::UserGroup"},
 			TokenSelection:     identity.OpenIDConnectTokenSelection{AccessTokenOnly: &identity.OpenIDConnectAccessTokenConfiguration{Audiences: []string{"api"}}}}}})
 	if err != nil {
@@ -84,8 +57,8 @@ func newFixture(tb testing.TB) fixture {
 	return fixture{
 		decider: authz.New(policystore.NewSnapshots(st, nil), reg),
 		storeID: ps.ID,
-		token:   sign(jwt.MapClaims{"iss": srv.URL, "sub": "erin", "aud": "api", "exp": exp, "groups": []string{"employees"}, "scope": "a b"}),
-		idToken: sign(jwt.MapClaims{"iss": srv.URL, "sub": "erin", "aud": "api", "exp": exp}),
+		token:   sign(jwt.MapClaims{"iss": issuer, "sub": "erin", "aud": "api", "exp": exp, "groups": []string{"employees"}, "scope": "a b"}),
+		idToken: sign(jwt.MapClaims{"iss": issuer, "sub": "erin", "aud": "api", "exp": exp}),
 	}
 }
 
