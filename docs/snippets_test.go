@@ -330,7 +330,6 @@ exec bash %q`, upstreamEnv, self, filepath.Join(scratch, "upstream.log"), work, 
 		"HOME=" + work,
 		"TMPDIR=" + scratch,
 		"LANG=C.UTF-8",
-		"GOCACHE=" + os.Getenv("GOCACHE"),
 	}
 	// Its own process group, so everything the document started in the background (nodes,
 	// the upstream) is killed with it. The output goes to a file, not a pipe, so Wait does not
