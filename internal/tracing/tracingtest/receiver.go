@@ -52,14 +52,11 @@ type Receiver struct {
 
 	mu    sync.Mutex
 	spans []Span
-	// Requests counts export calls received.
-	requests int
 }
 
 func (r *Receiver) add(req *collectortrace.ExportTraceServiceRequest) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	r.requests++
 	for _, rs := range req.GetResourceSpans() {
 		res := attrs(rs.GetResource().GetAttributes())
 		for _, ss := range rs.GetScopeSpans() {
