@@ -23,6 +23,7 @@ type jsResult struct {
 	OK           bool   `json:"ok"`
 	Flow         string `json:"flow"`
 	MFA          bool   `json:"mfa"`
+	Setup        bool   `json:"setup"`
 	AccessToken  string `json:"accessToken"`
 	IDToken      string `json:"idToken"`
 	RefreshToken string `json:"refreshToken"`
@@ -72,14 +73,14 @@ func TestAmazonCognitoIdentityJS(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	run := func(t *testing.T, extra ...string) jsResult {
+	run := func(t *testing.T, username string, extra ...string) jsResult {
 		t.Helper()
 		ctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
 		defer cancel()
 		cmd := exec.CommandContext(ctx, node, "signin.js")
 		cmd.Dir = dir
 		cmd.Env = append(os.Environ(), "ENDPOINT="+e.srv.URL+"/", "POOL_ID="+poolID, "CLIENT_ID="+clientID,
-			"USERNAME=alice", "PASSWORD="+password)
+			"USERNAME="+username, "PASSWORD="+password)
 		cmd.Env = append(cmd.Env, extra...)
 		var stderr bytes.Buffer
 		cmd.Stderr = &stderr
@@ -96,7 +97,7 @@ func TestAmazonCognitoIdentityJS(t *testing.T) {
 
 	var access string
 	t.Run("SRP with the defaults", func(t *testing.T) {
-		res := run(t)
+		res := run(t, "alice")
 		if res.Flow != "USER_SRP_AUTH" || res.MFA {
 			t.Fatalf("flow %s, mfa %t", res.Flow, res.MFA)
 		}
@@ -126,10 +127,28 @@ func TestAmazonCognitoIdentityJS(t *testing.T) {
 		// so the IdP's clock moves there and the script is told by how much it runs ahead.
 		e.nextStep()
 		offset := e.clock.Now().Sub(time.Now()).Milliseconds()
-		res := run(t, "TOTP_SECRET="+secret, "CLOCK_OFFSET_MS="+strconv.FormatInt(offset, 10))
+		res := run(t, "alice", "TOTP_SECRET="+secret, "CLOCK_OFFSET_MS="+strconv.FormatInt(offset, 10))
 		if !res.MFA {
 			t.Fatal("signed in without the SOFTWARE_TOKEN_MFA challenge")
 		}
 		e.verify(t, poolID, res.AccessToken)
+	})
+
+	t.Run("MFA ON: setup within the sign-in", func(t *testing.T) {
+		if _, err := e.idp.CreateUser(ctx, poolID, "erin", password, nil); err != nil {
+			t.Fatal(err)
+		}
+		must[*cip.SetUserPoolMfaConfigOutput](t)(api.SetUserPoolMfaConfig(ctx, &cip.SetUserPoolMfaConfigInput{UserPoolId: aws.String(poolID),
+			MfaConfiguration: types.UserPoolMfaTypeOn}))
+		offset := e.clock.Now().Sub(time.Now()).Milliseconds()
+		res := run(t, "erin", "SETUP_MFA=1", "CLOCK_OFFSET_MS="+strconv.FormatInt(offset, 10))
+		if !res.Setup {
+			t.Fatal("signed in without the MFA_SETUP challenge")
+		}
+		e.verify(t, poolID, res.IDToken)
+		u := must[*cip.AdminGetUserOutput](t)(api.AdminGetUser(ctx, &cip.AdminGetUserInput{UserPoolId: aws.String(poolID), Username: aws.String("erin")}))
+		if len(u.UserMFASettingList) != 1 || u.UserMFASettingList[0] != "SOFTWARE_TOKEN_MFA" {
+			t.Fatalf("erin's MFA after setup: %v", u.UserMFASettingList)
+		}
 	})
 }

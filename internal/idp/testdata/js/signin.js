@@ -1,6 +1,7 @@
 'use strict';
 // Signs in to Gatehouse's built-in IdP with amazon-cognito-identity-js and its default
-// settings (USER_SRP_AUTH), answering a SOFTWARE_TOKEN_MFA challenge when TOTP_SECRET is set.
+// settings (USER_SRP_AUTH), answering a SOFTWARE_TOKEN_MFA challenge when TOTP_SECRET is set,
+// and an MFA_SETUP challenge (associate, verify, sign in) when SETUP_MFA is set.
 // Run by internal/idp's TestAmazonCognitoIdentityJS; prints one JSON line and exits 0 on
 // success, 1 on failure.
 //
@@ -38,12 +39,14 @@ function done(result, code) {
 const pool = new CognitoUserPool({ UserPoolId: env.POOL_ID, ClientId: env.CLIENT_ID, endpoint: env.ENDPOINT });
 const user = new CognitoUser({ Username: env.USERNAME, Pool: pool });
 let mfa = false;
+let setup = false;
 const callbacks = {
 	onSuccess(session) {
 		done({
 			ok: true,
 			flow: user.getAuthenticationFlowType(),
 			mfa,
+			setup,
 			accessToken: session.getAccessToken().getJwtToken(),
 			idToken: session.getIdToken().getJwtToken(),
 			refreshToken: session.getRefreshToken().getToken(),
@@ -59,6 +62,19 @@ const callbacks = {
 		mfa = true;
 		const code = totp(env.TOTP_SECRET, Date.now() + Number(env.CLOCK_OFFSET_MS || 0));
 		user.sendMFACode(code, callbacks, 'SOFTWARE_TOKEN_MFA');
+	},
+	mfaSetup(challengeName) {
+		if (!env.SETUP_MFA) {
+			done({ ok: false, code: 'UnexpectedChallenge', message: challengeName }, 1);
+		}
+		setup = true;
+		user.associateSoftwareToken({
+			associateSecretCode(secret) {
+				const code = totp(secret, Date.now() + Number(env.CLOCK_OFFSET_MS || 0));
+				user.verifySoftwareToken(code, 'js-test', callbacks);
+			},
+			onFailure: callbacks.onFailure,
+		});
 	},
 	mfaRequired(challengeName) {
 		done({ ok: false, code: 'UnexpectedChallenge', message: challengeName }, 1);
