@@ -105,7 +105,7 @@ func run(t *testing.T, ctx context.Context, step string, actions ...chromedp.Act
 
 // stepTimeout bounds one step: generous, as the machine is shared, but a step that hangs
 // fails rather than blocks the run.
-const stepTimeout = 20 * time.Second
+const stepTimeout = 60 * time.Second
 
 func fail(t *testing.T, ctx context.Context, step string, err error) {
 	t.Helper()
@@ -127,6 +127,9 @@ func read[T any](t *testing.T, ctx context.Context, step string, a chromedp.Acti
 	}
 	return v
 }
+
+// jsReady matches once console.js has attached its listeners (typing earlier is lost to it).
+var jsReady = chromedp.CSS(`html[data-ready="1"]`)
 
 // unlabeled counts form fields that have no label and no aria-label: each must have one.
 const unlabeled = `Array.from(document.querySelectorAll("input:not([type=hidden]), select, textarea"))
@@ -211,6 +214,7 @@ func TestBrowserFlows(t *testing.T) {
 
 	// Validation as you type: the editor reports the error before saving.
 	run(t, ctx, "typing a schema",
+		chromedp.WaitVisible(jsReady),
 		chromedp.SetValue(chromedp.ID("schema"), photoSchemaBad),
 		chromedp.SendKeys(chromedp.ID("schema"), "\n"),
 		chromedp.WaitVisible(chromedp.CSS("#schema-live.error")))
@@ -244,6 +248,7 @@ func TestBrowserFlows(t *testing.T) {
 		chromedp.Navigate(base+storePath+"/policies"),
 		chromedp.Click(chromedp.ID("new-policy")),
 		chromedp.WaitVisible(chromedp.ID("statement")),
+		chromedp.WaitVisible(jsReady),
 		chromedp.SendKeys(chromedp.ID("statement"), `permit (principal, action == PhotoApp::Action::"veiw", resource);`),
 		chromedp.WaitVisible(chromedp.CSS("#policy-live.error")))
 	if msg := read(t, ctx, "live policy check", chromedp.Text(chromedp.ID("policy-live"))); !strings.Contains(msg, "veiw") {
@@ -316,6 +321,20 @@ func TestBrowserFlows(t *testing.T) {
 		t.Errorf("POST /pets row: %q", row)
 	}
 	shot(t, ctx, "matrix")
+
+	// The APIs with their routes, and a store's identity sources and entities.
+	run(t, ctx, "apis", chromedp.Navigate(base+"/console/apis"), chromedp.WaitVisible(chromedp.CSS("section.api")))
+	if text := read(t, ctx, "apis text", chromedp.Text(chromedp.CSS("main"))); !strings.Contains(text, "PetStore") || !strings.Contains(text, "POST /pets") || !strings.Contains(text, "petstore") {
+		t.Errorf("APIs page: %q", text)
+	}
+	checkAccessible(t, ctx, "apis")
+	shot(t, ctx, "apis")
+	run(t, ctx, "identity sources", chromedp.Navigate(base+"/console/stores/petstore/sources"), chromedp.WaitVisible(chromedp.ID("sources")))
+	if text := read(t, ctx, "sources text", chromedp.Text(chromedp.ID("sources"))); !strings.Contains(text, "us-east-1_Example01") || !strings.Contains(text, "PetStore::User") {
+		t.Errorf("identity sources page: %q", text)
+	}
+	run(t, ctx, "entities", chromedp.Navigate(base+"/console/stores/petstore/entities"), chromedp.WaitVisible(chromedp.ID("entities")))
+	checkAccessible(t, ctx, "entities")
 
 	// The audit page lists the console's writes with the person and verifies the chain.
 	run(t, ctx, "audit", chromedp.Navigate(base+"/console/audit?verify=1"), chromedp.WaitVisible(chromedp.ID("chain-status")))

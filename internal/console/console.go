@@ -116,7 +116,7 @@ func New(d Deps, opts ...Option) (*Console, error) {
 	return c, nil
 }
 
-var pages = []string{"continue", "signin", "stores", "store", "policies", "policy", "test", "matrix", "audit", "error"}
+var pages = []string{"apis", "entities", "sources", "continue", "signin", "stores", "store", "policies", "policy", "test", "matrix", "audit", "error"}
 
 func parseTemplates() (map[string]*template.Template, error) {
 	base, err := template.New("layout.html").Funcs(template.FuncMap{
@@ -171,6 +171,9 @@ func (c *Console) Handler() http.Handler {
 	mux.Handle("POST "+Prefix+"stores/{store}/validate", c.authed(c.validate))
 	mux.Handle("GET "+Prefix+"stores/{store}/test", c.authed(c.testPage))
 	mux.Handle("POST "+Prefix+"stores/{store}/test", c.authed(c.runTest))
+	mux.Handle("GET "+Prefix+"stores/{store}/entities", c.authed(c.entitiesPage))
+	mux.Handle("GET "+Prefix+"stores/{store}/sources", c.authed(c.sourcesPage))
+	mux.Handle("GET "+Prefix+"apis", c.authed(c.apisPage))
 	mux.Handle("GET "+Prefix+"matrix", c.authed(c.matrixPage))
 	mux.Handle("GET "+Prefix+"audit", c.authed(c.auditPage))
 	mux.HandleFunc(Prefix, func(w http.ResponseWriter, r *http.Request) {

@@ -118,7 +118,7 @@ func TestNoPageWithoutSession(t *testing.T) {
 	n := startNode(t)
 	b := newBrowser(t, n.base)
 	for _, p := range []string{"/console/", "/console/stores", "/console/stores/x", "/console/stores/x/policies", "/console/stores/x/policies/new",
-		"/console/stores/x/test", "/console/matrix", "/console/audit"} {
+		"/console/stores/x/test", "/console/stores/x/entities", "/console/stores/x/sources", "/console/apis", "/console/matrix", "/console/audit"} {
 		resp, body := b.get(p)
 		if resp.StatusCode != http.StatusSeeOther || !strings.HasPrefix(resp.Header.Get("Location"), "/console/signin?next=") {
 			t.Errorf("GET %s without a session: %d %s\n%s", p, resp.StatusCode, resp.Header.Get("Location"), body)

@@ -53,4 +53,6 @@ document.addEventListener("DOMContentLoaded", function () {
       }, 400);
     });
   });
+  // Tests wait for this before typing: the listeners above are in place.
+  document.documentElement.dataset.ready = "1";
 });
