@@ -263,6 +263,19 @@ func TestSnippets(t *testing.T) {
 		}
 		t.Skipf("no private network namespace here (%v); CI runs this test", err)
 	}
+	// The tools the documents use, as a reader's machine has them.
+	for tool, install := range map[string]string{
+		"curl": "apt-get install curl", "jq": "apt-get install jq", "sqlite3": "apt-get install sqlite3",
+		// Debian's awscli (2.9) predates Verified Permissions; PyPI's has it.
+		"aws": "pip install awscli (a version with the verifiedpermissions command)",
+	} {
+		if _, err := exec.LookPath(tool); err != nil {
+			t.Errorf("the documents use %s, which is not installed: %s", tool, install)
+		}
+	}
+	if t.Failed() {
+		t.FailNow()
+	}
 	root, err := filepath.Abs("..")
 	if err != nil {
 		t.Fatal(err)
