@@ -15,6 +15,9 @@ import (
 // HTTP/1.1 and h2c, which Envoy's gRPC client speaks.
 func (n *Node) extAuthzListener(tlsCfg *tls.Config) server.Listener {
 	s := extauthz.New(auditGatedChecker{n}, extauthz.WithLogger(n.Logger))
+	// A copy: net/http adds "h2" to the NextProtos of each server's config as it starts, and
+	// the gateway's listener starts with the same one at the same time (a data race).
+	tlsCfg = tlsCfg.Clone()
 	return server.Listener{Name: "ext-authz", Addr: n.Config.ExtAuthzListen, Handler: n.obs.observeHTTP("ext-authz", countVerdictStatus, s.Handler()), TLS: tlsCfg, H2C: tlsCfg == nil}
 }
 
