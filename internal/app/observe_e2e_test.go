@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -15,6 +16,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"text/template"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -315,6 +317,11 @@ func shippedExpressions(t *testing.T) map[string]string {
 			if r.Alert == "" || r.Labels["severity"] == "" || r.Annotations["summary"] == "" {
 				t.Errorf("%s: every rule needs a name, a severity label and a summary", where)
 			}
+			for k, text := range r.Annotations {
+				if err := checkAlertTemplate(text); err != nil {
+					t.Errorf("%s: annotation %s: %v", where, k, err)
+				}
+			}
 			if r.For != "" {
 				if _, err := model.ParseDuration(r.For); err != nil {
 					t.Errorf("%s: for %q: %v", where, r.For, err)
@@ -358,6 +365,26 @@ func shippedExpressions(t *testing.T) map[string]string {
 		}
 	}
 	return out
+}
+
+// checkAlertTemplate parses and runs an annotation as Prometheus does (Go templates with
+// $labels and $value defined; the humanize functions stand in for Prometheus's own).
+func checkAlertTemplate(text string) error {
+	fns := template.FuncMap{}
+	for _, name := range []string{"humanize", "humanize1024", "humanizeDuration", "humanizePercentage", "humanizeTimestamp"} {
+		fns[name] = func(v any) (string, error) {
+			if _, ok := v.(float64); !ok {
+				return "", fmt.Errorf("%s of %T", name, v)
+			}
+			return "x", nil
+		}
+	}
+	tmpl, err := template.New("").Option("missingkey=error").Funcs(fns).Parse("{{$labels := .Labels}}{{$value := .Value}}" + text)
+	if err != nil {
+		return err
+	}
+	data := map[string]any{"Labels": map[string]string{"instance": "i", "api": "a", "pool": "p", "issuer": "s"}, "Value": 1.5}
+	return tmpl.Execute(io.Discard, data)
 }
 
 // trafficAndScrape runs a node through every kind of traffic the dashboard and the alerts
