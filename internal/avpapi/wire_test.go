@@ -58,8 +58,6 @@ func op[In any](t *testing.T, out any) awsjson.Op {
 	}
 }
 
-func sp(s string) *string { return &s }
-
 func newSDK(t *testing.T) *vp.Client {
 	t.Helper()
 	ent := avpapi.EntityIdentifier{EntityType: "PetStore::User", EntityID: "pool|alice"}

@@ -12,7 +12,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -257,13 +256,6 @@ func (n *node) lastLog() string {
 		return ""
 	}
 	return n.logs[len(n.logs)-1]
-}
-
-// logContains reports whether any log line contains s.
-func (n *node) logContains(s string) bool {
-	n.logMu.Lock()
-	defer n.logMu.Unlock()
-	return slices.ContainsFunc(n.logs, func(l string) bool { return strings.Contains(l, s) })
 }
 
 // kill ends the process with SIGKILL (no-op if it already exited) and waits for it.

@@ -97,9 +97,6 @@ type Decision struct {
 // Option configures a Gateway.
 type Option func(*Gateway)
 
-// WithClock replaces time.Now (aws:CurrentTime of iam conditions, cache expiry by token exp).
-func WithClock(now func() time.Time) Option { return func(g *Gateway) { g.now = now } }
-
 // WithTransport replaces the upstream transport.
 func WithTransport(rt http.RoundTripper) Option { return func(g *Gateway) { g.transport = rt } }
 

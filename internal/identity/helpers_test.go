@@ -11,7 +11,6 @@ import (
 	"math/big"
 	"net/http"
 	"net/http/httptest"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -270,5 +269,3 @@ func newRegistry(t testing.TB, clk *fakeClock, opts ...identity.Option) *identit
 	t.Cleanup(r.Close)
 	return r
 }
-
-func trimSig(tok string) string { return tok[:strings.LastIndexByte(tok, '.')] }

@@ -27,12 +27,14 @@ type Registry struct {
 	unknownKIDInterval time.Duration
 	maxStaleness       time.Duration
 	fetchTimeout       time.Duration
-	maxBody            int64
-	maxKeys            int
-	leeway             time.Duration
-	cacheBytes         uint64
-	log                *slog.Logger
-	revoker            RevocationChecker
+	// Fixed by New: discovery and JWKS bodies up to 1 MiB, at most 100 keys per JWKS, 30 s of
+	// clock skew on exp, nbf and iat.
+	maxBody    int64
+	maxKeys    int
+	leeway     time.Duration
+	cacheBytes uint64
+	log        *slog.Logger
+	revoker    RevocationChecker
 
 	ctx    context.Context
 	cancel context.CancelFunc
@@ -74,15 +76,6 @@ func WithMaxStaleness(d time.Duration) Option { return func(r *Registry) { r.max
 
 // WithFetchTimeout bounds each discovery or JWKS request (default 5s).
 func WithFetchTimeout(d time.Duration) Option { return func(r *Registry) { r.fetchTimeout = d } }
-
-// WithMaxBodyBytes caps discovery and JWKS response bodies (default 1 MiB).
-func WithMaxBodyBytes(n int64) Option { return func(r *Registry) { r.maxBody = n } }
-
-// WithMaxKeys caps the number of keys in a JWKS (default 100).
-func WithMaxKeys(n int) Option { return func(r *Registry) { r.maxKeys = n } }
-
-// WithLeeway sets the clock skew allowed on exp, nbf and iat (default 30s, clamped to [0, 60s]).
-func WithLeeway(d time.Duration) Option { return func(r *Registry) { r.leeway = d } }
 
 // WithTokenCacheBytes bounds the verified-token cache by estimated heap bytes (default 32 MiB,
 // half of the default cacheMemory; each entry weighs what its decoded claims hold, see weigh).
@@ -131,17 +124,10 @@ func New(opts ...Option) *Registry {
 	if r.log == nil {
 		r.log = slog.New(slog.DiscardHandler)
 	}
-	r.leeway = min(max(r.leeway, 0), 60*time.Second)
 	r.unknownKIDInterval = max(r.unknownKIDInterval, time.Second)
 	r.refreshInterval = max(r.refreshInterval, r.unknownKIDInterval)
 	if r.fetchTimeout <= 0 {
 		r.fetchTimeout = 5 * time.Second
-	}
-	if r.maxBody <= 0 {
-		r.maxBody = 1 << 20
-	}
-	if r.maxKeys <= 0 {
-		r.maxKeys = 100
 	}
 	if r.maxStaleness <= 0 {
 		r.maxStaleness = 24 * time.Hour

@@ -49,9 +49,6 @@ type Service struct {
 // Option configures a Service.
 type Option func(*Service)
 
-// WithClock sets the time source (tests).
-func WithClock(now func() time.Time) Option { return func(s *Service) { s.now = now } }
-
 // WithAccount sets the account id and region used in ARNs.
 func WithAccount(region, account string) Option {
 	return func(s *Service) { s.region, s.account = region, account }
