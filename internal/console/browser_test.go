@@ -416,6 +416,13 @@ func policyFilter() policystore.PolicyFilter { return policystore.PolicyFilter{}
 // whose callback is a console served over the node's parts, alice in group author and bob
 // in no console group. It returns the console's base URL.
 func idpConsole(t *testing.T) (*testNode, string) {
+	n, base, _, _ := idpConsoleIDs(t)
+	return n, base
+}
+
+// idpConsoleIDs is idpConsole, also returning the pool and client ids. The management key
+// pair signs in too (administrator).
+func idpConsoleIDs(t *testing.T) (*testNode, string, string, string) {
 	t.Helper()
 	cfg := apptest.WithIdP(t, apptest.Config(t, "sqlite"))
 	node, stop := apptest.StartStoppable(t, cfg)
@@ -454,7 +461,9 @@ func idpConsole(t *testing.T) (*testNode, string) {
 	}
 	api := avpapi.New(n.Policies, n.Decider)
 	c, err := console.New(console.Deps{Operation: api.Operation, Policies: n.Policies, Decider: n.Decider, APIs: n.APIs, Store: n.Store,
-		Keys: func(string) (console.Key, bool) { return console.Key{}, false },
+		Keys: func(id string) (console.Key, bool) {
+			return console.Key{Secret: apptest.Secret, Roles: []string{console.RoleAdministrator}}, id == apptest.KeyID
+		},
 		IdP:  &console.IdPSignIn{Issuer: n.IdP.Issuer(pool.ID), PoolID: pool.ID, ClientID: client.ID, Token: n.IdP.Handler()}})
 	if err != nil {
 		t.Fatal(err)
@@ -462,7 +471,7 @@ func idpConsole(t *testing.T) (*testNode, string) {
 	srv := &http.Server{Handler: c.Handler(), ReadHeaderTimeout: 10 * time.Second}
 	go srv.Serve(ln)
 	t.Cleanup(func() { srv.Close() })
-	return n, base
+	return n, base, pool.ID, client.ID
 }
 
 // TestIdPSignIn: a person signs in through the built-in IdP's hosted login page

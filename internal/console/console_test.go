@@ -24,6 +24,7 @@ import (
 	"github.com/gatehouse-dev/gatehouse/internal/app/apptest"
 	"github.com/gatehouse-dev/gatehouse/internal/audit"
 	"github.com/gatehouse-dev/gatehouse/internal/avpapi"
+	"github.com/gatehouse-dev/gatehouse/internal/awsjson"
 	"github.com/gatehouse-dev/gatehouse/internal/console"
 )
 
@@ -634,5 +635,38 @@ func TestIdPCallbackRefusals(t *testing.T) {
 	}
 	if resp, _ := b.get("/console/stores"); resp.StatusCode != http.StatusSeeOther {
 		t.Fatal("a refused IdP sign-in opened a session")
+	}
+}
+
+// TestBenchWithToken: the test bench decides with a real token of a store's identity source
+// (the built-in IdP's pool), shows the principal the token maps to, and refuses a forged one
+// naming the field.
+func TestBenchWithToken(t *testing.T) {
+	t.Parallel()
+	n, base, pool, client := idpConsoleIDs(t)
+	in := avpapi.ApplyBundleInput{PolicyStore: &avpapi.BundleStore{PolicyStoreID: "tokens", ValidationMode: "OFF",
+		Policies: []avpapi.BundleStatement{{Name: "readers", Statement: `permit (principal, action == App::Action::"read", resource);`}},
+		IdentitySources: []avpapi.BundleIdentitySource{{PrincipalEntityType: "App::User", Configuration: &avpapi.Configuration{
+			CognitoUserPoolConfiguration: &avpapi.CognitoUserPoolConfiguration{UserPoolArn: "arn:aws:cognito-idp:us-east-1:000000000000:userpool/" + pool}}}}}}
+	body, _ := json.Marshal(in)
+	op, _ := consoleOps(n)("Gatehouse.ApplyBundle")
+	if _, err := op(awsjson.WithCaller(context.Background(), apptest.KeyID), body); err != nil {
+		t.Fatal(err)
+	}
+	tok, err := n.IdP.IssueTokens(context.Background(), pool, client, "alice")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := newBrowser(t, base)
+	b.signIn(apptest.KeyID, apptest.Secret)
+	tokTest := url.Values{"csrf": {b.csrf()}, "action": {`App::Action::"read"`}, "resource": {`App::Doc::"d1"`}, "tokenType": {"accessToken"}, "token": {tok.AccessToken}}
+	resp, page := b.post("/console/stores/tokens/test", tokTest)
+	if resp.StatusCode != http.StatusOK || !strings.Contains(page, `id="decision">ALLOW`) || !strings.Contains(page, "The token's principal: <code>App::User::&#34;"+pool+"|") {
+		t.Fatalf("decision with a token: %d\n%s", resp.StatusCode, page)
+	}
+	tokTest.Set("token", tok.AccessToken[:len(tok.AccessToken)-4]+"AAAA")
+	resp, page = b.post("/console/stores/tokens/test", tokTest)
+	if resp.StatusCode != http.StatusBadRequest || !strings.Contains(page, "accessToken: token is not valid") {
+		t.Fatalf("forged token: %d\n%s", resp.StatusCode, page)
 	}
 }

@@ -364,9 +364,14 @@ func (c *Console) savePolicy(w http.ResponseWriter, r *http.Request, s *session)
 
 type benchForm struct {
 	Principal, Action, Resource, Context, Entities string
+	// Token, when set, replaces Principal: a JWT from one of the store's identity sources,
+	// decided as IsAuthorizedWithToken decides it (TokenType identityToken or accessToken).
+	Token, TokenType string
 }
 
 type benchResult struct {
+	// Principal is the principal a token mapped to ("" without a token).
+	Principal   string
 	Decision    string
 	Determining []determining
 	Errors      []string
@@ -413,16 +418,23 @@ func parseUID(field, text string) (string, string, error) {
 func (c *Console) runTest(w http.ResponseWriter, r *http.Request, s *session) {
 	id := r.PathValue("store")
 	f := benchForm{Principal: r.PostFormValue("principal"), Action: r.PostFormValue("action"), Resource: r.PostFormValue("resource"),
-		Context: r.PostFormValue("context"), Entities: r.PostFormValue("entities")}
+		Context: r.PostFormValue("context"), Entities: r.PostFormValue("entities"), Token: strings.TrimSpace(r.PostFormValue("token")),
+		TokenType: r.PostFormValue("tokenType")}
 	if !c.allow(w, r, s, ActTestBench, storeResource(id)) {
 		return
 	}
 	bad := func(field string, err error) {
 		c.testView(w, r, s, http.StatusBadRequest, f, nil, &apiError{Field: field, Message: err.Error()})
 	}
-	pt, pid, err := parseUID("principal", f.Principal)
-	if err != nil {
-		bad("principal", err)
+	var pt, pid string
+	if f.Token == "" {
+		var err error
+		if pt, pid, err = parseUID("principal", f.Principal); err != nil {
+			bad("principal", err)
+			return
+		}
+	} else if f.TokenType != "identityToken" && f.TokenType != "accessToken" {
+		bad("tokenType", errors.New("tokenType: choose identity token or access token"))
 		return
 	}
 	at, aid, err := parseUID("action", f.Action)
@@ -443,7 +455,18 @@ func (c *Console) runTest(w http.ResponseWriter, r *http.Request, s *session) {
 	if t := strings.TrimSpace(f.Entities); t != "" && t != "[]" {
 		in.Entities = &avpapi.EntitiesDefinition{CedarJSON: &t}
 	}
-	out, err := c.call(r.Context(), s, "VerifiedPermissions.IsAuthorized", in)
+	var out any
+	if f.Token != "" {
+		tin := avpapi.IsAuthorizedWithTokenInput{PolicyStoreID: id, Action: in.Action, Resource: in.Resource, Context: in.Context, Entities: in.Entities}
+		if f.TokenType == "identityToken" {
+			tin.IdentityToken = f.Token
+		} else {
+			tin.AccessToken = f.Token
+		}
+		out, err = c.call(r.Context(), s, "VerifiedPermissions.IsAuthorizedWithToken", tin)
+	} else {
+		out, err = c.call(r.Context(), s, "VerifiedPermissions.IsAuthorized", in)
+	}
 	if err != nil {
 		if isInternal(err) {
 			c.failed(w, r, s, err)
@@ -453,8 +476,21 @@ func (c *Console) runTest(w http.ResponseWriter, r *http.Request, s *session) {
 		c.testView(w, r, s, http.StatusBadRequest, f, nil, e)
 		return
 	}
-	o := out.(*avpapi.IsAuthorizedOutput)
-	res := &benchResult{Decision: o.Decision}
+	var o *avpapi.IsAuthorizedOutput
+	res := &benchResult{}
+	switch v := out.(type) {
+	case *avpapi.IsAuthorizedOutput:
+		o = v
+	case *avpapi.IsAuthorizedWithTokenOutput:
+		o = &avpapi.IsAuthorizedOutput{Decision: v.Decision, DeterminingPolicies: v.DeterminingPolicies, Errors: v.Errors}
+		if v.Principal != nil {
+			res.Principal = fmt.Sprintf("%s::%q", v.Principal.EntityType, v.Principal.EntityID)
+		}
+	default:
+		c.failed(w, r, s, fmt.Errorf("console: unexpected output %T", out))
+		return
+	}
+	res.Decision = o.Decision
 	for _, d := range o.DeterminingPolicies {
 		det := determining{ID: d.PolicyID}
 		if p, err := c.d.Policies.GetPolicy(r.Context(), id, d.PolicyID); err == nil {
