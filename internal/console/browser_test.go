@@ -464,7 +464,7 @@ func idpConsoleIDs(t *testing.T) (*testNode, string, string, string) {
 		Keys: func(id string) (console.Key, bool) {
 			return console.Key{Secret: apptest.Secret, Roles: []string{console.RoleAdministrator}}, id == apptest.KeyID
 		},
-		IdP:  &console.IdPSignIn{Issuer: n.IdP.Issuer(pool.ID), PoolID: pool.ID, ClientID: client.ID, Token: n.IdP.Handler()}})
+		IdP: &console.IdPSignIn{Issuer: n.IdP.Issuer(pool.ID), PoolID: pool.ID, ClientID: client.ID, Token: n.IdP.Handler()}})
 	if err != nil {
 		t.Fatal(err)
 	}
