@@ -242,6 +242,19 @@ func newIdPCommand() *cobra.Command {
 				}
 				return map[string]string{"kid": kid}, nil
 			}),
+		idpCommand("remove-key --pool P --kid K", "Withdraw a retired signing key now (a compromised key): every node refuses its tokens once it hears of the change", cobra.NoArgs,
+			func(c *cobra.Command) {
+				c.Flags().String("pool", "", "pool id")
+				c.Flags().String("kid", "", "key id (rotate-keys first to retire the current key)")
+				_ = c.MarkFlagRequired("pool")
+				_ = c.MarkFlagRequired("kid")
+			},
+			func(ctx context.Context, p *idp.IdP, c *cobra.Command, _ []string) (any, error) {
+				if err := p.RemoveKey(ctx, str(c, "pool"), str(c, "kid")); err != nil {
+					return nil, err
+				}
+				return map[string]string{"removed": str(c, "kid")}, nil
+			}),
 	)
 	return root
 }

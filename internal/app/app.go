@@ -167,7 +167,7 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger) (*Node, er
 		n.Close()
 		return nil, err
 	}
-	n.IdP = NewIdP(st, cfg, logger, n.Verifier().Lookup, idp.WithAudit(n.idpChanged), idp.WithSignInObserver(n.obs.signIn))
+	n.IdP = NewIdP(st, cfg, logger, n.Verifier().Lookup, idp.WithAudit(n.idpChanged), idp.WithSignInObserver(n.obs.signIn), idp.WithKeysChanged(n.idpKeysChanged))
 	// Tokens of the built-in IdP that it revoked fail validation and drop cached decisions.
 	core, err := NewCore(st, cfg, logger, CoreOptions{CognitoEndpoint: n.localPoolEndpoint, Revocations: n.IdP,
 		WrapTokens: n.obs.wrapTokens, GatewayOptions: []gateway.Option{gateway.WithTransportWrapper(n.obs.wrapTransport)}, OnDecision: n.gatewayDecided, OnUpstreamError: func(_ context.Context, api, kind string) {

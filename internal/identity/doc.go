@@ -21,6 +21,9 @@
 //     traffic; a key the issuer did not pre-publish is accepted at most that long after the
 //     fetch before its first token. Refreshes follow the configured interval, shortened by the
 //     JWKS response's Cache-Control max-age but never below one minute.
+//   - Keys of an issuer whose key store this process shares (the built-in IdP) may be pushed with
+//     ReplaceKeys when they change; a fetch in flight at that moment is discarded, so a removed key
+//     is never brought back by an answer older than the push.
 //   - A failed, empty or oversized JWKS fetch never replaces good keys; good keys are served for at
 //     most the configured maximum staleness after the last successful fetch, then validation fails
 //     closed.

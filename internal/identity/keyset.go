@@ -95,6 +95,11 @@ type keySet struct {
 
 	lastFetch atomic.Int64 // unix nanos of the last fetch the limiter allowed
 
+	// install serializes snapshot replacement (fetches and ReplaceKeys); pushes counts
+	// ReplaceKeys calls, so a fetch that started before one discards its older answer.
+	install sync.Mutex
+	pushes  atomic.Uint64
+
 	lastUsed atomic.Int64 // unix seconds of the last lookup or cache hit
 	dropped  atomic.Bool  // removed from the registry: stamps of its tokens are never current
 
@@ -231,6 +236,7 @@ func (ks *keySet) refresh(ctx context.Context) {
 }
 
 func (ks *keySet) fetchAndStore(ctx context.Context) error {
+	pushes := ks.pushes.Load()
 	keys, maxAge, err := ks.fetch(ctx)
 	if err != nil {
 		ks.failures.Add(1)
@@ -241,10 +247,22 @@ func (ks *keySet) fetchAndStore(ctx context.Context) error {
 		ks.reg.log.Warn("jwks fetch failed; keeping previous keys", "issuer", ks.issuer, "error", err)
 		return err
 	}
+	now := ks.reg.now()
+	ks.install.Lock()
+	defer ks.install.Unlock()
+	if ks.pushes.Load() != pushes {
+		return nil // the issuer's own keys were pushed while this fetch ran: they are newer
+	}
+	ks.store(keys, now, now.Add(ks.reg.refreshAfter(maxAge)))
+	return nil
+}
+
+// store installs keys as the current snapshot, bumping the version only when the key material
+// changed. The caller holds ks.install.
+func (ks *keySet) store(keys map[string]*verifyKey, now, refreshAt time.Time) {
 	fp := fingerprint(keys)
 	old := ks.snap.Load()
-	now := ks.reg.now()
-	next := &keySnapshot{keys: keys, fetched: now, refreshAt: now.Add(ks.reg.refreshAfter(maxAge)), version: 1, fp: fp}
+	next := &keySnapshot{keys: keys, fetched: now, refreshAt: refreshAt, version: 1, fp: fp}
 	changed := true
 	if old != nil {
 		next.version = old.version
@@ -264,7 +282,6 @@ func (ks *keySet) fetchAndStore(ctx context.Context) error {
 	if changed {
 		ks.reg.log.Info("jwks keys loaded", "issuer", ks.issuer, "keys", len(keys), "version", next.version)
 	}
-	return nil
 }
 
 // fetch returns the keys and the response's Cache-Control max-age (negative when absent).

@@ -33,7 +33,10 @@
 //     challenge session is single use, and every code check is throttled like a password
 //     check; the TOTP secret is returned only when it is created, never logged or audited;
 //   - every issued token carries a fresh jti and event_id; tokens are RS256 with a kid that the
-//     pool's JWKS publishes until every token signed with that key has expired;
+//     pool's JWKS publishes until every token signed with that key has expired, or until the
+//     key is removed (RemoveKey); a key change is recorded in the scope _idp_keys in the same
+//     transaction, and every node, on hearing it, hands the pool's new JWKS to WithKeysChanged
+//     (the gateway's registry), on the writing node before the write returns;
 //   - secrets (passwords, SECRET_HASH, client secrets, PKCE verifiers) are compared in
 //     constant time;
 //   - every password check is throttled (see Throttle) by user and client address, with a
@@ -78,6 +81,7 @@ type IdP struct {
 	clientMu sync.Mutex
 	clientIx map[string]string // client id -> pool id; client ids are random and never reused
 	revs     revocations
+	keys     keyWatch // pools whose signing keys changed reach WithKeysChanged (keychange.go)
 	onChange func(context.Context, Change)
 	signIns  func(pool, result string) // WithSignInObserver
 	dummy    string                    // hash verified for unknown users so timing does not reveal them
@@ -166,6 +170,7 @@ func New(st store.Store, opts ...Option) *IdP {
 	if st != nil {
 		p.st = serialStore{st}
 		st.OnChange(p.observe)
+		st.OnChange(p.observeKeys)
 	}
 	return p
 }

@@ -110,6 +110,9 @@ func (p *IdP) RotateKeys(ctx context.Context, poolID string) (kid string, err er
 		}
 		pool.CurrentKid = rec.Kid
 		pool.Updated = now
+		if err := keysChangedTx(ctx, tx, poolID, now); err != nil {
+			return err
+		}
 		return putJSON(ctx, tx, false, "", kindPool, poolID, "", "", pool)
 	})
 	if err != nil {

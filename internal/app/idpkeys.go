@@ -1,0 +1,16 @@
+package app
+
+// idpKeysChanged hands a built-in pool's new key set to the node's identity registry when the
+// node hears that the pool's signing keys changed (idp.WithKeysChanged): a removed key stops
+// verifying tokens, and decisions cached from them stop being current, at once on this node
+// and as soon as other nodes hear of the commit, rather than at the registry's next JWKS poll
+// (the IdP's jwks.json says max-age 300). The registry updates only key sets it already holds
+// for that issuer, so an issuer no API uses costs nothing.
+func (n *Node) idpKeysChanged(issuer string, jwks []byte) {
+	if n.Identity == nil { // still starting: the first token fetches the keys
+		return
+	}
+	if _, err := n.Identity.ReplaceKeys(issuer, jwks); err != nil {
+		n.Logger.Error("built-in IdP keys changed but could not be installed; the next JWKS poll retries", "issuer", issuer, "err", err)
+	}
+}
