@@ -4,10 +4,11 @@
 // Gateway's response shapes. `gatehouse lambda` runs it in the Lambda Runtime API loop.
 //
 // Events, told apart by their JSON (ParseEvent):
-//   - REST API REQUEST (`"type":"REQUEST"`, and HTTP API payload 1.0, which has that shape):
-//     method, path, headers, query string, source IP and stage are the request; the path the
-//     gateway routes is "/<stage><path>", so a bundle API whose stage (default base path
-//     "/<stage>") is the API Gateway stage receives it.
+//   - REST API REQUEST (`"type":"REQUEST"`): method, path, headers, query string, source IP
+//     and stage are the request; the path the gateway routes is "/<stage><path>", so a bundle
+//     API whose stage (default base path "/<stage>") is the API Gateway stage receives it.
+//   - HTTP API payload 1.0 (`"version":"1.0"`): the REST shape, but its path is routed as API
+//     Gateway received it, as payload 2.0's rawPath below.
 //   - REST API TOKEN (`"type":"TOKEN"`): only the token and methodArn. Method and path come from
 //     the ARN (arn:aws:execute-api:region:account:apiId/stage/VERB/path), the token goes into
 //     Authorization as sent. There is no source IP, so IAM IpAddress conditions never match.

@@ -188,6 +188,12 @@ func fromRequest(e *wireEvent) (Event, error) {
 	if stage == "" {
 		stage = arn.Stage
 	}
+	routed := stagePath(stage, path)
+	if e.Version == "1.0" {
+		// HTTP API payload 1.0 has the REST shape, but its path is the one API Gateway
+		// received, which for a named stage already starts with it (as 2.0's rawPath).
+		routed = (&url.URL{Path: path}).EscapedPath()
+	}
 	// Multi-value members carry every value; API Gateway fills both forms.
 	h := make(http.Header, len(e.Headers))
 	if len(e.MultiValueHeaders) > 0 {
@@ -212,7 +218,7 @@ func fromRequest(e *wireEvent) (Event, error) {
 		}
 	}
 	return Event{Kind: KindRequest, ARN: e.MethodArn, Input: gateway.Input{
-		Source: gateway.SourceLambda, Method: method, RawPath: stagePath(stage, path), RawQuery: q.Encode(),
+		Source: gateway.SourceLambda, Method: method, RawPath: routed, RawQuery: q.Encode(),
 		Header: h, Client: clientAddr(e.RequestContext.Identity.SourceIP), TLS: true, ContentLength: contentLength(h),
 	}}, nil
 }
