@@ -19,7 +19,7 @@ import (
 )
 
 // TestInitApplyPassesScenario runs `gatehouse init --apply` for article 000 against a running
-// node with a built-in IdP pool, then plays SPEC §2.1's table through the gateway with real
+// node with a built-in IdP pool, then plays article 000's requests (examples/petstore/README.md) through the gateway with real
 // tokens: the wizard's output is a working setup, not just text.
 func TestInitApplyPassesScenario(t *testing.T) {
 	ctx := context.Background()

@@ -16,7 +16,7 @@ import (
 	"github.com/gatehouse-dev/gatehouse/internal/store/storetest"
 )
 
-// BenchmarkFrontDoors is one allowed, cached cedar decision — SPEC §2.1's owner on the mock
+// BenchmarkFrontDoors is one allowed, cached cedar decision — article 000's owner on the mock
 // route GET /demo/admin/curltest1, so no upstream is called — through each front door, in one
 // run so the ratios to the proxy path are comparable. The network doors are real loopback
 // listeners with keep-alive clients (a real gRPC client for ext_authz gRPC); the Lambda doors

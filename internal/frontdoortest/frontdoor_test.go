@@ -33,7 +33,7 @@ import (
 	"github.com/gatehouse-dev/gatehouse/internal/store/storetest"
 )
 
-// The gateway responses of SPEC §3.4 that the scenario rows expect.
+// The gateway responses (API Gateway's defaults) that the scenario rows expect.
 const (
 	bodyUnauthorized = `{"message":"Unauthorized"}`
 	bodyExpired      = `{"message":"The incoming token has expired"}`
@@ -50,7 +50,7 @@ const (
 
 // scenario is one example directory with the users and variables it needs.
 type scenario struct {
-	name  string // SPEC section
+	name  string // the article
 	dir   string // under examples/
 	stage string
 	vars  map[string]string
@@ -89,7 +89,7 @@ func (r row) want() answer {
 	return a
 }
 
-// scenarios are SPEC §2.1 and §2.5 (plus an expired and a garbage token, a missing route and a
+// scenarios are articles 000 and 004 as their example directories play them (plus an expired and a garbage token, a missing route and a
 // query on §2.1), with users of identitytest's issuer standing in for the Cognito pools.
 func scenarios(t testing.TB, iss *identitytest.Issuer, upstream string) []scenario {
 	const petPool, vetsPool, clientsPool = "us-east-1_PetStore1", "us-east-1_Vets0001", "us-east-1_Clients1"
@@ -108,7 +108,7 @@ func scenarios(t testing.TB, iss *identitytest.Issuer, upstream string) []scenar
 	pp := func(u identitytest.User) string { return u.Pool + "|" + u.Sub }
 	cust, emp, own := iss.Access(t, customer), iss.Access(t, employee), iss.Access(t, owner)
 	newPet := `{"type":"dog","price":249.99}`
-	pet := scenario{name: "§2.1", dir: "petstore", stage: "demo",
+	pet := scenario{name: "article-000", dir: "petstore", stage: "demo",
 		vars: map[string]string{"POOL_ID": petPool, "UPSTREAM": upstream},
 		rows: []row{
 			{name: "GET / no token", method: "GET", path: "/demo/", status: 200, upstreamBody: "Welcome to your Pet Store API", needsNoToken: true},
@@ -124,7 +124,7 @@ func scenarios(t testing.TB, iss *identitytest.Issuer, upstream string) []scenar
 			{name: "no route", method: "GET", path: "/demo/nothing", token: cust, status: 403, body: bodyMissingToken},
 			{name: "query", method: "GET", path: "/demo/pets?limit=2", token: cust, status: 200, principal: pp(customer), upstreamBody: `"type"`},
 		}}
-	clinic := scenario{name: "§2.5", dir: "vet-clinic", stage: "dev",
+	clinic := scenario{name: "article-004", dir: "vet-clinic", stage: "dev",
 		vars: map[string]string{"VETS_POOL_ID": vetsPool, "VETS_CLIENT_ID": "vetsclient", "CLIENTS_POOL_ID": clientsPool,
 			"CLIENTS_CLIENT_ID": "clientsclient", "UPSTREAM": upstream,
 			"JANE_SUB": jane.Sub, "ADAM_SUB": adam.Sub, "DAVE_SUB": dave.Sub, "JOY_SUB": joy.Sub},
@@ -442,8 +442,8 @@ func tokenEvent(stage string, r row) []byte {
 	return b
 }
 
-// TestEveryFrontDoorAnswersAlike is issue 13's "done means": every scenario row of SPEC §2.1
-// and §2.5 through every front door, on every store backend, gives the same allow or deny,
+// TestEveryFrontDoorAnswersAlike: every scenario row of articles
+// 000 and 004 through every front door, on every store backend, gives the same allow or deny,
 // status, principal and (where the door carries it) body.
 func TestEveryFrontDoorAnswersAlike(t *testing.T) {
 	t.Parallel()

@@ -191,7 +191,7 @@ func TestCheckStale(t *testing.T) {
 	}
 }
 
-// ---- every scenario row of SPEC §2.1 and §2.5 through Check, the proxy and forward-auth ----
+// ---- every scenario row of articles 000 and 004 (examples/petstore, examples/vet-clinic) through Check, the proxy and forward-auth ----
 
 type scenarioRow struct {
 	name         string

@@ -73,7 +73,7 @@
 //     dropped unless the peer is in Deps.TrustedProxies; X-HTTP-Method-Override,
 //     X-HTTP-Method and X-Method-Override are always dropped. HEAD is authorized as GET.
 //
-// Authorizers and their answers (API Gateway's, SPEC §3.4):
+// Authorizers and their answers (API Gateway's defaults; docs/reasons.md lists each reason):
 //   - none: allowed.
 //   - jwt: the Authorization header ("Bearer " optional). Missing → 401 {"message":
 //     "Unauthorized"}; invalid → 401 Unauthorized; expired → 401 {"message":"The incoming

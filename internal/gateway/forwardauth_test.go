@@ -36,7 +36,7 @@ func TestForwardAuth(t *testing.T) {
 			do := func(method, uri, token string) resp {
 				return doURL(t, fa.URL, "GET", s.path, token, s.hdrs(method, uri)...)
 			}
-			// SPEC §2.1 through forward-auth.
+			// The pet store of article 000 (examples/petstore) through forward-auth.
 			do("GET", "/demo/", "").want(t, "GET /demo/ no token", 200, "")
 			do("GET", "/demo/pets", "").want(t, "GET /demo/pets no token", 401, bodyUnauthorized)
 			r := do("GET", "/demo/pets?limit=2", cust)

@@ -10,7 +10,7 @@ import (
 	"github.com/gatehouse-dev/gatehouse/internal/store/storetest"
 )
 
-// SPEC §2.1 end to end with tokens from the built-in IdP: a real pool, app client, resource
+// Article 000 (examples/petstore) end to end with tokens from the built-in IdP: a real pool, app client, resource
 // server scope, groups and users; the gateway fetches the pool's JWKS over HTTP.
 func TestPetStoreWithBuiltInIdP(t *testing.T) {
 	storetest.ForEachBackend(t, func(t *testing.T, st *sqldb.DB) {

@@ -123,7 +123,7 @@ func testPetStore(t *testing.T, st store.Store) {
 	idp := p.idp
 	cust, emp, own := idp.access(t, customer), idp.access(t, employee), idp.access(t, owner)
 
-	// Every row of SPEC §2.1, status and body.
+	// Every request of article 000 (examples/petstore/README.md), status and body.
 	p.do(t, "GET", "/demo/", "").want(t, "GET /demo/ no token", 200, `{"message":"Welcome to the PetStore"}`)
 	p.do(t, "GET", "/demo/pets", "").want(t, "GET /demo/pets no token", 401, bodyUnauthorized)
 	p.do(t, "GET", "/demo/pets", cust).want(t, "GET /demo/pets customer", 200, `[{"id":1,"type":"dog"},{"id":2,"type":"cat"}]`)

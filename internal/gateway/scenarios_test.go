@@ -12,7 +12,7 @@ import (
 	"github.com/gatehouse-dev/gatehouse/internal/store/storetest"
 )
 
-// ---- SPEC §2.2: groups mapped to IAM policies (article 001) ----
+// ---- groups mapped to IAM policies (article 001, examples/groups-iam) ----
 
 const vetPool = "us-east-1_VetPool1"
 
@@ -97,7 +97,7 @@ func TestIAMGroupsScenario(t *testing.T) {
 	e.do(t, "GET", "/dev/petstore/v2/pets", bt).want(t, "allowed by the third group (union)", 200, "")
 }
 
-// ---- SPEC §2.4: static role mapping with hierarchy and lateral roles (article 003) ----
+// ---- static role mapping with hierarchy and lateral roles (article 003, examples/role-map) ----
 
 const staffPool = "us-east-1_StaffPool"
 
@@ -157,7 +157,7 @@ routes:
 	}
 }
 
-// ---- SPEC §2.5: two identity providers, one layer (article 004) ----
+// ---- two identity providers, one layer (article 004, examples/vet-clinic) ----
 
 const (
 	internalPool = "us-east-1_Internal1"

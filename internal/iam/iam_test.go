@@ -39,7 +39,7 @@ func arn(verb, path string) string {
 	return iam.MethodARN(region, account, apiID, "dev", verb, path)
 }
 
-// TestArticle001 replays SPEC §2.2 against the pet-veterinarian policy from
+// TestArticle001 replays article 001 (examples/groups-iam) against the pet-veterinarian policy from
 // article 001, including its IpAddress condition.
 func TestArticle001(t *testing.T) {
 	t.Parallel()

@@ -52,9 +52,11 @@ func flipPaddingBits(t testing.TB, seg string) string {
 	return seg[:len(seg)-1] + string(alphabet[last^1])
 }
 
-// TestAttackCatalogue forges every row of research/sec.md §1 (except row 21, multiple tokens in
-// one request, which is the gateway's extraction rule) as a real token and checks that it is
-// rejected with the expected error class, that no header URL is ever fetched, and that the
+// TestAttackCatalogue forges each known JWT attack — alg none in any case, HMAC keyed with the
+// issuer's public key, keys or key URLs named by the token (jwk, jku, x5u, x5c), kid injection,
+// time claims, another issuer's keys and tenants, weak or wrong-use keys (multiple tokens in one
+// request are the gateway's extraction rule, not tested here) — as a real token and checks that
+// it is rejected with the expected error class, that no header URL is ever fetched, and that the
 // issuer's JWKS is fetched at most once (the clock never advances, so the per-issuer limiter
 // allows only the first fetch).
 func TestAttackCatalogue(t *testing.T) {

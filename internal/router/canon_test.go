@@ -57,8 +57,9 @@ func TestCanonicalizeAccepts(t *testing.T) {
 	}
 }
 
-// TestCanonicalizeRejects covers every path-confusion vector of research/sec.md §2 that
-// reaches the path, raw and encoded.
+// TestCanonicalizeRejects covers the path-confusion vectors that reach the path (dot segments,
+// encoded separators and dots, duplicate slashes, control characters, ...), raw and encoded;
+// docs/security.md states the rule they enforce.
 func TestCanonicalizeRejects(t *testing.T) {
 	t.Parallel()
 	tests := []struct {

@@ -9,7 +9,7 @@ import (
 	"github.com/gatehouse-dev/gatehouse/internal/router"
 )
 
-// petStore is SPEC §2.1's API, plus article 004's appointment route.
+// petStore is article 000's API (examples/petstore), plus article 004's appointment route.
 var petStore = []router.Route{
 	{Method: "GET", Path: "/", Value: "welcome"},
 	{Method: "GET", Path: "/pets", Value: "list pets"},

@@ -27,7 +27,7 @@ const MaxDocumentBytes = 10 << 20
 // method.
 const AnyMethodExtension = "x-amazon-apigateway-any-method"
 
-// anyMethods are the methods an ANY operation stands for, as actions (SPEC §2.1).
+// anyMethods are the methods an ANY operation stands for, as actions (delete, get, patch, post, put, as the AVP wizard expands it).
 var anyMethods = []string{"delete", "get", "patch", "post", "put"}
 
 // Document is a parsed OpenAPI document and what reading it found.

@@ -178,7 +178,7 @@ func TestPetStoreMatchesArticle(t *testing.T) {
 		t.Errorf("context of get /pets/{petId}: %v", ctxAttrs)
 	}
 
-	// SPEC §2.1's route table.
+	// The route table of article 000 (examples/petstore/apis/petstore.yaml).
 	def, err := apidef.Parse(r.Files["apis/PetStore.yaml"])
 	if err != nil {
 		t.Fatal(err)
