@@ -67,6 +67,7 @@ type Console struct {
 	index    *policyIndex
 	seeded   seedState
 	pending  pendingSignIns
+	failures failures
 	ttl      time.Duration
 	idle     time.Duration
 	now      func() time.Time

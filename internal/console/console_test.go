@@ -670,3 +670,25 @@ func TestBenchWithToken(t *testing.T) {
 		t.Fatalf("forged token: %d\n%s", resp.StatusCode, page)
 	}
 }
+
+// TestSignInThrottled: ten failed sign-ins from one address within ten minutes hold that
+// address off (429 with Retry-After) even with the right secret, until the window passes.
+func TestSignInThrottled(t *testing.T) {
+	t.Parallel()
+	n := startNode(t)
+	clk := &clock{now: time.Date(2026, 1, 1, 9, 0, 0, 0, time.UTC)}
+	base := consoleOn(t, n, console.WithClock(clk.Now))
+	b := newBrowser(t, base)
+	for i := range 10 {
+		if resp, _ := b.post("/console/signin", url.Values{"accessKeyId": {apptest.KeyID}, "secretAccessKey": {fmt.Sprint("guess", i)}}); resp.StatusCode != http.StatusUnauthorized {
+			t.Fatalf("guess %d: %d", i, resp.StatusCode)
+		}
+		clk.Add(30 * time.Second)
+	}
+	resp, body := b.post("/console/signin", url.Values{"accessKeyId": {apptest.KeyID}, "secretAccessKey": {apptest.Secret}})
+	if resp.StatusCode != http.StatusTooManyRequests || resp.Header.Get("Retry-After") == "" || !strings.Contains(body, "Too many failed sign-ins") || len(resp.Cookies()) != 0 {
+		t.Fatalf("after 10 failures: %d %q", resp.StatusCode, resp.Header.Get("Retry-After"))
+	}
+	clk.Add(6 * time.Minute) // the first failure is now older than the window
+	b.signIn(apptest.KeyID, apptest.Secret)
+}

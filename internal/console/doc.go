@@ -11,7 +11,9 @@
 //     Secure on TLS, or behind a trusted proxy's X-Forwarded-Proto: https). The server keeps only the id's SHA-256, so a memory dump of the map
 //     does not yield a usable cookie.
 //   - Sign-in compares the secret of an access key pair in constant time, and answers the
-//     same for an unknown key id as for a wrong secret. Sign-in through the built-in IdP
+//     same for an unknown key id as for a wrong secret; ten failures from one client
+//     address within ten minutes hold it off (429) until the oldest leaves the window.
+//     Sign-in through the built-in IdP
 //     (IdPSignIn) is authorization code with PKCE; its callback is accepted only with the
 //     state the same browser started (a one-use server-side entry matched by a Lax cookie),
 //     and only with an ID token of the pool, for the client, carrying that sign-in's nonce;

@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -135,6 +136,14 @@ func (c *Console) signin(w http.ResponseWriter, r *http.Request) {
 		c.errorPage(w, r, nil, http.StatusForbidden, "Request refused", "The sign-in form did not come from this console (Origin check).")
 		return
 	}
+	addr := clientAddr(r)
+	if wait := c.failures.blocked(addr, c.now()); wait > 0 {
+		w.Header().Set("Retry-After", strconv.Itoa(int(wait.Seconds())+1))
+		c.d.Logger.Warn("console sign-in refused", "reason", "throttled", "client", addr)
+		c.render(w, r, nil, http.StatusTooManyRequests, "signin", map[string]any{"Next": next, "IdP": c.d.IdP != nil,
+			"Error": "Too many failed sign-ins from your address: try again in " + wait.Round(time.Second).String() + "."})
+		return
+	}
 	id := strings.TrimSpace(r.PostFormValue("accessKeyId"))
 	secret := r.PostFormValue("secretAccessKey")
 	fail := func(field, msg string) {
@@ -154,10 +163,12 @@ func (c *Console) signin(w http.ResponseWriter, r *http.Request) {
 		want = []byte(k.Secret)
 	}
 	if subtle.ConstantTimeCompare([]byte(secret), want) != 1 || !ok {
-		c.d.Logger.Warn("console sign-in refused", "reason", "bad_credentials")
+		c.failures.add(addr, c.now())
+		c.d.Logger.Warn("console sign-in refused", "reason", "bad_credentials", "client", addr)
 		fail("secretAccessKey", "The access key id or the secret access key is wrong.")
 		return
 	}
+	c.failures.clear(addr)
 	value, _ := c.sessions.create(id, k.Roles)
 	c.setCookie(w, r, value, int(c.ttl.Seconds()))
 	c.d.Logger.Info("console sign-in", "actor", "console:"+id)
