@@ -201,7 +201,7 @@ func NewIdP(st store.Store, cfg config.Config, logger *slog.Logger, creds func(s
 			trusted = append(trusted, p)
 		}
 	}
-	opts := []idp.Option{idp.WithBaseURL(base), idp.WithRegion(cfg.Region), idp.WithLogger(logger), idp.WithTrustedProxies(trusted)}
+	opts := []idp.Option{idp.WithBaseURL(base), idp.WithRegion(cfg.Region), idp.WithLogger(logger), idp.WithTrustedProxies(trusted), idp.WithThrottle(signInThrottle(cfg))}
 	if creds != nil {
 		opts = append(opts, idp.WithCredentials(creds))
 	}

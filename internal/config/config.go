@@ -111,6 +111,22 @@ type Config struct {
 	CodeWebhookURL string `json:"codeWebhookUrl"`
 	// CodeWebhookSecret keys the webhook's HMAC-SHA256 signature; environment only.
 	CodeWebhookSecret string `json:"-"`
+	// SignInFreeFailures is how many IdP sign-in failures one user may have from one client
+	// address before each further attempt waits a delay (1 s, doubling up to SignInMaxDelay);
+	// 0 turns this count off (signin.go).
+	SignInFreeFailures int `json:"signInFreeFailures"`
+	// SignInMaxFailuresPerUser failures of one user from all addresses within SignInWindow
+	// lock the user out for SignInLockout; must be above SignInFreeFailures; 0 off.
+	SignInMaxFailuresPerUser int `json:"signInMaxFailuresPerUser"`
+	// SignInMaxFailuresPerIP failures from one client address across users within
+	// SignInWindow lock the address out for SignInLockout (loopback not counted); 0 off.
+	SignInMaxFailuresPerIP int `json:"signInMaxFailuresPerIp"`
+	// SignInMaxDelay caps the doubling delay per user and address.
+	SignInMaxDelay Duration `json:"signInMaxDelay"`
+	// SignInWindow is the window of the per-user and per-address failure counts.
+	SignInWindow Duration `json:"signInWindow"`
+	// SignInLockout is how long a per-user or per-address limit locks out.
+	SignInLockout Duration `json:"signInLockout"`
 }
 
 // Duration is a time.Duration written as a Go duration string ("30s") in files and env.
@@ -145,7 +161,7 @@ func parseDuration(s string) (time.Duration, error) {
 
 // Defaults returns the default settings.
 func Defaults() Config {
-	return Config{
+	c := Config{
 		Listen:            ":8080",
 		AdminListen:       "127.0.0.1:8181",
 		IdPListen:         "127.0.0.1:9229",
@@ -162,6 +178,8 @@ func Defaults() Config {
 		ShutdownDelay:     Duration(5 * time.Second),
 		StoreTimeout:      Duration(5 * time.Second),
 	}
+	c.signInDefaults()
+	return c
 }
 
 // Env lists the environment variable of each setting, in documentation order.
@@ -206,6 +224,12 @@ var Env = []struct {
 	{"GATEHOUSE_SMTP_PASSWORD", "smtpPassword", "SMTP AUTH password (environment only)"},
 	{"GATEHOUSE_CODE_WEBHOOK_URL", "codeWebhookUrl", "URL the IdP POSTs codes to (codeSender webhook)"},
 	{"GATEHOUSE_CODE_WEBHOOK_SECRET", "codeWebhookSecret", "HMAC-SHA256 key of the code webhook's signature (environment only)"},
+	{"GATEHOUSE_SIGN_IN_FREE_FAILURES", "signInFreeFailures", "IdP sign-in failures per user and address before delays start (0: none counted)"},
+	{"GATEHOUSE_SIGN_IN_MAX_DELAY", "signInMaxDelay", "cap of the doubling delay per user and address"},
+	{"GATEHOUSE_SIGN_IN_MAX_FAILURES_PER_USER", "signInMaxFailuresPerUser", "IdP sign-in failures per user from all addresses within signInWindow before a lockout (0: off)"},
+	{"GATEHOUSE_SIGN_IN_MAX_FAILURES_PER_IP", "signInMaxFailuresPerIp", "IdP sign-in failures per client address within signInWindow before a lockout (0: off)"},
+	{"GATEHOUSE_SIGN_IN_WINDOW", "signInWindow", "window of the sign-in failure counts"},
+	{"GATEHOUSE_SIGN_IN_LOCKOUT", "signInLockout", "lockout after a per-user or per-address limit"},
 	{"GATEHOUSE_TRACING_ENDPOINT", "tracingEndpoint", "OTLP collector URL for traces (off when unset; OTEL_EXPORTER_OTLP_ENDPOINT also works)"},
 	{"GATEHOUSE_TRACING_PROTOCOL", "tracingProtocol", "OTLP protocol: grpc or http/protobuf"},
 	{"GATEHOUSE_TRACING_SAMPLE_RATIO", "tracingSampleRatio", "share of new traces recorded, 0 to 1 (default: OTEL_TRACES_SAMPLER, else all)"},
@@ -306,6 +330,8 @@ func (c *Config) Set(key, v string) error {
 		c.MaxSchemaBytes, err = strconv.Atoi(v)
 	case "codeSender", "smtpHost", "smtpPort", "smtpFrom", "smtpUsername", "smtpPassword", "codeWebhookUrl", "codeWebhookSecret":
 		err = c.setCodes(key, v)
+	case "signInFreeFailures", "signInMaxFailuresPerUser", "signInMaxFailuresPerIp", "signInMaxDelay", "signInWindow", "signInLockout":
+		err = c.setSignIn(key, v)
 	case "tracingEndpoint":
 		c.TracingEndpoint = v
 	case "tracingProtocol":
@@ -411,6 +437,7 @@ func (c *Config) Validate() error {
 		errs = append(errs, errors.New("auditDigestInterval: must not be negative"))
 	}
 	errs = append(errs, c.validateCodes()...)
+	errs = append(errs, c.validateSignIn()...)
 	if err := c.Tracing().Validate(); err != nil {
 		errs = append(errs, err)
 	}
