@@ -3,6 +3,7 @@ package frontdoortest_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -16,6 +17,7 @@ import (
 	corev3 "github.com/envoyproxy/go-control-plane/envoy/config/core/v3"
 	authv3 "github.com/envoyproxy/go-control-plane/envoy/service/auth/v3"
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials/insecure"
 
 	"github.com/gatehouse-dev/gatehouse/internal/app"
@@ -484,6 +486,57 @@ func TestEveryFrontDoorAnswersAlike(t *testing.T) {
 					}
 				})
 			}
+		}
+	}
+}
+
+// downStore is a store that has never answered: every read fails as a refused connection does.
+type downStore struct{ store.Store }
+
+var errRefused = errors.New("dial tcp 127.0.0.1:5432: connect: connection refused")
+
+func (downStore) Revision(context.Context, string) (int64, error) { return 0, errRefused }
+func (downStore) List(context.Context, store.Query) ([]store.Object, string, error) {
+	return nil, "", errRefused
+}
+
+// A node whose store has never answered has no data: every door says so alike — 503
+// store_unavailable with Retry-After (ext_authz gRPC: a denial with that status and the
+// UNAVAILABLE code), and for the Lambda authorizer an error other than Unauthorized, which API
+// Gateway answers 500 — never an allow, never a 401 or 403 that would blame the caller.
+func TestEveryFrontDoorWithoutStore(t *testing.T) {
+	t.Parallel()
+	core, err := app.NewCore(downStore{storetest.Open(t, "sqlite")}, config.Defaults(), slog.New(slog.DiscardHandler), app.CoreOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(core.Identity.Close)
+	d := openDoors(t, core.Gateway)
+	r := row{method: "GET", path: "/demo/pets", token: garbageToken, status: http.StatusServiceUnavailable,
+		body: `{"message":"Service Unavailable","reason":"store_unavailable"}`}
+	want := r.want()
+	for name, got := range map[string]answer{
+		"proxy":          viaProxy(t, d, r),
+		"forward-auth":   viaForwardAuth(t, d, "PetStore", r),
+		"ext_authz HTTP": viaExtAuthzHTTP(t, d, r),
+		"ext_authz gRPC": viaExtAuthzGRPC(t, d, r),
+	} {
+		if got != want {
+			t.Errorf("%s: %+v, want %+v", name, got, want)
+		}
+	}
+	res, err := d.grpc.Check(context.Background(), &authv3.CheckRequest{Attributes: &authv3.AttributeContext{Request: &authv3.AttributeContext_Request{
+		Http: &authv3.AttributeContext_HttpRequest{Method: r.method, Path: r.path, Host: "api.example.com", Headers: map[string]string{}}}}})
+	if err != nil || codes.Code(res.GetStatus().GetCode()) != codes.Unavailable {
+		t.Errorf("ext_authz gRPC status %v (%v), want UNAVAILABLE", res.GetStatus(), err)
+	}
+	if status, h, _ := send(t, r.method, d.proxy+r.path, "", ""); status != http.StatusServiceUnavailable || h.Get("Retry-After") == "" {
+		t.Errorf("proxy: %d, Retry-After %q", status, h.Get("Retry-After"))
+	}
+	lambda := lambdaauth.New(core.Gateway, lambdaauth.Options{Logger: slog.New(slog.DiscardHandler)})
+	for _, ev := range [][]byte{requestEvent("demo", r), tokenEvent("demo", r)} {
+		if out, err := lambda.Invoke(context.Background(), ev); err == nil || err.Error() == "Unauthorized" {
+			t.Errorf("lambda: %s %v, want an authorizer failure", out, err)
 		}
 	}
 }
