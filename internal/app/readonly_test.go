@@ -131,3 +131,19 @@ func TestNewReadOnlyBadDirectory(t *testing.T) {
 		}
 	}
 }
+
+// A directory of APIs alone (static role mapping, SPEC §2.4) needs no policy store.
+func TestNewReadOnlyAPIsOnly(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	vars := map[string]string{"UPSTREAM": "http://127.0.0.1:1", "POOL_ID": "us-east-1_AbCdEf123", "CLIENT_ID": "client"}
+	c, err := app.NewReadOnly(ctx, config.Defaults(), slog.New(slog.DiscardHandler), filepath.Join("..", "..", "examples", "role-map"),
+		func(k string) (string, bool) { v, ok := vars[k]; return v, ok }, app.CoreOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Identity.Close()
+	if d, err := c.APIs.Get(ctx, "Orders"); err != nil || len(d.Routes) == 0 {
+		t.Fatalf("api: %+v %v", d, err)
+	}
+}
