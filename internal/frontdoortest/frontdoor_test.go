@@ -436,6 +436,21 @@ func requestEvent(stage string, r row) []byte {
 	return b
 }
 
+// v2Event is an HTTP API (payload 2.0) authorizer event for the row, on a stage named like the
+// API's (rawPath starts with it).
+func v2Event(stage string, r row) []byte {
+	full, query, _ := strings.Cut(r.path, "?")
+	h := map[string]string{"host": "abcdef123.execute-api.us-east-1.amazonaws.com"}
+	if r.token != "" {
+		h["authorization"] = "Bearer " + r.token
+	}
+	b, _ := json.Marshal(map[string]any{"version": "2.0", "type": "REQUEST",
+		"routeArn": arnPrefix + stage + "/" + r.method + strings.TrimPrefix(full, "/"+stage),
+		"rawPath":  full, "rawQueryString": query, "headers": h,
+		"requestContext": map[string]any{"stage": stage, "http": map[string]string{"method": r.method, "path": full, "sourceIp": "198.51.100.4"}}})
+	return b
+}
+
 // tokenEvent is API Gateway's REST TOKEN authorizer event for the row.
 func tokenEvent(stage string, r row) []byte {
 	full, _, _ := strings.Cut(r.path, "?")
@@ -473,6 +488,10 @@ func TestEveryFrontDoorAnswersAlike(t *testing.T) {
 							return lambdaAnswer(t, r, out, err)
 						}},
 					}
+					ds = append(ds, door{"lambda HTTP API 2.0", func() answer {
+						out, err := lambda.Invoke(context.Background(), v2Event(s.stage, r))
+						return lambdaAnswer(t, r, out, err)
+					}})
 					if !r.needsNoToken {
 						ds = append(ds, door{"lambda TOKEN", func() answer {
 							out, err := lambda.Invoke(context.Background(), tokenEvent(s.stage, r))
