@@ -2,8 +2,8 @@
 // scenario row of the pet store (examples/petstore) and the vet clinic (examples/vet-clinic)
 // goes through every way a request reaches a decision — the reverse proxy, forward-auth, Envoy
 // ext_authz over gRPC and in HTTP service mode, and the Lambda authorizer (REST REQUEST and
-// TOKEN events, HTTP API payload 2.0) — and every door must answer alike: the same allow or deny, status, principal and,
-// where the door carries one, body.
+// TOKEN events, HTTP API payload 2.0) — and every door must answer alike: the same allow or
+// deny, status, principal and, where the door carries one, body.
 //
 // A node whose store never answered is a row too: every door answers 503 store_unavailable
 // (the Lambda authorizer: an authorizer failure).
