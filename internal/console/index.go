@@ -2,12 +2,13 @@ package console
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
 	"strings"
 	"sync"
+
+	jsonv2 "github.com/go-json-experiment/json"
 
 	"github.com/gatehouse-dev/gatehouse/internal/policystore"
 	"github.com/gatehouse-dev/gatehouse/internal/store"
@@ -49,7 +50,9 @@ func entityText(e *policystore.EntityID) string {
 
 func rowOf(o store.Object) (policyRow, error) {
 	var p policystore.Policy
-	if err := json.Unmarshal(o.Data, &p); err != nil {
+	// json/v2, as policystore decodes its own documents: several times faster than
+	// encoding/json, which dominates building the index of a large store.
+	if err := jsonv2.Unmarshal(o.Data, &p); err != nil {
 		return policyRow{}, fmt.Errorf("policy %s: %w", o.ID, err)
 	}
 	acts := make([]string, len(p.Actions))
