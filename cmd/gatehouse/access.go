@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"os"
 	"strings"
 	"text/tabwriter"
 
@@ -22,7 +23,7 @@ ordinary decisions of the store's policies and entities (with --entities and --c
 IsAuthorized), so it never disagrees with the decision it predicts. For resources that are not
 stored, "resources" prints the residual policies: the conditions such a resource must meet.`,
 	}
-	cmd.AddCommand(newAccessActionsCommand(), newAccessResourcesCommand())
+	cmd.AddCommand(newAccessActionsCommand(), newAccessResourcesCommand(), newAccessRoutesCommand())
 	return cmd
 }
 
@@ -138,6 +139,67 @@ func newAccessResourcesCommand() *cobra.Command {
 	cmd.Flags().String("action", "", `action, e.g. PetStore::Action::"get /pets"`)
 	cmd.Flags().String("type", "", "resource entity type, e.g. PetStore::Pet")
 	addRequestFlags(cmd)
+	return cmd
+}
+
+func newAccessRoutesCommand() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "routes --api NAME [--token TOKEN] [--param NAME=VALUE]...",
+		Short: "List the routes of an API a token may call, as the gateway decides them",
+		Long: `routes decides, for every route of an API, a request carrying the token (GATEHOUSE_TOKEN when
+--token is not given) through the gateway's own decision: the answer is what a client with that
+token would get. Path parameters without a --param value are given the placeholder "x"; a
+cedar or iam route may decide other values otherwise, and such rows say so.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			in := avpapi.ListAllowedRoutesInput{PathParameters: map[string]string{}}
+			in.API, _ = cmd.Flags().GetString("api")
+			if in.API == "" {
+				return fmt.Errorf("--api is required")
+			}
+			if in.Token, _ = cmd.Flags().GetString("token"); in.Token == "" {
+				in.Token = os.Getenv("GATEHOUSE_TOKEN")
+			}
+			params, _ := cmd.Flags().GetStringArray("param")
+			for _, p := range params {
+				k, v, ok := strings.Cut(p, "=")
+				if !ok || k == "" {
+					return fmt.Errorf("--param %q: want NAME=VALUE", p)
+				}
+				in.PathParameters[k] = v
+			}
+			c, err := managementClient(cmd)
+			if err != nil {
+				return err
+			}
+			var out avpapi.ListAllowedRoutesOutput
+			if err := c.Call(cmd.Context(), "Gatehouse.ListAllowedRoutes", in, &out); err != nil {
+				return err
+			}
+			if format, _ := cmd.Flags().GetString("output"); format == "json" {
+				return writeJSON(cmd, out)
+			}
+			tw := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
+			fmt.Fprintln(tw, "METHOD\tROUTE\tDECISION\tNOTE")
+			for _, r := range out.Routes {
+				decision := "ALLOW"
+				if !r.Allowed {
+					decision = fmt.Sprintf("DENY %d %s", r.Status, r.Reason)
+				}
+				note := ""
+				if len(r.Assumed) > 0 {
+					note = "assumed " + strings.Join(r.Assumed, ", ") + "=x"
+				}
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", r.Method, r.Route, decision, note)
+			}
+			return tw.Flush()
+		},
+	}
+	cmd.Flags().String("api", "", "API name")
+	cmd.Flags().String("token", "", "bearer token (default $GATEHOUSE_TOKEN)")
+	cmd.Flags().StringArray("param", nil, "path parameter value, NAME=VALUE (repeatable)")
+	cmd.Flags().StringP("output", "o", "text", "text or json")
+	addClientFlags(cmd)
 	return cmd
 }
 

@@ -103,3 +103,44 @@ forbid (principal, action == App::Action::"edit", resource in App::Album::"froze
 		}
 	})
 }
+
+// TestAccessRoutes lists an API's routes for a caller through the CLI and the management API.
+func TestAccessRoutes(t *testing.T) {
+	_, flags, _ := startNode(t, "sqlite", "")
+	dir := t.TempDir()
+	os.MkdirAll(filepath.Join(dir, "apis"), 0o755)
+	write(t, dir, "apis/shop.yaml", `name: Shop
+basePath: /shop
+upstream: http://127.0.0.1:9
+authorizers:
+  oidc:
+    type: jwt
+    identitySources:
+      - configuration: {openIdConnectConfiguration: {issuer: "https://issuer.example.com", tokenSelection: {accessTokenOnly: {audiences: [shop]}}}}
+routes:
+  - {route: "GET /items", authorizer: none}
+  - {route: "GET /items/{id}", authorizer: oidc}
+`)
+	if out, code := run(t, append([]string{"apply", dir}, flags...)...); code != 0 {
+		t.Fatalf("apply: %d %s", code, out)
+	}
+	out, code := run(t, append([]string{"access", "routes", "--api", "Shop", "-o", "json"}, flags...)...)
+	var got avpapi.ListAllowedRoutesOutput
+	if code != 0 || json.Unmarshal([]byte(out), &got) != nil {
+		t.Fatalf("routes: exit %d %s", code, out)
+	}
+	var rows []string
+	for _, r := range got.Routes {
+		rows = append(rows, fmt.Sprintf("%s %s %v %d %s %v", r.Method, r.Route, r.Allowed, r.Status, r.Reason, r.Assumed))
+	}
+	want := "GET /items true 0  []|GET /items/{id} false 401 missing_token [id]"
+	if strings.Join(rows, "|") != want {
+		t.Fatalf("routes without a token:\n%s\nwant\n%s", strings.Join(rows, "\n"), want)
+	}
+	if out, code := run(t, append([]string{"access", "routes", "--api", "Nope"}, flags...)...); code != 1 || !strings.Contains(out, "ResourceNotFound") {
+		t.Fatalf("unknown API: exit %d %s", code, out)
+	}
+	if out, code := run(t, append([]string{"access", "routes", "--api", "Shop", "--param", "novalue"}, flags...)...); code != 1 || !strings.Contains(out, "--param") {
+		t.Fatalf("bad --param: exit %d %s", code, out)
+	}
+}

@@ -26,6 +26,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"net/http"
 	"net/netip"
 	"strings"
@@ -248,6 +249,7 @@ func (n *Node) AdminHandler() http.Handler {
 		n.Gateway.FlushCache(in.API)
 		return struct{}{}, nil
 	}
+	maps.Copy(ops, avpapi.RouteAccessOps(n.Gateway))
 	opts := []avpapi.Option{avpapi.WithLogger(n.Logger), avpapi.WithGatehouseOps(ops)}
 	if n.auditor != nil {
 		opts = append(opts, avpapi.WithObserver(n.auditor))

@@ -2,10 +2,14 @@ package avpapi
 
 import (
 	"context"
+	"errors"
+	"net/netip"
 
 	"github.com/cedar-policy/cedar-go/types"
 
 	"github.com/gatehouse-dev/gatehouse/internal/authz"
+	"github.com/gatehouse-dev/gatehouse/internal/awsjson"
+	"github.com/gatehouse-dev/gatehouse/internal/gateway"
 )
 
 // Gatehouse.ListAllowedActions and Gatehouse.ListAllowedResources answer "what can this
@@ -151,4 +155,71 @@ func (a *API) listAllowedResources(ctx context.Context, in *ListAllowedResources
 		out.ResidualPolicies = append(out.ResidualPolicies, ResidualPolicyItem{PolicyID: r.PolicyID, Effect: r.Effect, Policy: r.Policy})
 	}
 	return out, nil
+}
+
+// Gatehouse.ListAllowedRoutes: for a token, the gateway routes of an API it may call, each
+// decided through the gateway's own decision (gateway.Gateway.RouteAccess).
+
+// RouteAccessor answers RouteAccess (a *gateway.Gateway).
+type RouteAccessor interface {
+	RouteAccess(ctx context.Context, q gateway.RouteQuery) ([]gateway.RouteDecision, error)
+}
+
+// ListAllowedRoutesInput names the API and the token; PathParameters give values to path
+// parameters (others are assumed "x" and named in each answer).
+type ListAllowedRoutesInput struct {
+	API            string            `json:"api"`
+	Token          string            `json:"token,omitempty"`
+	PathParameters map[string]string `json:"pathParameters,omitempty"`
+	SourceIP       string            `json:"sourceIp,omitempty"`
+}
+
+// RouteDecisionItem is one route and method.
+type RouteDecisionItem struct {
+	Method  string   `json:"method"`
+	Route   string   `json:"route"`
+	Allowed bool     `json:"allowed"`
+	Status  int      `json:"status,omitempty"`
+	Reason  string   `json:"reason,omitempty"`
+	Assumed []string `json:"assumedPathParameters,omitempty"`
+}
+
+// ListAllowedRoutesOutput lists every route of the API with its decision.
+type ListAllowedRoutesOutput struct {
+	Routes []RouteDecisionItem `json:"routes"`
+}
+
+// RouteAccessOps returns Gatehouse.ListAllowedRoutes over g.
+func RouteAccessOps(g RouteAccessor) map[string]awsjson.Op {
+	return map[string]awsjson.Op{
+		"ListAllowedRoutes": op(func(ctx context.Context, in *ListAllowedRoutesInput) (*ListAllowedRoutesOutput, error) {
+			if err := required("api", in.API); err != nil {
+				return nil, err
+			}
+			q := gateway.RouteQuery{API: in.API, Token: in.Token, Params: in.PathParameters}
+			if in.SourceIP != "" {
+				a, err := netip.ParseAddr(in.SourceIP)
+				if err != nil {
+					return nil, invalid("sourceIp", "not an IP address")
+				}
+				q.Client = a
+			}
+			got, err := g.RouteAccess(ctx, q)
+			if errors.Is(err, gateway.ErrUnknownAPI) {
+				return nil, awsjson.NotFound(err.Error(), in.API, "Api")
+			}
+			if err != nil {
+				return nil, err
+			}
+			out := &ListAllowedRoutesOutput{Routes: []RouteDecisionItem{}}
+			for _, d := range got {
+				item := RouteDecisionItem{Method: d.Method, Route: d.Route, Allowed: d.Allow, Reason: string(d.Reason), Assumed: d.Assumed}
+				if !d.Allow {
+					item.Status = d.Status
+				}
+				out.Routes = append(out.Routes, item)
+			}
+			return out, nil
+		}),
+	}
 }
