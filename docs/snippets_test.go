@@ -329,7 +329,7 @@ for i in $(seq 1 100); do curl -s -o /dev/null http://127.0.0.1:9000/ && break; 
 cd %q
 exec bash %q`, upstreamEnv, self, filepath.Join(scratch, "upstream.log"), work, main)
 
-	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 150*time.Second)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, "unshare", "-rn", "bash", "-c", boot)
 	cmd.Dir = work
@@ -364,8 +364,13 @@ exec bash %q`, upstreamEnv, self, filepath.Join(scratch, "upstream.log"), work, 
 	log, _ := os.ReadFile(logPath)
 	if runErr != nil || !strings.Contains(string(log), "\n### done\n") {
 		t.Errorf("%s: a snippet failed (%v); output:\n%s", rel, runErr, tail(string(log), 80))
-		if up, _ := os.ReadFile(filepath.Join(scratch, "upstream.log")); len(up) > 0 {
-			t.Logf("upstream log:\n%s", tail(string(up), 20))
+		// The logs the document's nodes wrote (gatehouse serve 2> gatehouse.log &), then the
+		// upstream's: a readiness loop that never ends is explained there.
+		logs, _ := filepath.Glob(filepath.Join(work, "*.log"))
+		for _, p := range append(logs, filepath.Join(scratch, "upstream.log")) {
+			if b, _ := os.ReadFile(p); len(b) > 0 {
+				t.Logf("%s:\n%s", filepath.Base(p), tail(string(b), 20))
+			}
 		}
 	}
 }
