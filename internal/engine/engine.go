@@ -25,7 +25,6 @@ import (
 	"iter"
 	"slices"
 	"sync"
-	"sync/atomic"
 
 	"github.com/cedar-policy/cedar-go"
 	"github.com/cedar-policy/cedar-go/ast"
@@ -878,14 +877,3 @@ func (s *Snapshot) release(sc *scratch) {
 	}
 	s.scratch.Put(sc)
 }
-
-// Holder publishes the current Snapshot to concurrent readers.
-type Holder struct {
-	p atomic.Pointer[Snapshot]
-}
-
-// Load returns the current snapshot, or nil before the first Store.
-func (h *Holder) Load() *Snapshot { return h.p.Load() }
-
-// Store replaces the current snapshot.
-func (h *Holder) Store(s *Snapshot) { h.p.Store(s) }
