@@ -169,6 +169,7 @@ func (c *Console) Handler() http.Handler {
 	mux.Handle("POST "+Prefix+"stores/{store}/policies", c.authed(c.savePolicy))
 	mux.Handle("GET "+Prefix+"stores/{store}/policies/{policy}", c.authed(c.policyPage))
 	mux.Handle("POST "+Prefix+"stores/{store}/policies/{policy}", c.authed(c.savePolicy))
+	mux.Handle("POST "+Prefix+"stores/{store}/policies/{policy}/delete", c.authed(c.deletePolicy))
 	mux.Handle("POST "+Prefix+"stores/{store}/validate", c.authed(c.validate))
 	mux.Handle("GET "+Prefix+"stores/{store}/test", c.authed(c.testPage))
 	mux.Handle("POST "+Prefix+"stores/{store}/test", c.authed(c.runTest))

@@ -692,3 +692,42 @@ func TestSignInThrottled(t *testing.T) {
 	clk.Add(6 * time.Minute) // the first failure is now older than the window
 	b.signIn(apptest.KeyID, apptest.Secret)
 }
+
+// TestDeletePolicy: deleting needs EditPolicy (a viewer gets 403) and the csrf token; an
+// author's delete runs DeletePolicy and the policy is gone from the list.
+func TestDeletePolicy(t *testing.T) {
+	t.Parallel()
+	n := startNode(t)
+	admin := newBrowser(t, n.base)
+	admin.signIn(apptest.KeyID, apptest.Secret)
+	tok := admin.csrf()
+	resp, _ := admin.post("/console/stores", url.Values{"csrf": {tok}, "validationMode": {"OFF"}})
+	store := resp.Header.Get("Location")
+	resp, _ = admin.post(store+"/policies", url.Values{"csrf": {tok}, "statement": {`permit (principal, action, resource);`}})
+	policy := strings.TrimSuffix(resp.Header.Get("Location"), "?saved=1")
+	if resp.StatusCode != http.StatusSeeOther || !strings.Contains(policy, "/policies/SP") {
+		t.Fatalf("create: %d %s", resp.StatusCode, policy)
+	}
+	viewer := newBrowser(t, n.base)
+	viewer.signIn(viewerID, viewerSecret)
+	if resp, _ := viewer.post(policy+"/delete", url.Values{"csrf": {viewer.csrf()}}); resp.StatusCode != http.StatusForbidden {
+		t.Fatalf("viewer deletes: %d", resp.StatusCode)
+	}
+	author := newBrowser(t, n.base)
+	author.signIn(authorID, authorSecret)
+	if resp, _ := author.post(policy+"/delete", url.Values{}); resp.StatusCode != http.StatusForbidden {
+		t.Fatalf("delete without csrf: %d", resp.StatusCode)
+	}
+	if resp, _ := author.get(policy); resp.StatusCode != http.StatusOK {
+		t.Fatalf("policy gone after refused deletes: %d", resp.StatusCode)
+	}
+	if resp, _ := author.post(policy+"/delete", url.Values{"csrf": {author.csrf()}}); resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("author deletes: %d", resp.StatusCode)
+	}
+	if resp, _ := author.get(policy); resp.StatusCode != http.StatusNotFound {
+		t.Fatalf("deleted policy still shown: %d", resp.StatusCode)
+	}
+	if _, body := author.get(store + "/policies"); !strings.Contains(body, "0 policies") {
+		t.Fatal("deleted policy still listed")
+	}
+}

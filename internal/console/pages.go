@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"os"
 	"regexp"
 	"slices"
@@ -358,6 +359,18 @@ func (c *Console) savePolicy(w http.ResponseWriter, r *http.Request, s *session)
 		newID = po.PolicyID
 	}
 	http.Redirect(w, r, Prefix+"stores/"+id+"/policies/"+newID+"?saved=1", http.StatusSeeOther)
+}
+
+func (c *Console) deletePolicy(w http.ResponseWriter, r *http.Request, s *session) {
+	id, pid := r.PathValue("store"), r.PathValue("policy")
+	if !c.allow(w, r, s, ActEditPolicy, storeResource(id)) {
+		return
+	}
+	if _, err := c.call(r.Context(), s, "VerifiedPermissions.DeletePolicy", avpapi.DeletePolicyInput{PolicyStoreID: id, PolicyID: pid}); err != nil {
+		c.failed(w, r, s, err)
+		return
+	}
+	http.Redirect(w, r, Prefix+"stores/"+id+"/policies?deleted="+url.QueryEscape(pid), http.StatusSeeOther)
 }
 
 // ---- test bench ----
