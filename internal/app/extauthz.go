@@ -3,6 +3,7 @@ package app
 import (
 	"context"
 	"crypto/tls"
+	"errors"
 	"net/http"
 
 	"github.com/gatehouse-dev/gatehouse/internal/extauthz"
@@ -14,11 +15,19 @@ import (
 // decisions: over TLS with the gateway's certificate when the node has one, else plaintext
 // HTTP/1.1 and h2c, which Envoy's gRPC client speaks.
 func (n *Node) extAuthzListener(tlsCfg *tls.Config) server.Listener {
-	s := extauthz.New(auditGatedChecker{n}, extauthz.WithLogger(n.Logger))
+	s := extauthz.New(auditGatedChecker{n}, extauthz.WithLogger(n.Logger), extauthz.WithReadiness(n.extAuthzReady))
 	// A copy: net/http adds "h2" to the NextProtos of each server's config as it starts, and
 	// the gateway's listener starts with the same one at the same time (a data race).
 	tlsCfg = tlsCfg.Clone()
 	return server.Listener{Name: "ext-authz", Addr: n.Config.ExtAuthzListen, Handler: n.obs.observeHTTP("ext-authz", countVerdictStatus, s.Handler()), TLS: tlsCfg, H2C: tlsCfg == nil}
+}
+
+// extAuthzReady is /readyz's answer for the gRPC health service.
+func (n *Node) extAuthzReady(ctx context.Context) error {
+	if r, code := n.Readiness(ctx); code != http.StatusOK {
+		return errors.New(r.Status)
+	}
+	return nil
 }
 
 // auditGatedChecker is the gateway's Check under auditGate's rule: while the audit trail

@@ -25,6 +25,8 @@
 //     that is never OK (UNAUTHENTICATED for 401, UNAVAILABLE for 503, else PERMISSION_DENIED),
 //     so Envoy refuses whatever failure_mode_allow says. The HTTP mode answers the same status,
 //     headers and body. No header value in any answer is copied from the request.
+//   - With WithReadiness, grpc.health.v1.Health/Check answers SERVING exactly while the node is
+//     ready (the node passes its /readyz verdict), for Envoy's grpc_health_check.
 //   - A request that does not say which request is meant (no attributes.request.http, no path,
 //     conflicting pseudo-headers) is answered 400 {"message":"Invalid ext_authz request:
 //     <field>: <problem>"} with a decision id and logged with reason bad_path; an HTTP request

@@ -44,15 +44,23 @@ func serve(t testing.TB, c extauthz.Checker, tlsCfg *tls.Config) string {
 // Envoy's cluster without transport_socket connects).
 func grpcClient(t testing.TB, addr string, creds credentials.TransportCredentials) authv3.AuthorizationClient {
 	t.Helper()
+	return authv3.NewAuthorizationClient(connWith(t, addr, creds))
+}
+
+// conn is a plaintext gRPC client connection to addr, closed when the test ends.
+func conn(t testing.TB, addr string) *grpc.ClientConn { return connWith(t, addr, nil) }
+
+func connWith(t testing.TB, addr string, creds credentials.TransportCredentials) *grpc.ClientConn {
+	t.Helper()
 	if creds == nil {
 		creds = insecure.NewCredentials()
 	}
-	conn, err := grpc.NewClient(addr, grpc.WithTransportCredentials(creds))
+	c, err := grpc.NewClient(addr, grpc.WithTransportCredentials(creds))
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { conn.Close() })
-	return authv3.NewAuthorizationClient(conn)
+	t.Cleanup(func() { c.Close() })
+	return c
 }
 
 // envoyRequest is a CheckRequest shaped as Envoy's ext_authz filter sends it (gRPC mode,

@@ -18,6 +18,8 @@ import (
 	rpcstatus "google.golang.org/genproto/googleapis/rpc/status"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
+	healthgrpc "google.golang.org/grpc/health/grpc_health_v1"
+	"google.golang.org/grpc/status"
 
 	"github.com/gatehouse-dev/gatehouse/internal/gateway"
 )
@@ -46,6 +48,7 @@ type Server struct {
 	checker Checker
 	log     *slog.Logger
 	grpc    *grpc.Server
+	ready   func(context.Context) error
 }
 
 // Option configures a Server.
@@ -53,6 +56,13 @@ type Option func(*Server)
 
 // WithLogger sets the logger of malformed requests (decisions are logged by the gateway).
 func WithLogger(l *slog.Logger) Option { return func(s *Server) { s.log = l } }
+
+// WithReadiness serves grpc.health.v1.Health beside the Authorization service: SERVING while
+// ready returns nil, NOT_SERVING otherwise, so that an Envoy cluster's grpc_health_check stops
+// sending checks to a node that is not ready or is shutting down.
+func WithReadiness(ready func(context.Context) error) Option {
+	return func(s *Server) { s.ready = ready }
+}
 
 // New returns a Server deciding with c.
 func New(c Checker, opts ...Option) *Server {
@@ -65,7 +75,27 @@ func New(c Checker, opts ...Option) *Server {
 	}
 	s.grpc = grpc.NewServer()
 	authv3.RegisterAuthorizationServer(s.grpc, s)
+	if s.ready != nil {
+		healthgrpc.RegisterHealthServer(s.grpc, health{ready: s.ready})
+	}
 	return s
+}
+
+// health answers grpc.health.v1 Check for the whole server ("") and for the Authorization
+// service; Watch is not served (Envoy's health checker calls Check).
+type health struct {
+	healthgrpc.UnimplementedHealthServer
+	ready func(context.Context) error
+}
+
+func (h health) Check(ctx context.Context, req *healthgrpc.HealthCheckRequest) (*healthgrpc.HealthCheckResponse, error) {
+	if svc := req.GetService(); svc != "" && svc != authv3.Authorization_ServiceDesc.ServiceName {
+		return nil, status.Errorf(codes.NotFound, "unknown service %q", svc)
+	}
+	if h.ready(ctx) != nil {
+		return &healthgrpc.HealthCheckResponse{Status: healthgrpc.HealthCheckResponse_NOT_SERVING}, nil
+	}
+	return &healthgrpc.HealthCheckResponse{Status: healthgrpc.HealthCheckResponse_SERVING}, nil
 }
 
 // Handler serves both modes on one listener: HTTP/2 requests with a gRPC content type go to
