@@ -45,6 +45,33 @@ func (c *Console) entitiesPage(w http.ResponseWriter, r *http.Request, s *sessio
 	c.render(w, r, s, http.StatusOK, "entities", data)
 }
 
+type templateRow struct {
+	ID, Name, Description, Statement string
+}
+
+func (c *Console) templatesPage(w http.ResponseWriter, r *http.Request, s *session) {
+	id := r.PathValue("store")
+	if !c.allow(w, r, s, ActView, storeResource(id)) {
+		return
+	}
+	data, err := c.storeHeader(r.Context(), id)
+	if err != nil {
+		c.failed(w, r, s, err)
+		return
+	}
+	list, next, err := c.d.Policies.ListPolicyTemplates(r.Context(), id, r.URL.Query().Get("page"), 50)
+	if err != nil {
+		c.failed(w, r, s, err)
+		return
+	}
+	rows := make([]templateRow, 0, len(list))
+	for _, t := range list {
+		rows = append(rows, templateRow{ID: t.ID, Name: strings.TrimPrefix(t.Name, "name/"), Description: t.Description, Statement: t.Statement})
+	}
+	data["Title"], data["Rows"], data["Next"] = "Templates of "+id, rows, next
+	c.render(w, r, s, http.StatusOK, "templates", data)
+}
+
 type sourceRow struct {
 	ID, Issuer, PrincipalType, JSON string
 }

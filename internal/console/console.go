@@ -117,7 +117,7 @@ func New(d Deps, opts ...Option) (*Console, error) {
 	return c, nil
 }
 
-var pages = []string{"apis", "entities", "sources", "continue", "signin", "stores", "store", "policies", "policy", "test", "matrix", "audit", "error"}
+var pages = []string{"apis", "entities", "sources", "templates", "continue", "signin", "stores", "store", "policies", "policy", "test", "matrix", "audit", "error"}
 
 func parseTemplates() (map[string]*template.Template, error) {
 	base, err := template.New("layout.html").Funcs(template.FuncMap{
@@ -175,6 +175,7 @@ func (c *Console) Handler() http.Handler {
 	mux.Handle("POST "+Prefix+"stores/{store}/test", c.authed(c.runTest))
 	mux.Handle("GET "+Prefix+"stores/{store}/entities", c.authed(c.entitiesPage))
 	mux.Handle("GET "+Prefix+"stores/{store}/sources", c.authed(c.sourcesPage))
+	mux.Handle("GET "+Prefix+"stores/{store}/templates", c.authed(c.templatesPage))
 	mux.Handle("GET "+Prefix+"apis", c.authed(c.apisPage))
 	mux.Handle("GET "+Prefix+"matrix", c.authed(c.matrixPage))
 	mux.Handle("GET "+Prefix+"audit", c.authed(c.auditPage))

@@ -119,7 +119,7 @@ func TestNoPageWithoutSession(t *testing.T) {
 	n := startNode(t)
 	b := newBrowser(t, n.base)
 	for _, p := range []string{"/console/", "/console/stores", "/console/stores/x", "/console/stores/x/policies", "/console/stores/x/policies/new",
-		"/console/stores/x/test", "/console/stores/x/entities", "/console/stores/x/sources", "/console/apis", "/console/matrix", "/console/audit"} {
+		"/console/stores/x/test", "/console/stores/x/entities", "/console/stores/x/sources", "/console/stores/x/templates", "/console/apis", "/console/matrix", "/console/audit"} {
 		resp, body := b.get(p)
 		if resp.StatusCode != http.StatusSeeOther || !strings.HasPrefix(resp.Header.Get("Location"), "/console/signin?next=") {
 			t.Errorf("GET %s without a session: %d %s\n%s", p, resp.StatusCode, resp.Header.Get("Location"), body)
@@ -729,5 +729,23 @@ func TestDeletePolicy(t *testing.T) {
 	}
 	if _, body := author.get(store + "/policies"); !strings.Contains(body, "0 policies") {
 		t.Fatal("deleted policy still listed")
+	}
+}
+
+func TestTemplatesPage(t *testing.T) {
+	t.Parallel()
+	n := startNode(t)
+	in := avpapi.ApplyBundleInput{PolicyStore: &avpapi.BundleStore{PolicyStoreID: "tpl", ValidationMode: "OFF",
+		Templates: []avpapi.BundleStatement{{Name: "owner-reads", Statement: `permit (principal == ?principal, action, resource in ?resource);`}}}}
+	body, _ := json.Marshal(in)
+	op, _ := consoleOps(n)("Gatehouse.ApplyBundle")
+	if _, err := op(awsjson.WithCaller(context.Background(), apptest.KeyID), body); err != nil {
+		t.Fatal(err)
+	}
+	b := newBrowser(t, n.base)
+	b.signIn(viewerID, viewerSecret)
+	resp, page := b.get("/console/stores/tpl/templates")
+	if resp.StatusCode != http.StatusOK || !strings.Contains(page, "owner-reads") || !strings.Contains(page, "?principal") {
+		t.Fatalf("templates page: %d\n%s", resp.StatusCode, page)
 	}
 }
