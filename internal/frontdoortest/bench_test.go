@@ -4,10 +4,15 @@ import (
 	"context"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/netip"
 	"strings"
 	"testing"
+
+	authv3 "github.com/envoyproxy/go-control-plane/envoy/service/auth/v3"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
 
 	"github.com/gatehouse-dev/gatehouse/internal/extauthz"
 	"github.com/gatehouse-dev/gatehouse/internal/gateway"
@@ -53,6 +58,7 @@ func BenchmarkFrontDoors(b *testing.B) {
 			b.Fatalf("%s: %d", url, res.StatusCode)
 		}
 	}
+	native := nativeGRPC(b, core.Gateway)
 	ctx := context.Background()
 	reqEv, tokEv := requestEvent(s.stage, owner), tokenEvent(s.stage, owner)
 	in := gateway.Input{Source: gateway.SourceExtAuthz, Method: owner.method, RawPath: owner.path,
@@ -71,6 +77,14 @@ func BenchmarkFrontDoors(b *testing.B) {
 			}
 		}},
 		{"ext_authz-http", func(b *testing.B) { get(b, d.extAuthz+extauthz.PathPrefix+owner.path) }},
+		// The same service on grpc-go's own transport rather than net/http's (the listener
+		// serves gRPC through grpc.Server.ServeHTTP to share a port with the HTTP mode): the
+		// difference is the cost of that choice.
+		{"ext_authz-grpc-native", func(b *testing.B) {
+			if a := viaExtAuthzGRPC(b, native, owner); !a.allow {
+				b.Fatalf("%+v", a)
+			}
+		}},
 		{"lambda-request", func(b *testing.B) {
 			if out, err := lambda.Invoke(ctx, reqEv); err != nil || !strings.Contains(string(out), `"Allow"`) {
 				b.Fatalf("%s %v", out, err)
@@ -95,4 +109,22 @@ func BenchmarkFrontDoors(b *testing.B) {
 			}
 		})
 	}
+}
+
+// nativeGRPC serves the ext_authz service of gw on grpc-go's transport on a loopback port.
+func nativeGRPC(b *testing.B, gw *gateway.Gateway) doors {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		b.Fatal(err)
+	}
+	gs := grpc.NewServer()
+	authv3.RegisterAuthorizationServer(gs, extauthz.New(gw))
+	go func() { _ = gs.Serve(ln) }()
+	b.Cleanup(gs.Stop)
+	conn, err := grpc.NewClient(ln.Addr().String(), grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { conn.Close() })
+	return doors{grpc: authv3.NewAuthorizationClient(conn)}
 }
