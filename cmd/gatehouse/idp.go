@@ -44,6 +44,9 @@ func idpCommand(use, short string, args cobra.PositionalArgs, setup func(*cobra.
 				if err != nil {
 					return err
 				}
+				if cfg.IdPIssuerBase, err = cliIssuerBase(cmd, cfg, st); err != nil {
+					return err
+				}
 				var writeErr error
 				p := app.NewIdP(st, cfg, slog.New(slog.DiscardHandler), nil, idp.WithAudit(func(_ context.Context, c idp.Change) {
 					if trail != nil {
@@ -73,6 +76,35 @@ func idpCommand(use, short string, args cobra.PositionalArgs, setup func(*cobra.
 		setup(cmd)
 	}
 	return cmd
+}
+
+// cliIssuerBase is the base of the issuer URLs the CLI gives new pools: idpIssuerBase (or
+// http://<idpListen>) when the settings or environment name one, else the base a node
+// recorded in the store (idp.RecordIssuerBase), so a CLI run without the node's --config no
+// longer mints pools whose issuer the node does not serve. With neither, the default
+// (http://127.0.0.1:9229, cfg's) still applies: refusing would break scripts that prepare a
+// database before its first node starts.
+func cliIssuerBase(cmd *cobra.Command, cfg config.Config, st *sqldb.DB) (string, error) {
+	var c config.Config // no defaults: only what the user set
+	if path, _ := cmd.Flags().GetString("config"); path != "" {
+		if err := c.LoadFile(path); err != nil {
+			return "", err
+		}
+	}
+	if err := c.LoadEnv(os.LookupEnv); err != nil {
+		return "", err
+	}
+	switch {
+	case c.IdPIssuerBase != "":
+		return c.IdPIssuerBase, nil
+	case config.Enabled(c.IdPListen):
+		return "http://" + c.IdPListen, nil
+	}
+	stored, err := idp.StoredIssuerBase(cmd.Context(), st)
+	if err != nil || stored != "" {
+		return stored, err
+	}
+	return cfg.IdPIssuerBase, nil
 }
 
 // openCLITrail opens the audit trail the CLI's changes go to; nil when none is configured.

@@ -169,6 +169,9 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger) (*Node, er
 		return nil, err
 	}
 	n.IdP = NewIdP(st, cfg, logger, n.Verifier().Lookup, idp.WithAudit(n.idpChanged), idp.WithSignInObserver(n.obs.signIn), idp.WithKeysChanged(n.idpKeysChanged))
+	if config.Enabled(cfg.IdPListen) {
+		n.recordIssuerBase()
+	}
 	// Tokens of the built-in IdP that it revoked fail validation and drop cached decisions.
 	core, err := NewCore(st, cfg, logger, CoreOptions{CognitoEndpoint: n.localPoolEndpoint, Revocations: n.IdP,
 		WrapTokens: n.obs.wrapTokens, GatewayOptions: []gateway.Option{gateway.WithTransportWrapper(n.obs.wrapTransport)}, OnDecision: n.gatewayDecided, OnUpstreamError: func(_ context.Context, api, kind string) {
@@ -193,9 +196,9 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger) (*Node, er
 // NewIdP builds the built-in IdP on st; the CLI uses it offline with the same settings.
 func NewIdP(st store.Store, cfg config.Config, logger *slog.Logger, creds func(string) (string, bool), extra ...idp.Option) *idp.IdP {
 	base := cfg.IdPIssuerBase
-	if base == "" {
+	if base == "" && config.Enabled(cfg.IdPListen) {
 		base = "http://" + cfg.IdPListen
-	}
+	} // else none: CreatePool refuses rather than guess an issuer
 	var trusted []netip.Prefix
 	for _, c := range cfg.TrustedProxies {
 		if p, err := netip.ParsePrefix(c); err == nil { // config validation rejects the others

@@ -1,5 +1,10 @@
 package app
 
+import (
+	"context"
+	"time"
+)
+
 // idpKeysChanged hands a built-in pool's new key set to the node's identity registry when the
 // node hears that the pool's signing keys changed (idp.WithKeysChanged): a removed key stops
 // verifying tokens, and decisions cached from them stop being current, at once on this node
@@ -13,4 +18,19 @@ func (n *Node) idpKeysChanged(issuer string, jwks []byte) {
 	if _, err := n.Identity.ReplaceKeys(issuer, jwks); err != nil {
 		n.Logger.Error("built-in IdP keys changed but could not be installed; the next JWKS poll retries", "issuer", issuer, "err", err)
 	}
+}
+
+// recordIssuerBase stores the IdP's public base URL (idp.RecordIssuerBase) in the background,
+// so `gatehouse idp create-pool` run without this node's settings gives new pools the issuer
+// this node serves; a start with the store down does not wait for it. Close waits for it.
+func (n *Node) recordIssuerBase() {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		if err := n.IdP.RecordIssuerBase(ctx); err != nil && ctx.Err() == nil {
+			n.Logger.Warn("could not record the IdP's issuer base in the store; CLI commands creating pools need idpIssuerBase", "err", err)
+		}
+	}()
+	n.closers = append(n.closers, func() { cancel(); <-done })
 }

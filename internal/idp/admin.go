@@ -42,6 +42,9 @@ func (p *IdP) CreatePool(ctx context.Context, in PoolInput) (out *Pool, err erro
 	if !validRegion(p.region) {
 		return nil, fmt.Errorf("create pool: invalid region %q", p.region)
 	}
+	if p.base == "" {
+		return nil, errf(CodeInvalidParameter, "No issuer URL is known for new pools: set idpIssuerBase (or idpListen) as the node has it, or start the node once on this database so that it records its own.")
+	}
 	if in.PreTokenHook != nil {
 		if err := validateHookURL(in.PreTokenHook.URL); err != nil {
 			return nil, err
