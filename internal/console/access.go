@@ -152,8 +152,17 @@ func (c *Console) decide(ctx context.Context, s *session, action string, resourc
 	for _, p := range parents {
 		ents[p] = types.Entity{UID: p}
 	}
-	res, err := c.d.Decider.IsAuthorized(awsjson.WithCaller(ctx, "console:"+s.user), ConsoleStoreID, authz.Request{Principal: user,
-		Action: types.NewEntityUID("Console::Action", types.String(action)), Resource: resource, Entities: ents})
+	req := authz.Request{Principal: user, Action: types.NewEntityUID("Console::Action", types.String(action)), Resource: resource, Entities: ents}
+	res, err := c.d.Decider.IsAuthorized(awsjson.WithCaller(ctx, "console:"+s.user), ConsoleStoreID, req)
+	if errors.Is(err, store.ErrNotFound) {
+		// Deleted since it was seeded (after its protection was turned off): seed it again.
+		c.seeded.mu.Lock()
+		c.seeded.done = false
+		c.seeded.mu.Unlock()
+		if err = c.ensureStore(ctx); err == nil {
+			res, err = c.d.Decider.IsAuthorized(awsjson.WithCaller(ctx, "console:"+s.user), ConsoleStoreID, req)
+		}
+	}
 	if err != nil {
 		c.d.Logger.Error("console authorization failed", "err", err, "action", action)
 		d.Reason = "the decision failed: " + err.Error()

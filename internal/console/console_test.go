@@ -749,3 +749,37 @@ func TestTemplatesPage(t *testing.T) {
 		t.Fatalf("templates page: %d\n%s", resp.StatusCode, page)
 	}
 }
+
+// TestConsoleStoreReseeded: an administrator may turn deletion protection off and delete the
+// console store through the management API; the next console request seeds the defaults
+// again instead of denying everything.
+func TestConsoleStoreReseeded(t *testing.T) {
+	t.Parallel()
+	n := startNode(t)
+	b := newBrowser(t, n.base)
+	b.signIn(apptest.KeyID, apptest.Secret)
+	if resp, _ := b.get("/console/stores"); resp.StatusCode != http.StatusOK {
+		t.Fatalf("stores: %d", resp.StatusCode)
+	}
+	ops := consoleOps(n)
+	ctx := awsjson.WithCaller(context.Background(), apptest.KeyID)
+	for _, call := range []struct{ op, body string }{
+		{"VerifiedPermissions.UpdatePolicyStore", `{"policyStoreId":"gatehouse-console","validationSettings":{"mode":"STRICT"},"deletionProtection":"DISABLED"}`},
+		{"VerifiedPermissions.DeletePolicyStore", `{"policyStoreId":"gatehouse-console"}`},
+	} {
+		op, _ := ops(call.op)
+		if _, err := op(ctx, []byte(call.body)); err != nil {
+			t.Fatalf("%s: %v", call.op, err)
+		}
+	}
+	if _, err := n.Policies.GetPolicyStore(context.Background(), console.ConsoleStoreID); err == nil {
+		t.Fatal("console store not deleted")
+	}
+	if resp, body := b.get("/console/stores"); resp.StatusCode != http.StatusOK {
+		t.Fatalf("stores after the console store was deleted: %d\n%s", resp.StatusCode, body)
+	}
+	ps, err := n.Policies.GetPolicyStore(context.Background(), console.ConsoleStoreID)
+	if err != nil || ps.DeletionProtection != "ENABLED" {
+		t.Fatalf("not seeded again: %+v %v", ps, err)
+	}
+}
