@@ -54,7 +54,7 @@ type Issuer struct {
 func New(tb testing.TB) *Issuer {
 	tb.Helper()
 	i := &Issuer{key: sharedKey()}
-	jwks := JWKS(&i.key.PublicKey, KeyID)
+	jwks := jwksOf(&i.key.PublicKey, KeyID)
 	i.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		if prefix, ok := strings.CutSuffix(r.URL.Path, "/.well-known/openid-configuration"); ok {
@@ -73,8 +73,8 @@ func New(tb testing.TB) *Issuer {
 	return i
 }
 
-// JWKS is the JSON Web Key Set publishing pub under kid for RS256.
-func JWKS(pub *rsa.PublicKey, kid string) []byte {
+// jwksOf is the JSON Web Key Set publishing pub under kid for RS256.
+func jwksOf(pub *rsa.PublicKey, kid string) []byte {
 	b, _ := json.Marshal(map[string]any{"keys": []any{map[string]any{
 		"kty": "RSA", "kid": kid, "use": "sig", "alg": "RS256",
 		"n": base64.RawURLEncoding.EncodeToString(pub.N.Bytes()),
@@ -88,9 +88,6 @@ func (i *Issuer) URL() string { return i.srv.URL }
 
 // Issuer is the issuer named pool (a Cognito pool id or any OIDC provider name).
 func (i *Issuer) Issuer(pool string) string { return i.srv.URL + "/" + pool }
-
-// Key is the signing key (for tests that forge tokens with it or mint their own).
-func (i *Issuer) Key() *rsa.PrivateKey { return i.key }
 
 // JWKSFetches counts the JWKS documents served so far, over all issuers.
 func (i *Issuer) JWKSFetches() int64 { return i.jwksFetches.Load() }
