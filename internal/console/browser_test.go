@@ -240,6 +240,9 @@ func TestBrowserFlows(t *testing.T) {
 	if v := read(t, ctx, "schema saved", chromedp.Value(chromedp.ID("schema"))); !strings.Contains(v, "PhotoApp") {
 		t.Fatalf("saved schema not shown: %q", v)
 	}
+	if js := read(t, ctx, "schema as JSON", chromedp.TextContent(chromedp.ID("schema-json"))); !strings.Contains(js, `"PhotoApp"`) || !strings.Contains(js, `"appliesTo"`) {
+		t.Errorf("schema JSON view: %q", js)
+	}
 	shot(t, ctx, "store")
 
 	// A policy naming an action the schema lacks is refused next to the editor: while

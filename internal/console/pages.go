@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -206,15 +207,21 @@ func (c *Console) storeView(w http.ResponseWriter, r *http.Request, s *session, 
 		c.failed(w, r, s, err)
 		return
 	}
+	sch, err := c.d.Policies.GetSchema(r.Context(), id)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+	case err != nil:
+		c.failed(w, r, s, err)
+		return
+	default:
+		var pretty bytes.Buffer
+		if json.Indent(&pretty, []byte(sch.JSON), "", "  ") == nil {
+			data["SchemaJSON"] = pretty.String()
+		}
+	}
 	if text == nil {
 		t := ""
-		sch, err := c.d.Policies.GetSchema(r.Context(), id)
-		switch {
-		case errors.Is(err, store.ErrNotFound):
-		case err != nil:
-			c.failed(w, r, s, err)
-			return
-		default:
+		if err == nil {
 			t = sch.JSON
 			if parsed, err := policy.ParseSchema([]byte(sch.JSON)); err == nil {
 				if ct, err := parsed.Cedar(); err == nil {
