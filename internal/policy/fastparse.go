@@ -226,23 +226,32 @@ func (s *scan) entity() (types.EntityUID, bool) {
 	return types.NewEntityUID(types.EntityType(typ), types.String(id)), true
 }
 
-// principalOrResource reads `v`, `v == E`, `v in E`, `v is T` or `v is T in E`.
-func (s *scan) principalOrResource(v string) (scopeNode, bool) {
+// scopeStart reads the variable v and, when the constraint is `v` alone or `v == E`, the
+// whole constraint (done); otherwise it stops before the keyword that follows v.
+func (s *scan) scopeStart(v string) (n anyScope, done, ok bool) {
 	if id, ok := s.ident(); !ok || id != v {
-		return nil, false
+		return nil, true, false
 	}
 	s.space()
 	switch s.peek() {
 	case ',', ')':
-		return xast.ScopeTypeAll{}, true
+		return xast.ScopeTypeAll{}, true, true
 	case '=':
 		if s.i+1 >= len(s.src) || s.src[s.i+1] != '=' {
-			return nil, false
+			return nil, true, false
 		}
 		s.i += 2
 		s.space()
 		e, ok := s.entity()
-		return xast.ScopeTypeEq{Entity: e}, ok
+		return xast.ScopeTypeEq{Entity: e}, true, ok
+	}
+	return nil, false, false
+}
+
+// principalOrResource reads `v`, `v == E`, `v in E`, `v is T` or `v is T in E`.
+func (s *scan) principalOrResource(v string) (scopeNode, bool) {
+	if n, done, ok := s.scopeStart(v); done {
+		return n, ok
 	}
 	switch kw, _ := s.ident(); kw {
 	case "in":
@@ -271,21 +280,8 @@ func (s *scan) principalOrResource(v string) (scopeNode, bool) {
 
 // action reads `action`, `action == E`, `action in E` or `action in [E, ...]`.
 func (s *scan) action() (xast.IsActionScopeNode, bool) {
-	if id, ok := s.ident(); !ok || id != "action" {
-		return nil, false
-	}
-	s.space()
-	switch s.peek() {
-	case ',', ')':
-		return xast.ScopeTypeAll{}, true
-	case '=':
-		if s.i+1 >= len(s.src) || s.src[s.i+1] != '=' {
-			return nil, false
-		}
-		s.i += 2
-		s.space()
-		e, ok := s.entity()
-		return xast.ScopeTypeEq{Entity: e}, ok
+	if n, done, ok := s.scopeStart("action"); done {
+		return n, ok
 	}
 	if kw, _ := s.ident(); kw != "in" {
 		return nil, false
@@ -315,4 +311,10 @@ func (s *scan) action() (xast.IsActionScopeNode, bool) {
 type scopeNode interface {
 	xast.IsPrincipalScopeNode
 	xast.IsResourceScopeNode
+}
+
+// anyScope is a constraint every dimension takes (all, ==).
+type anyScope interface {
+	scopeNode
+	xast.IsActionScopeNode
 }
