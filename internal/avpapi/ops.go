@@ -2,7 +2,6 @@ package avpapi
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 
@@ -431,8 +430,8 @@ func (a *API) listPolicyTemplates(ctx context.Context, in *ListPolicyTemplatesIn
 
 // ---- Identity sources ----
 
-// configIn converts the wire configuration to identity's shape (same JSON, minus output-only
-// fields).
+// configIn converts the wire configuration to identity's shape (the output-only issuer is
+// refused, a null tokenSelection too).
 func configIn(path string, c *Configuration) (identity.Configuration, error) {
 	var out identity.Configuration
 	if c == nil {
@@ -447,14 +446,30 @@ func configIn(path string, c *Configuration) (identity.Configuration, error) {
 	if o := c.OpenIDConnectConfiguration; o != nil && o.TokenSelection == nil {
 		return out, invalid(path+".openIdConnectConfiguration.tokenSelection", "member must not be null")
 	}
-	b, err := json.Marshal(c)
-	if err != nil {
-		return out, err
+	if u := c.CognitoUserPoolConfiguration; u != nil {
+		out.CognitoUserPoolConfiguration = &identity.CognitoUserPoolConfiguration{UserPoolARN: u.UserPoolArn,
+			ClientIDs: u.ClientIDs, GroupConfiguration: u.GroupConfiguration}
 	}
-	if err := json.Unmarshal(b, &out); err != nil {
-		return out, invalid(path, "%v", err)
+	if o := c.OpenIDConnectConfiguration; o != nil {
+		out.OpenIDConnectConfiguration = &identity.OpenIDConnectConfiguration{Issuer: o.Issuer, EntityIDPrefix: o.EntityIDPrefix,
+			GroupConfiguration: o.GroupConfiguration, TokenSelection: *o.TokenSelection}
 	}
 	return out, nil
+}
+
+// configOut is the wire form of a stored configuration.
+func configOut(c identity.Configuration) Configuration {
+	var out Configuration
+	if u := c.CognitoUserPoolConfiguration; u != nil {
+		out.CognitoUserPoolConfiguration = &CognitoUserPoolConfiguration{UserPoolArn: u.UserPoolARN,
+			ClientIDs: u.ClientIDs, GroupConfiguration: u.GroupConfiguration}
+	}
+	if o := c.OpenIDConnectConfiguration; o != nil {
+		ts := o.TokenSelection
+		out.OpenIDConnectConfiguration = &OpenIDConnectConfiguration{Issuer: o.Issuer, EntityIDPrefix: o.EntityIDPrefix,
+			GroupConfiguration: o.GroupConfiguration, TokenSelection: &ts}
+	}
+	return out
 }
 
 func (a *API) identitySourceOut(storeID string, is policystore.IdentitySource) IdentitySource {
@@ -463,9 +478,7 @@ func (a *API) identitySourceOut(storeID string, is policystore.IdentitySource) I
 	if src, err := is.Source(); err == nil && out.PrincipalEntityType == "" {
 		out.PrincipalEntityType = src.PrincipalEntityType
 	}
-	var cfg Configuration
-	b, _ := json.Marshal(is.Configuration)
-	_ = json.Unmarshal(b, &cfg)
+	cfg := configOut(is.Configuration)
 	if c := cfg.CognitoUserPoolConfiguration; c != nil {
 		c.Issuer = is.Issuer
 		if c.ClientIDs == nil {

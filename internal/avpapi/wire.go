@@ -14,6 +14,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"time"
+
+	"github.com/gatehouse-dev/gatehouse/internal/identity"
 )
 
 // Timestamp is an AVP timestamp: ISO 8601 in UTC with milliseconds, e.g.
@@ -404,10 +406,16 @@ type ListPolicyTemplatesOutput struct {
 
 // ---- Identity sources ----
 
-// CognitoGroupConfiguration serves the input, detail and item forms.
-type CognitoGroupConfiguration struct {
-	GroupEntityType string `json:"groupEntityType"`
-}
+// The identity-source configuration members that have the same shape on the wire and in the
+// store are identity's own types; only the wrappers below differ (an output-only issuer, a
+// tokenSelection that must be told apart from null).
+type (
+	CognitoGroupConfiguration               = identity.CognitoGroupConfiguration
+	OpenIDConnectGroupConfiguration         = identity.OpenIDConnectGroupConfiguration
+	OpenIDConnectAccessTokenConfiguration   = identity.OpenIDConnectAccessTokenConfiguration
+	OpenIDConnectIdentityTokenConfiguration = identity.OpenIDConnectIdentityTokenConfiguration
+	OpenIDConnectTokenSelection             = identity.OpenIDConnectTokenSelection
+)
 
 // CognitoUserPoolConfiguration serves the input, update, detail and item
 // forms; Issuer is output-only.
@@ -418,27 +426,8 @@ type CognitoUserPoolConfiguration struct {
 	GroupConfiguration *CognitoGroupConfiguration `json:"groupConfiguration,omitempty"`
 }
 
-type OpenIDConnectGroupConfiguration struct {
-	GroupClaim      string `json:"groupClaim"`
-	GroupEntityType string `json:"groupEntityType"`
-}
-
-type OpenIDConnectAccessTokenConfiguration struct {
-	PrincipalIDClaim string   `json:"principalIdClaim,omitempty"`
-	Audiences        []string `json:"audiences,omitempty"`
-}
-
-type OpenIDConnectIdentityTokenConfiguration struct {
-	PrincipalIDClaim string   `json:"principalIdClaim,omitempty"`
-	ClientIDs        []string `json:"clientIds,omitempty"`
-}
-
-// OpenIDConnectTokenSelection is a union: accessTokenOnly or identityTokenOnly.
-type OpenIDConnectTokenSelection struct {
-	AccessTokenOnly   *OpenIDConnectAccessTokenConfiguration   `json:"accessTokenOnly,omitempty"`
-	IdentityTokenOnly *OpenIDConnectIdentityTokenConfiguration `json:"identityTokenOnly,omitempty"`
-}
-
+// OpenIDConnectConfiguration is identity's, with TokenSelection a pointer so that a
+// missing member is told from an empty one.
 type OpenIDConnectConfiguration struct {
 	Issuer             string                           `json:"issuer"`
 	EntityIDPrefix     string                           `json:"entityIdPrefix,omitempty"`
