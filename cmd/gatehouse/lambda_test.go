@@ -455,7 +455,7 @@ func checkOutcome(t *testing.T, label, stage string, r lambdaRow, got outcome) {
 	}
 }
 
-// TestLambdaPetStore runs SPEC §2.1 through `gatehouse lambda` with examples/petstore.
+// TestLambdaPetStore runs the pet-store scenario (examples/petstore) through `gatehouse lambda`.
 func TestLambdaPetStore(t *testing.T) {
 	t.Parallel()
 	n := newIssuerNode(t)
@@ -485,7 +485,7 @@ func TestLambdaPetStore(t *testing.T) {
 
 const garbage = "Bearer aGVhZGVy.Y2xhaW1z.c2lnbmF0dXJl"
 
-// TestLambdaVetClinic runs SPEC §2.5 (two pools, the issuer picked from the token) through
+// TestLambdaVetClinic runs the vet-clinic scenario, examples/vet-clinic (two pools, the issuer picked from the token) through
 // `gatehouse lambda` with examples/vet-clinic.
 func TestLambdaVetClinic(t *testing.T) {
 	t.Parallel()
@@ -612,7 +612,7 @@ func TestLambdaSimpleResponses(t *testing.T) {
 	}
 }
 
-// TestLambdaGroupsIAM runs SPEC §2.2 (groups mapped to IAM policies, with an IpAddress
+// TestLambdaGroupsIAM runs the groups-to-IAM scenario, examples/groups-iam (groups mapped to IAM policies, with an IpAddress
 // condition on the caller's address) through `gatehouse lambda` with examples/groups-iam.
 func TestLambdaGroupsIAM(t *testing.T) {
 	t.Parallel()

@@ -132,7 +132,7 @@ func TestNewReadOnlyBadDirectory(t *testing.T) {
 	}
 }
 
-// A directory of APIs alone (static role mapping, SPEC §2.4) needs no policy store.
+// A directory of APIs alone (static role mapping, examples/role-map) needs no policy store.
 func TestNewReadOnlyAPIsOnly(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()

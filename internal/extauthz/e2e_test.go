@@ -36,7 +36,7 @@ const (
 )
 
 // petStore is a node with the ext_authz listener, the built-in IdP and the PetStore example
-// (SPEC §2.1) applied from examples/petstore, its users' access tokens and subs.
+// (the pet-store scenario) applied from examples/petstore, its users' access tokens and subs.
 type petStore struct {
 	node   *app.Node
 	pool   string
@@ -171,7 +171,7 @@ func httpAnswer(t testing.TB, res *http.Response) answer {
 	return answer{status: res.StatusCode, body: string(b)}
 }
 
-// TestSameDecisionAsTheProxy runs SPEC §2.1's rows, and the refusals around them, through the
+// TestSameDecisionAsTheProxy runs the pet-store scenario's rows, and the refusals around them, through the
 // proxy, the gRPC service and the HTTP service of a real node: the same allow, and for a
 // denial the same status and body.
 func TestSameDecisionAsTheProxy(t *testing.T) {

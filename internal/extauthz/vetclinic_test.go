@@ -17,7 +17,7 @@ import (
 	"github.com/gatehouse-dev/gatehouse/internal/sampleapi"
 )
 
-// TestVetClinicSameAsProxy runs SPEC §2.5 (two identity providers, Cedar on entities from the
+// TestVetClinicSameAsProxy runs the vet-clinic scenario, examples/vet-clinic (two identity providers, Cedar on entities from the
 // store, examples/vet-clinic) through the proxy, the gRPC service and the HTTP service of one
 // node: the same decisions, and each ext_authz decision is in the audit trail with source
 // ext-authz and the decision id Envoy's client receives.

@@ -61,7 +61,7 @@ func benchEvents(auth string) map[string][]byte {
 
 // The warm decision of a Lambda invocation (event JSON in, answer JSON out) and the same
 // request through gateway.Check and through the reverse proxy's handler (no network on either
-// side): SPEC §2.1's owner on the cedar-authorized mock route GET /demo/admin/curltest1.
+// side): the pet-store scenario's owner on the cedar-authorized mock route GET /demo/admin/curltest1.
 //
 //	go test -run x -bench Decision -benchmem ./internal/lambdaauth/
 func BenchmarkDecision(b *testing.B) {
@@ -107,7 +107,7 @@ func BenchmarkDecision(b *testing.B) {
 	})
 }
 
-// The decisions of the benchmark are the SPEC's: the handler over the read-only core answers
+// The decisions of the benchmark are the pet-store scenario's: the handler over the read-only core answers
 // each row of §2.1 as the gateway does.
 func TestPetStoreInProcess(t *testing.T) {
 	t.Parallel()
