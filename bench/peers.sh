@@ -170,8 +170,15 @@ to_ms() {
 		printf "%.3f", n }'
 }
 
+# server_pid NAME: the pid of the command `start NAME` runs under timeout.
+server_pid() { pgrep -P "${PID[$1]}" | head -1; }
+
+# cpu_ticks PID: user + system CPU time of PID in clock ticks (fields 14 and 15 of stat).
+cpu_ticks() { awk '{ sub(/^.*\) /, ""); print $12 + $13 }' "/proc/$1/stat"; }
+CLK_TCK=$(getconf CLK_TCK)
+
 RAW=$RESULTS/raw.tsv
-printf 'kind\tname\tround\trps\tp50_ms\tp99_ms\tbad\n' >"$RAW"
+printf 'kind\tname\tround\trps\tp50_ms\tp99_ms\tbad\tcpu_us_per_req\n' >"$RAW"
 
 # run_wrk NAME ROUND URL [wrk args...]: one max-load run, appended to raw.tsv.
 run_wrk() {
@@ -194,6 +201,11 @@ run_wrk() {
 best() {
 	awk -F'\t' -v name="$1" '$1 == "max" && $2 == name && $4 + 0 > best + 0 {
 		best = $4; line = $4 " " $5 " " $6 " " $7 } END { print line }' "$RAW"
+}
+
+# min_cpu NAME: the lowest CPU µs per request over the constant-rate rounds (the least disturbed).
+min_cpu() {
+	awk -F'\t' -v name="$1" '$1 == "rate" && $2 == name && (low == "" || $8 + 0 < low + 0) { low = $8 } END { print low }' "$RAW"
 }
 
 # lowest_p99 NAME: the constant-rate round with the lowest p99, as "rps p50 p99 bad".
@@ -280,6 +292,9 @@ declare -A url=(
 	[opa]=http://127.0.0.1:$OPA_PORT$OPA_QUERY${OPA_QS:-}
 	[opa-jwtcache]=http://127.0.0.1:$OPAC_PORT$OPA_QUERY${OPA_QS:-}
 )
+# The process serving each contender, whose CPU time is measured at the constant rate.
+declare -A proc=([bareproxy]=bareproxy [gw-jwt]=gatehouse [gw-cedar]=gatehouse [oathkeeper]=oathkeeper
+	[fa-gatehouse]=gatehouse [opa]=opa [opa-jwtcache]=opa-cache)
 # args NAME: the load tools' extra arguments for NAME, one per line (wrk and rateload share -H).
 args() {
 	case $1 in
@@ -354,12 +369,17 @@ for round in $(seq "$ROUNDS"); do
 	for n in "${names[@]}"; do
 		out=$RESULTS/rateload-$n-r$round.txt
 		mapfile -t ra < <(args "$n")
+		spid=$(server_pid "${proc[$n]}")
+		[ -n "$spid" ] || die "no process for $n"
 		log "rateload $n (round $round, $RATE req/s, $DUR)"
+		t0=$(cpu_ticks "$spid")
 		timeout -k 5 60 "$WORK/bin/rateload" -url "${url[$n]}" -rate "$RATE" -d "$DUR" -c "$CONNS" "${ra[@]}" \
 			>"$out" 2>&1 || die "rateload $n failed: $(tail -3 "$out")"
-		awk -v n="$n" -v round="$round" '/^RESULT/ {
+		t1=$(cpu_ticks "$spid")
+		awk -v n="$n" -v round="$round" -v d=$((t1 - t0)) -v hz="$CLK_TCK" '/^RESULT/ {
 			for (i = 2; i <= NF; i++) { split($i, kv, "="); v[kv[1]] = kv[2] }
-			printf "rate\t%s\t%s\t%s\t%s\t%s\t%d\n", n, round, v["rps"], v["p50_ms"], v["p99_ms"], v["non2xx"] + v["errors"] }' "$out" >>"$RAW"
+			printf "rate\t%s\t%s\t%s\t%s\t%s\t%d\t%.1f\n", n, round, v["rps"], v["p50_ms"], v["p99_ms"], v["non2xx"] + v["errors"],
+				(v["n"] > 0 ? d / hz * 1e6 / v["n"] : 0) }' "$out" >>"$RAW"
 	done
 done
 
@@ -368,18 +388,22 @@ read -r -a b <<<"$(best bareproxy)"
 read -r -a hb <<<"$(lowest_p99 bareproxy)"
 say "Max load: wrk -t2 -c$CONNS -d$DUR --latency, best of $ROUNDS interleaved rounds (highest req/s)."
 say "Constant rate: bench/cmd/rateload at $RATE req/s (half the slowest contender's max) for every contender, -c $CONNS, $DUR;"
-say "  latency from the scheduled send time; of $ROUNDS interleaved rounds the lowest p99 is kept."
+say "  latency from the scheduled send time; of $ROUNDS interleaved rounds the lowest p99 is kept; got = req/s sent"
+say "  (below the rate: overloaded); cpu us = CPU time of the contender's process per request, lowest round (the"
+say "  upstream's not included; forward-auth contenders do not proxy)."
 say "Ratios: against bareproxy of the same run (req/s: higher is better; latency: lower is better)."
-fmt='%-14s %8s %6s %7s %7s %4s | %7s %7s %6s %6s %4s'
-say "$(printf "$fmt" contender 'req/s' 'x bare' 'p50 x' 'p99 x' bad 'p50 ms' 'p99 ms' 'p50 x' 'p99 x' bad)"
+fmt='%-14s %8s %6s %7s %7s %4s | %6s %7s %7s %6s %6s %4s %6s %5s'
+say "$(printf "$fmt" contender 'req/s' 'x bare' 'p50 x' 'p99 x' bad 'got' 'p50 ms' 'p99 ms' 'p50 x' 'p99 x' bad 'cpu us' 'cpu x')"
+bcpu=$(min_cpu bareproxy)
 for n in "${names[@]}"; do
 	read -r -a r <<<"$(best "$n")"
 	read -r -a h <<<"$(lowest_p99 "$n")"
 	say "$(awk -v n="$n" -v rps="${r[0]}" -v p50="${r[1]}" -v p99="${r[2]}" -v bad="${r[3]}" \
 		-v b0="${b[0]}" -v b50="${b[1]}" -v b99="${b[2]}" \
-		-v h50="${h[1]}" -v h99="${h[2]}" -v hbad="${h[3]}" -v hb50="${hb[1]}" -v hb99="${hb[2]}" 'BEGIN {
-		printf "%-14s %8.0f %6.2f %7.2f %7.2f %4d | %7.3f %7.3f %6.2f %6.2f %4d\n", n, rps, rps / b0, p50 / b50, p99 / b99, bad,
-			h50, h99, h50 / hb50, h99 / hb99, hbad }')"
+		-v h0="${h[0]}" -v h50="${h[1]}" -v h99="${h[2]}" -v hbad="${h[3]}" -v hb50="${hb[1]}" -v hb99="${hb[2]}" \
+		-v cpu="$(min_cpu "$n")" -v bcpu="$bcpu" 'BEGIN {
+		printf "%-14s %8.0f %6.2f %7.2f %7.2f %4d | %6.0f %7.3f %7.3f %6.2f %6.2f %4d %6.1f %5.2f\n", n, rps, rps / b0, p50 / b50, p99 / b99, bad,
+			h0, h50, h99, h50 / hb50, h99 / hb99, hbad, cpu, (bcpu > 0 ? cpu / bcpu : 0) }')"
 done
 say ""
 ratio() { awk -v a="$(best "$1" | cut -d' ' -f1)" -v b="$(best "$2" | cut -d' ' -f1)" 'BEGIN { printf "%.2f", a / b }'; }
