@@ -347,7 +347,7 @@ for bad in none tampered; do
 done
 log "checks passed: every contender allows the token, and refuses no token and an altered signature"
 
-say "gatehouse bench/peers.sh  $(date -u '+%Y-%m-%d %H:%M:%S UTC')  $(cd "$ROOT" && git rev-parse --short HEAD 2>/dev/null || echo '?')"
+say "gatehouse bench/peers.sh  $(date -u '+%Y-%m-%d %H:%M:%S UTC')  $(cd "$ROOT" && git rev-parse --short HEAD 2>/dev/null || echo '?')${GATEHOUSE_BIN:+  (gatehouse: $GATEHOUSE_BIN, built $(date -u -r "$GATEHOUSE_BIN" '+%H:%M UTC'))}"
 say "machine: $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg) at start"
 say "peers: OPA $([ -n "$HAVE_OPA" ] && echo "$OPA_VERSION" || echo 'not measured'); Ory Oathkeeper $([ -n "$HAVE_OK" ] && echo "$OK_VERSION" || echo 'not measured')"
 for m in "${MISSING[@]}"; do say "  left out: $m"; done
