@@ -228,6 +228,9 @@ GATEHOUSE_ACCESS_KEY_ID="AKIDPEERS$(od -An -N6 -tx1 /dev/urandom | tr -d ' \n' |
 GATEHOUSE_SECRET_ACCESS_KEY="$(od -An -N24 -tx1 /dev/urandom | tr -d ' \n')"
 export GATEHOUSE_ACCESS_KEY_ID GATEHOUSE_SECRET_ACCESS_KEY
 export GATEHOUSE_LOG_LEVEL=warn
+# No load balancer to drain from: stop at once on SIGTERM instead of serving on for
+# shutdownDelay (5 s), which outlasts cleanup's wait and ended in SIGKILL.
+export GATEHOUSE_SHUTDOWN_DELAY=0s
 log "starting gatehouse serve on a fresh SQLite file"
 start gatehouse "$GH" serve --db "$WORK/gatehouse.db" --admin-listen "127.0.0.1:$ADMIN_PORT" \
 	--listen "127.0.0.1:$GW_PORT" --idp-listen "127.0.0.1:$IDP_PORT" --forward-auth-listen "127.0.0.1:$FA_PORT" \
