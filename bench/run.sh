@@ -193,6 +193,9 @@ GATEHOUSE_ACCESS_KEY_ID="AKIDBENCH$(od -An -N6 -tx1 /dev/urandom | tr -d ' \n' |
 GATEHOUSE_SECRET_ACCESS_KEY="$(od -An -N24 -tx1 /dev/urandom | tr -d ' \n')"
 export GATEHOUSE_ACCESS_KEY_ID GATEHOUSE_SECRET_ACCESS_KEY
 export GATEHOUSE_LOG_LEVEL=warn
+# A node keeps serving for shutdownDelay after SIGTERM (rolling updates); here cleanup must
+# stop it at once, within its wait, rather than kill it.
+export GATEHOUSE_SHUTDOWN_DELAY=0s
 log "starting gatehouse serve on a fresh SQLite file"
 start gatehouse "$GH" serve --db "$WORK/gatehouse.db" --admin-listen "127.0.0.1:$ADMIN_PORT" \
 	--listen "127.0.0.1:$GW_PORT" --idp-listen "127.0.0.1:$IDP_PORT" --forward-auth-listen off
