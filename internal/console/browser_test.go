@@ -3,6 +3,7 @@ package console_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"net"
 	"net/http"
 	"os"
@@ -324,6 +325,32 @@ func TestBrowserFlows(t *testing.T) {
 		t.Errorf("POST /pets row: %q", row)
 	}
 	shot(t, ctx, "matrix")
+
+	// Each policy-decided cell links to its determining policy: following the employees
+	// column's POST /pets cell, then the owners column's GET /admin/{proxy+} cell, lands on
+	// the policy that grants exactly that group; default-deny cells have no link.
+	for _, tc := range []struct{ route, group, want string }{
+		{"POST /pets", "employees", `|employees"`},
+		{"GET /admin/{proxy+}", "owners", `|owners"`},
+	} {
+		run(t, ctx, "matrix for "+tc.group, chromedp.Navigate(base+"/console/matrix?api=PetStore"), chromedp.WaitVisible(chromedp.ID("matrix")))
+		sel := fmt.Sprintf(`(() => { const hs = Array.from(document.querySelectorAll("#matrix thead th")).map(h => h.textContent.trim());
+			const i = hs.indexOf(%q); const r = Array.from(document.querySelectorAll("#matrix tbody tr")).find(r => r.querySelector("th").textContent.trim() === %q);
+			if (i < 0 || !r) return "";
+			const a = r.children[i].querySelector("a"); if (!a) return ""; a.id = "celllink"; return a.getAttribute("href"); })()`, tc.group, tc.route)
+		href := read(t, ctx, "cell link "+tc.group, chromedp.Evaluate[string](sel))
+		if !strings.Contains(href, "/policies/") {
+			t.Fatalf("%s cell of %s has no policy link: %q", tc.group, tc.route, href)
+		}
+		run(t, ctx, "follow cell "+tc.group, chromedp.Click(chromedp.ID("celllink")), chromedp.WaitVisible(chromedp.ID("statement")))
+		if text := read(t, ctx, "cell policy "+tc.group, chromedp.Value(chromedp.ID("statement"))); !strings.Contains(text, tc.want) || !strings.Contains(text, "permit") {
+			t.Errorf("%s cell of %s leads to %q", tc.group, tc.route, text)
+		}
+	}
+	run(t, ctx, "matrix again", chromedp.Navigate(base+"/console/matrix?api=PetStore"), chromedp.WaitVisible(chromedp.ID("matrix")))
+	if n := read(t, ctx, "deny links", chromedp.Evaluate[int](`document.querySelectorAll("#matrix td.cell.deny a").length`)); n != 0 {
+		t.Errorf("%d default-deny cells link to a policy", n)
+	}
 
 	// The APIs with their routes, and a store's identity sources and entities.
 	run(t, ctx, "apis", chromedp.Navigate(base+"/console/apis"), chromedp.WaitVisible(chromedp.CSS("section.api")))

@@ -124,6 +124,9 @@ func parseTemplates() (map[string]*template.Template, error) {
 		"join":  strings.Join,
 		"query": url.QueryEscape,
 		"cell":  cellClass,
+		"cellPolicies": func(l cellLinks, route, group string) []string {
+			return l[route][group]
+		},
 	}).ParseFS(assetsFS, "assets/layout.html")
 	if err != nil {
 		return nil, fmt.Errorf("console templates: %w", err)

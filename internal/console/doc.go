@@ -34,6 +34,9 @@
 //     /console/assets/, no inline script), X-Frame-Options: DENY, Referrer-Policy:
 //     same-origin, X-Content-Type-Options: nosniff and Cache-Control: no-store.
 //
+// An access matrix cell links to a policy only when the store, asked for that cell's request
+// through the decision engine, agrees with the cell and names that policy as determining.
+//
 // Sessions are kept in the node's memory: behind a load balancer the console needs sticky
 // sessions, and a restart signs everyone out.
 package console

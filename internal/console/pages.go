@@ -563,11 +563,13 @@ func (c *Console) matrixPage(w http.ResponseWriter, r *http.Request, s *session)
 	}
 	data["API"] = api
 	if api != "" {
-		m, err := c.matrix(r.Context(), defs, api)
+		m, links, storeID, err := c.matrix(r.Context(), defs, api)
 		if err != nil {
 			data["Error"] = err.Error()
 		} else {
 			data["Matrix"] = m
+			data["Links"] = links
+			data["Store"] = storeID
 		}
 	}
 	c.render(w, r, s, http.StatusOK, "matrix", data)
@@ -575,7 +577,7 @@ func (c *Console) matrixPage(w http.ResponseWriter, r *http.Request, s *session)
 
 // matrix evaluates the stored API and its cedar authorizer's policy store as `gatehouse
 // access-matrix` evaluates a directory (wizard.AccessMatrix over apply.DirFromBundle).
-func (c *Console) matrix(ctx context.Context, defs []apidef.Definition, api string) (*wizard.Matrix, error) {
+func (c *Console) matrix(ctx context.Context, defs []apidef.Definition, api string) (*wizard.Matrix, cellLinks, string, error) {
 	var def *apidef.Definition
 	for i := range defs {
 		if defs[i].Name == api {
@@ -583,7 +585,7 @@ func (c *Console) matrix(ctx context.Context, defs []apidef.Definition, api stri
 		}
 	}
 	if def == nil {
-		return nil, fmt.Errorf("api: no API named %q", api)
+		return nil, nil, "", fmt.Errorf("api: no API named %q", api)
 	}
 	storeID := ""
 	for _, a := range def.Authorizers {
@@ -593,13 +595,17 @@ func (c *Console) matrix(ctx context.Context, defs []apidef.Definition, api stri
 	}
 	in, err := avpapi.ExportBundle(ctx, c.d.Store, storeID, []string{api})
 	if err != nil {
-		return nil, err
+		return nil, nil, "", err
 	}
 	d, err := apply.DirFromBundle(in)
 	if err != nil {
-		return nil, err
+		return nil, nil, "", err
 	}
-	return wizard.AccessMatrix(d, wizard.MatrixOptions{API: api})
+	m, err := wizard.AccessMatrix(d, wizard.MatrixOptions{API: api})
+	if err != nil {
+		return nil, nil, "", err
+	}
+	return m, c.matrixCellLinks(ctx, def, d, m, storeID), storeID, nil
 }
 
 // ---- audit ----
