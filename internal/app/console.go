@@ -43,7 +43,11 @@ func (n *Node) mountConsole(mux *http.ServeMux, api *avpapi.API) {
 		viaIdP = &console.IdPSignIn{Issuer: n.IdP.Issuer(n.Config.ConsolePool), PoolID: n.Config.ConsolePool, ClientID: n.Config.ConsoleClientID,
 			Token: n.IdP.Handler()}
 	}
-	c, err := console.New(console.Deps{TrustedProxies: trusted, IdP: viaIdP, Operation: api.Operation, Policies: n.Policies, Decider: n.Decider, APIs: n.APIs, Store: n.Store,
+	var dir console.IdPDirectory
+	if n.IdP != nil && n.Credentials.AccessKeyID != "" {
+		dir = console.NewIdPDirectory(n.IdP.Handler(), n.Config.Region, n.Credentials.AccessKeyID, n.Credentials.SecretAccessKey)
+	}
+	c, err := console.New(console.Deps{TrustedProxies: trusted, IdP: viaIdP, IdPDirectory: dir, Operation: api.Operation, Policies: n.Policies, Decider: n.Decider, APIs: n.APIs, Store: n.Store,
 		Keys: n.consoleKeys(), AuditFile: n.Config.AuditFile, Logger: n.Logger,
 		AuditVerify: func(ctx context.Context) (audit.VerifyOptions, error) {
 			return AuditVerifyOptions(ctx, n.Store, AuditTrailName(n.Config.AuditFile))

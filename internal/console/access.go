@@ -2,6 +2,7 @@ package console
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"sync"
@@ -39,6 +40,7 @@ const (
 	ActTestBench   = "TestBench"
 	ActViewMatrix  = "ViewMatrix"
 	ActViewAudit   = "ViewAudit"
+	ActViewIdP     = "ViewIdP"
 )
 
 // consoleSchema is the seeded schema: people are Users in Roles; Node is the whole
@@ -49,7 +51,7 @@ const consoleSchema = `namespace Console {
   entity Node;
   entity Store;
   action View appliesTo { principal: [User], resource: [Node, Store] };
-  action CreateStore, ViewMatrix, ViewAudit appliesTo { principal: [User], resource: [Node] };
+  action CreateStore, ViewMatrix, ViewAudit, ViewIdP appliesTo { principal: [User], resource: [Node] };
   action EditSchema, EditPolicy, TestBench appliesTo { principal: [User], resource: [Store] };
 }
 `
@@ -69,6 +71,7 @@ permit (
              Console::Action::"EditSchema", Console::Action::"EditPolicy"],
   resource
 );`},
+	viewIdPPolicy,
 	{Name: "administrator", Statement: `// Administrators may do everything.
 permit (principal in Console::Role::"administrator", action, resource);`},
 	{Name: "protect-console-store", Statement: `// Only administrators change the console's own permissions.
@@ -78,6 +81,13 @@ forbid (
   resource == Console::Store::"gatehouse-console"
 ) unless { principal in Console::Role::"administrator" };`},
 }
+
+// viewIdPPolicy lets viewers and authors read the IdP pages. It is its own policy, not an
+// action added to the viewer and author policies, so that a store seeded before ViewIdP
+// existed gains it (upgradeStore) without rewriting policies an administrator may have edited.
+var viewIdPPolicy = avpapi.BundleStatement{Name: "view-idp", Statement: `// Viewers and authors read the built-in IdP's pools, users, groups and app clients.
+permit (principal, action == Console::Action::"ViewIdP", resource)
+when { principal in Console::Role::"viewer" || principal in Console::Role::"author" };`}
 
 // seedState remembers that the reserved store exists, so the check runs once per node.
 type seedState struct {
@@ -95,6 +105,9 @@ func (c *Console) ensureStore(ctx context.Context) error {
 	}
 	_, err := c.d.Policies.GetPolicyStore(ctx, ConsoleStoreID)
 	if err == nil {
+		if err := c.upgradeStore(ctx); err != nil {
+			return err
+		}
 		c.seeded.done = true
 		return nil
 	}
@@ -114,6 +127,58 @@ func (c *Console) ensureStore(ctx context.Context) error {
 		return fmt.Errorf("protect console policy store: %w", err)
 	}
 	c.seeded.done = true
+	return nil
+}
+
+// upgradeStore adds what later versions declare to a store seeded by an earlier one: the
+// ViewIdP action is added to the Console namespace of the stored schema (everything else in
+// it kept) together with the view-idp policy. A schema that already declares ViewIdP is left
+// alone, so the upgrade runs once and an administrator's later edits stand; a schema without
+// the Console namespace (rewritten by an administrator) is not touched either.
+func (c *Console) upgradeStore(ctx context.Context) error {
+	sc, err := c.d.Policies.GetSchema(ctx, ConsoleStoreID)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("console policy store schema: %w", err)
+	}
+	var doc map[string]map[string]json.RawMessage
+	if err := json.Unmarshal([]byte(sc.JSON), &doc); err != nil {
+		return fmt.Errorf("console policy store schema: %w", err)
+	}
+	ns, ok := doc["Console"]
+	if !ok {
+		return nil
+	}
+	var actions map[string]json.RawMessage
+	if err := json.Unmarshal(ns["actions"], &actions); err != nil {
+		return fmt.Errorf("console policy store schema actions: %w", err)
+	}
+	if _, ok := actions[ActViewIdP]; ok {
+		return nil
+	}
+	actions[ActViewIdP] = json.RawMessage(`{"appliesTo":{"principalTypes":["User"],"resourceTypes":["Node"]}}`)
+	raw, err := json.Marshal(actions)
+	if err != nil {
+		return err
+	}
+	ns["actions"] = raw
+	text, err := json.Marshal(doc)
+	if err != nil {
+		return err
+	}
+	schema := string(text)
+	seed := &session{user: "seed"}
+	if _, err := c.call(ctx, seed, "VerifiedPermissions.PutSchema", avpapi.PutSchemaInput{PolicyStoreID: ConsoleStoreID,
+		Definition: &avpapi.SchemaDefinition{CedarJSON: &schema}}); err != nil {
+		return fmt.Errorf("upgrade console schema: %w", err)
+	}
+	if _, err := c.call(ctx, seed, "VerifiedPermissions.CreatePolicy", avpapi.CreatePolicyInput{PolicyStoreID: ConsoleStoreID, Name: "name/" + viewIdPPolicy.Name,
+		Definition: &avpapi.PolicyDefinition{Static: &avpapi.StaticPolicyDefinition{Statement: viewIdPPolicy.Statement}}}); err != nil {
+		return fmt.Errorf("upgrade console policies: %w", err)
+	}
+	c.d.Logger.Info("console policy store upgraded", "added", "action ViewIdP and policy view-idp")
 	return nil
 }
 

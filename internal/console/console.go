@@ -55,8 +55,11 @@ type Deps struct {
 	// and expects an https Origin.
 	TrustedProxies []netip.Prefix
 	// IdP, when set, offers sign-in through the built-in IdP besides access keys.
-	IdP    *IdPSignIn
-	Logger *slog.Logger
+	IdP *IdPSignIn
+	// IdPDirectory, when set, serves the read-only IdP pages (pools, users, groups, app
+	// clients); NewIdPDirectory makes one. Without it they say the node serves no IdP.
+	IdPDirectory IdPDirectory
+	Logger       *slog.Logger
 }
 
 // Console serves the web console.
@@ -117,7 +120,7 @@ func New(d Deps, opts ...Option) (*Console, error) {
 	return c, nil
 }
 
-var pages = []string{"apis", "entities", "sources", "templates", "continue", "signin", "stores", "store", "policies", "policy", "test", "matrix", "audit", "error"}
+var pages = []string{"apis", "entities", "sources", "templates", "continue", "signin", "stores", "store", "policies", "policy", "test", "matrix", "audit", "error", "idp", "idppool"}
 
 func parseTemplates() (map[string]*template.Template, error) {
 	base, err := template.New("layout.html").Funcs(template.FuncMap{
@@ -182,6 +185,8 @@ func (c *Console) Handler() http.Handler {
 	mux.Handle("GET "+Prefix+"apis", c.authed(c.apisPage))
 	mux.Handle("GET "+Prefix+"matrix", c.authed(c.matrixPage))
 	mux.Handle("GET "+Prefix+"audit", c.authed(c.auditPage))
+	mux.Handle("GET "+Prefix+"idp", c.authed(c.idpPoolsPage))
+	mux.Handle("GET "+Prefix+"idp/{pool}", c.authed(c.idpPoolPage))
 	mux.HandleFunc(Prefix, func(w http.ResponseWriter, r *http.Request) {
 		c.errorPage(w, r, nil, http.StatusNotFound, "Not found", "There is no console page at "+r.URL.Path+".")
 	})
