@@ -5,11 +5,16 @@ import (
 	"fmt"
 	"net/http"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 
 	"github.com/gatehouse-dev/gatehouse/internal/app/apptest"
+	"github.com/gatehouse-dev/gatehouse/internal/avpapi"
+	"github.com/gatehouse-dev/gatehouse/internal/awsjson"
+	"github.com/gatehouse-dev/gatehouse/internal/console"
 	"github.com/gatehouse-dev/gatehouse/internal/idp"
+	"github.com/gatehouse-dev/gatehouse/internal/policystore"
 )
 
 // TestIdPPages: a viewer reads the pools, a pool's users a page at a time (55 users, 50 per
@@ -92,5 +97,71 @@ func TestIdPPages(t *testing.T) {
 	}
 	if resp, body := b.get("/console/idp/" + pool.ID + "?page=garbage"); resp.StatusCode != http.StatusBadRequest {
 		t.Errorf("forged page token: %d, want 400\n%s", resp.StatusCode, body)
+	}
+}
+
+// oldConsoleSchema is the console store's schema as nodes before ViewIdP seeded it.
+const oldConsoleSchema = `namespace Console {
+  entity Role;
+  entity User in [Role];
+  entity Node;
+  entity Store;
+  action View appliesTo { principal: [User], resource: [Node, Store] };
+  action CreateStore, ViewMatrix, ViewAudit appliesTo { principal: [User], resource: [Node] };
+  action EditSchema, EditPolicy, TestBench appliesTo { principal: [User], resource: [Store] };
+}
+`
+
+// TestConsoleStoreUpgradedOnce: a console store seeded before ViewIdP existed (its schema
+// without the action, no view-idp policy, and an administrator's own extra policy) gains the
+// action and the view-idp policy when a newer node starts, keeping that extra policy; a
+// further start changes nothing.
+func TestConsoleStoreUpgradedOnce(t *testing.T) {
+	t.Parallel()
+	cfg := apptest.Config(t, "sqlite")
+	cfg.ConsoleKeys = []string{"viewer:" + viewerID + ":" + viewerSecret}
+	node, stop := apptest.StartStoppable(t, cfg)
+	n := &testNode{Node: node, stop: stop}
+	old := avpapi.ApplyBundleInput{Prune: true, PolicyStore: &avpapi.BundleStore{PolicyStoreID: console.ConsoleStoreID, ValidationMode: policystore.ModeStrict,
+		Schema: oldConsoleSchema, Policies: []avpapi.BundleStatement{
+			{Name: "viewer", Statement: `permit (principal in Console::Role::"viewer", action == Console::Action::"View", resource);`},
+			{Name: "ops-extra", Statement: `permit (principal == Console::User::"ops", action == Console::Action::"ViewAudit", resource);`},
+		}}}
+	body, _ := jsonMarshalT(t, old)
+	op, _ := consoleOps(n)("Gatehouse.ApplyBundle")
+	if _, err := op(awsjson.WithCaller(context.Background(), apptest.KeyID), body); err != nil {
+		t.Fatalf("apply the old console store: %v", err)
+	}
+	n.stop()
+
+	names := func(n *testNode) []string {
+		t.Helper()
+		rows, _, err := n.Policies.ListPolicies(context.Background(), console.ConsoleStoreID, policyFilter(), "", 50)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out []string
+		for _, p := range rows {
+			out = append(out, p.Name)
+		}
+		slices.Sort(out)
+		return out
+	}
+	for round := range 2 {
+		node, stop := apptest.StartStoppable(t, cfg)
+		n := &testNode{Node: node, base: "http://" + node.Addr("admin"), stop: stop}
+		b := newBrowser(t, n.base)
+		b.signIn(viewerID, viewerSecret)
+		if resp, body := b.get("/console/idp"); resp.StatusCode != http.StatusOK {
+			t.Errorf("round %d: viewer's IdP page: %d\n%s", round, resp.StatusCode, body)
+		}
+		if got, want := names(n), []string{"name/ops-extra", "name/view-idp", "name/viewer"}; !slices.Equal(got, want) {
+			t.Errorf("round %d: policies %v, want %v", round, got, want)
+		}
+		sc, err := n.Policies.GetSchema(context.Background(), console.ConsoleStoreID)
+		if err != nil || !strings.Contains(sc.JSON, `"ViewIdP"`) || !strings.Contains(sc.JSON, `"ViewAudit"`) {
+			t.Errorf("round %d: schema %v %s", round, err, sc.JSON)
+		}
+		n.stop()
 	}
 }
