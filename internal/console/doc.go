@@ -1,6 +1,7 @@
 // Package console is Gatehouse's web console for people, served by the node on the
 // management listener at /console/: policy stores, schemas, policies (server-side paging and
-// search), a test bench, the access matrix of an API and the audit trail. Pages are rendered
+// search), a test bench, the access matrix of an API, the audit trail and read-only pages
+// of the built-in IdP (pools, users, groups, app clients). Pages are rendered
 // on the server with html/template from assets embedded in the binary (no CDN, no Node
 // runtime); a little JavaScript only adds conveniences.
 //
@@ -33,6 +34,10 @@
 //   - Responses carry a strict Content-Security-Policy (scripts and styles only from
 //     /console/assets/, no inline script), X-Frame-Options: DENY, Referrer-Policy:
 //     same-origin, X-Content-Type-Options: nosniff and Cache-Control: no-store.
+//
+// The IdP pages read only through IdPDirectory (the IdP's own Cognito read operations) and
+// never show a client secret or password hash. A console store seeded before the ViewIdP
+// action existed gains it, with the view-idp policy, once (upgradeStore).
 //
 // An access matrix cell links to a policy only when the store, asked for that cell's request
 // through the decision engine, agrees with the cell and names that policy as determining.
