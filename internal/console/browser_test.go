@@ -494,7 +494,8 @@ func idpConsoleIDs(t *testing.T) (*testNode, string, string, string) {
 		Keys: func(id string) (console.Key, bool) {
 			return console.Key{Secret: apptest.Secret, Roles: []string{console.RoleAdministrator}}, id == apptest.KeyID
 		},
-		IdP: &console.IdPSignIn{Issuer: n.IdP.Issuer(pool.ID), PoolID: pool.ID, ClientID: client.ID, Token: n.IdP.Handler()}})
+		IdP:          &console.IdPSignIn{Issuer: n.IdP.Issuer(pool.ID), PoolID: pool.ID, ClientID: client.ID, Token: n.IdP.Handler()},
+		IdPDirectory: console.NewIdPDirectory(n.IdP.Handler(), cfg.Region, apptest.KeyID, apptest.Secret)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -526,6 +527,19 @@ func TestIdPSignIn(t *testing.T) {
 		t.Fatalf("signed in as %q", who)
 	}
 	shot(t, ctx, "idp-signed-in")
+	// The IdP pages: the pool list, then the pool's users, groups with members and clients.
+	run(t, ctx, "IdP pools", chromedp.Click(chromedp.CSS(`nav a[href="/console/idp"]`)), chromedp.WaitVisible(chromedp.ID("pools")))
+	checkAccessible(t, ctx, "IdP pools")
+	shot(t, ctx, "idp")
+	run(t, ctx, "IdP pool", chromedp.Click(chromedp.CSS("#pools a")), chromedp.WaitVisible(chromedp.ID("groups")))
+	if g := read(t, ctx, "groups", chromedp.Text(chromedp.ID("groups"))); !strings.Contains(g, "author") || !strings.Contains(g, "alice") {
+		t.Errorf("groups table: %q", g)
+	}
+	if c := read(t, ctx, "clients", chromedp.Text(chromedp.ID("clients"))); !strings.Contains(c, "console") {
+		t.Errorf("clients table: %q", c)
+	}
+	checkAccessible(t, ctx, "IdP pool")
+	shot(t, ctx, "idp-pool")
 	run(t, ctx, "sign out", chromedp.Click(chromedp.CSS(".signout button")), chromedp.WaitVisible(chromedp.ID("signin-idp")))
 	signIn("bob")
 	run(t, ctx, "bob refused", chromedp.WaitVisible(chromedp.CSS(".error")))
