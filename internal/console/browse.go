@@ -17,13 +17,8 @@ type entityRow struct {
 }
 
 func (c *Console) entitiesPage(w http.ResponseWriter, r *http.Request, s *session) {
-	id := r.PathValue("store")
-	if !c.allow(w, r, s, ActView, storeResource(id)) {
-		return
-	}
-	data, err := c.storeHeader(r.Context(), id)
-	if err != nil {
-		c.failed(w, r, s, err)
+	id, data, ok := c.openStore(w, r, s, ActView)
+	if !ok {
 		return
 	}
 	ents, next, err := c.d.Policies.ListEntities(r.Context(), id, r.URL.Query().Get("page"), 50)
@@ -50,13 +45,8 @@ type templateRow struct {
 }
 
 func (c *Console) templatesPage(w http.ResponseWriter, r *http.Request, s *session) {
-	id := r.PathValue("store")
-	if !c.allow(w, r, s, ActView, storeResource(id)) {
-		return
-	}
-	data, err := c.storeHeader(r.Context(), id)
-	if err != nil {
-		c.failed(w, r, s, err)
+	id, data, ok := c.openStore(w, r, s, ActView)
+	if !ok {
 		return
 	}
 	list, next, err := c.d.Policies.ListPolicyTemplates(r.Context(), id, r.URL.Query().Get("page"), 50)
@@ -77,13 +67,8 @@ type sourceRow struct {
 }
 
 func (c *Console) sourcesPage(w http.ResponseWriter, r *http.Request, s *session) {
-	id := r.PathValue("store")
-	if !c.allow(w, r, s, ActView, storeResource(id)) {
-		return
-	}
-	data, err := c.storeHeader(r.Context(), id)
-	if err != nil {
-		c.failed(w, r, s, err)
+	id, data, ok := c.openStore(w, r, s, ActView)
+	if !ok {
 		return
 	}
 	list, next, err := c.d.Policies.ListIdentitySources(r.Context(), id, r.URL.Query().Get("page"), 50)

@@ -185,12 +185,20 @@ func (c *Console) createStore(w http.ResponseWriter, r *http.Request, s *session
 
 // ---- one store: settings and schema ----
 
-func (c *Console) storeHeader(ctx context.Context, id string) (map[string]any, error) {
-	ps, err := c.d.Policies.GetPolicyStore(ctx, id)
-	if err != nil {
-		return nil, err
+// openStore is the start of every page of one policy store: the action on the store (from the
+// path) must be allowed, and the store must exist; data holds the page header. When ok is
+// false the answer (403 or the error page) has been written.
+func (c *Console) openStore(w http.ResponseWriter, r *http.Request, s *session, act string) (id string, data map[string]any, ok bool) {
+	id = r.PathValue("store")
+	if !c.allow(w, r, s, act, storeResource(id)) {
+		return id, nil, false
 	}
-	return map[string]any{"Title": "Policy store " + ps.ID, "Store": storeRow{ID: ps.ID, Description: ps.Description, Mode: ps.ValidationMode, Protection: ps.DeletionProtection}}, nil
+	ps, err := c.d.Policies.GetPolicyStore(r.Context(), id)
+	if err != nil {
+		c.failed(w, r, s, err)
+		return id, nil, false
+	}
+	return id, map[string]any{"Title": "Policy store " + ps.ID, "Store": storeRow{ID: ps.ID, Description: ps.Description, Mode: ps.ValidationMode, Protection: ps.DeletionProtection}}, true
 }
 
 func (c *Console) storePage(w http.ResponseWriter, r *http.Request, s *session) {
@@ -198,13 +206,8 @@ func (c *Console) storePage(w http.ResponseWriter, r *http.Request, s *session) 
 }
 
 func (c *Console) storeView(w http.ResponseWriter, r *http.Request, s *session, status int, text *string, schemaErr *apiError) {
-	id := r.PathValue("store")
-	if !c.allow(w, r, s, ActView, storeResource(id)) {
-		return
-	}
-	data, err := c.storeHeader(r.Context(), id)
-	if err != nil {
-		c.failed(w, r, s, err)
+	id, data, ok := c.openStore(w, r, s, ActView)
+	if !ok {
 		return
 	}
 	sch, err := c.d.Policies.GetSchema(r.Context(), id)
@@ -264,13 +267,8 @@ func (c *Console) putSchema(w http.ResponseWriter, r *http.Request, s *session) 
 const pageSize = 50
 
 func (c *Console) policiesPage(w http.ResponseWriter, r *http.Request, s *session) {
-	id := r.PathValue("store")
-	if !c.allow(w, r, s, ActView, storeResource(id)) {
-		return
-	}
-	data, err := c.storeHeader(r.Context(), id)
-	if err != nil {
-		c.failed(w, r, s, err)
+	id, data, ok := c.openStore(w, r, s, ActView)
+	if !ok {
 		return
 	}
 	q, after := r.URL.Query().Get("q"), r.URL.Query().Get("after")
@@ -300,15 +298,12 @@ func (c *Console) policyPage(w http.ResponseWriter, r *http.Request, s *session)
 }
 
 func (c *Console) policyView(w http.ResponseWriter, r *http.Request, s *session, status int, text *string, desc, name string, perr *apiError) {
-	id, pid := r.PathValue("store"), r.PathValue("policy")
-	if !c.allow(w, r, s, ActView, storeResource(id)) {
+	pid := r.PathValue("policy")
+	id, data, ok := c.openStore(w, r, s, ActView)
+	if !ok {
 		return
 	}
-	data, err := c.storeHeader(r.Context(), id)
-	if err != nil {
-		c.failed(w, r, s, err)
-		return
-	}
+	var err error
 	var p policystore.Policy
 	if pid != "" {
 		if p, err = c.d.Policies.GetPolicy(r.Context(), id, pid); err != nil {
@@ -406,13 +401,8 @@ func (c *Console) testPage(w http.ResponseWriter, r *http.Request, s *session) {
 }
 
 func (c *Console) testView(w http.ResponseWriter, r *http.Request, s *session, status int, f benchForm, res *benchResult, ferr *apiError) {
-	id := r.PathValue("store")
-	if !c.allow(w, r, s, ActTestBench, storeResource(id)) {
-		return
-	}
-	data, err := c.storeHeader(r.Context(), id)
-	if err != nil {
-		c.failed(w, r, s, err)
+	id, data, ok := c.openStore(w, r, s, ActTestBench)
+	if !ok {
 		return
 	}
 	data["Title"] = "Test bench: " + id
