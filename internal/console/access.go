@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 
 	"github.com/cedar-policy/cedar-go"
@@ -41,6 +42,14 @@ const (
 	ActViewMatrix  = "ViewMatrix"
 	ActViewAudit   = "ViewAudit"
 	ActViewIdP     = "ViewIdP"
+	// ActEditStore changes a store's templates, template links, entities and identity
+	// sources; ActManageStore its settings and its deletion.
+	ActEditStore   = "EditStore"
+	ActManageStore = "ManageStore"
+	// ActEditAPIs changes API definitions and group IAM policies; ActEditIdP the built-in
+	// IdP's pools, users, groups and clients.
+	ActEditAPIs = "EditAPIs"
+	ActEditIdP  = "EditIdP"
 )
 
 // consoleSchema is the seeded schema: people are Users in Roles; Node is the whole
@@ -51,8 +60,8 @@ const consoleSchema = `namespace Console {
   entity Node;
   entity Store;
   action View appliesTo { principal: [User], resource: [Node, Store] };
-  action CreateStore, ViewMatrix, ViewAudit, ViewIdP appliesTo { principal: [User], resource: [Node] };
-  action EditSchema, EditPolicy, TestBench appliesTo { principal: [User], resource: [Store] };
+  action CreateStore, ViewMatrix, ViewAudit, ViewIdP, EditAPIs, EditIdP appliesTo { principal: [User], resource: [Node] };
+  action EditSchema, EditPolicy, TestBench, EditStore, ManageStore appliesTo { principal: [User], resource: [Store] };
 }
 `
 
@@ -71,7 +80,6 @@ permit (
              Console::Action::"EditSchema", Console::Action::"EditPolicy"],
   resource
 );`},
-	viewIdPPolicy,
 	{Name: "administrator", Statement: `// Administrators may do everything.
 permit (principal in Console::Role::"administrator", action, resource);`},
 	{Name: "protect-console-store", Statement: `// Only administrators change the console's own permissions.
@@ -82,12 +90,31 @@ forbid (
 ) unless { principal in Console::Role::"administrator" };`},
 }
 
-// viewIdPPolicy lets viewers and authors read the IdP pages. It is its own policy, not an
-// action added to the viewer and author policies, so that a store seeded before ViewIdP
-// existed gains it (upgradeStore) without rewriting policies an administrator may have edited.
-var viewIdPPolicy = avpapi.BundleStatement{Name: "view-idp", Statement: `// Viewers and authors read the built-in IdP's pools, users, groups and app clients.
+// upgrades are the actions added to the console schema after its first release, each with
+// the policy that grants it out of the box (none: administrators only, through their
+// permit-all policy). They are separate policies, not actions added to the viewer and author
+// policies, so that a store seeded by an older node gains them (upgradeStore) without
+// rewriting policies an administrator may have edited.
+var upgrades = []struct {
+	action   string
+	resource string // Node or Store
+	policies []avpapi.BundleStatement
+}{
+	{ActViewIdP, "Node", []avpapi.BundleStatement{{Name: "view-idp", Statement: `// Viewers and authors read the built-in IdP's pools, users, groups and app clients.
 permit (principal, action == Console::Action::"ViewIdP", resource)
-when { principal in Console::Role::"viewer" || principal in Console::Role::"author" };`}
+when { principal in Console::Role::"viewer" || principal in Console::Role::"author" };`}}},
+	{ActEditStore, "Store", []avpapi.BundleStatement{{Name: "edit-store", Statement: `// Policy authors also edit templates, template links, entities and identity sources.
+permit (principal in Console::Role::"author", action == Console::Action::"EditStore", resource);`},
+		{Name: "protect-console-store-objects", Statement: `// Only administrators change the console store's entities, templates and identity sources.
+forbid (
+  principal,
+  action in [Console::Action::"EditStore", Console::Action::"ManageStore"],
+  resource == Console::Store::"gatehouse-console"
+) unless { principal in Console::Role::"administrator" };`}}},
+	{ActManageStore, "Store", nil},
+	{ActEditAPIs, "Node", nil},
+	{ActEditIdP, "Node", nil},
+}
 
 // seedState remembers that the reserved store exists, so the check runs once per node.
 type seedState struct {
@@ -116,7 +143,7 @@ func (c *Console) ensureStore(ctx context.Context) error {
 	}
 	seed := &session{user: "seed"}
 	in := avpapi.ApplyBundleInput{PolicyStore: &avpapi.BundleStore{PolicyStoreID: ConsoleStoreID, ValidationMode: policystore.ModeStrict,
-		Description: "Gatehouse web console permissions (reserved)", Schema: consoleSchema, Policies: consolePolicies}}
+		Description: "Gatehouse web console permissions (reserved)", Schema: consoleSchema, Policies: seedPolicies()}}
 	if _, err := c.call(ctx, seed, "Gatehouse.ApplyBundle", in); err != nil {
 		return fmt.Errorf("seed console policy store: %w", err)
 	}
@@ -130,12 +157,34 @@ func (c *Console) ensureStore(ctx context.Context) error {
 	return nil
 }
 
-// upgradeStore adds what later versions declare to a store seeded by an earlier one: the
-// ViewIdP action is added to the Console namespace of the stored schema (everything else in
-// it kept) together with the view-idp policy. A schema that already declares ViewIdP is left
-// alone, so the upgrade runs once and an administrator's later edits stand; a schema without
-// the Console namespace (rewritten by an administrator) is not touched either.
+// seedPolicies are the policies a new console store starts with.
+func seedPolicies() []avpapi.BundleStatement {
+	out := slices.Clone(consolePolicies)
+	for _, u := range upgrades {
+		out = append(out, u.policies...)
+	}
+	return out
+}
+
+// upgradeStore adds what later versions declare to a store seeded by an earlier one: each
+// action of upgrades that the Console namespace of the stored schema lacks is added to it
+// (everything else kept) together with that action's policies, all in one ApplyBundle
+// transaction that keeps every other policy and fails if the store moved meanwhile (another
+// node upgrading it at the same time: the check then runs again on the next request). An
+// action already declared is left alone, so each upgrade runs once and an administrator's
+// later edits stand; a schema without the Console namespace (rewritten by an administrator)
+// is not touched.
 func (c *Console) upgradeStore(ctx context.Context) error {
+	// The revision is read first: a change after it makes the bundle's precondition fail
+	// rather than be overwritten.
+	rev, err := c.d.Store.Revision(ctx, ConsoleStoreID)
+	if err != nil {
+		return fmt.Errorf("console policy store revision: %w", err)
+	}
+	ps, err := c.d.Policies.GetPolicyStore(ctx, ConsoleStoreID)
+	if err != nil {
+		return fmt.Errorf("console policy store: %w", err)
+	}
 	sc, err := c.d.Policies.GetSchema(ctx, ConsoleStoreID)
 	if errors.Is(err, store.ErrNotFound) {
 		return nil
@@ -155,10 +204,19 @@ func (c *Console) upgradeStore(ctx context.Context) error {
 	if err := json.Unmarshal(ns["actions"], &actions); err != nil {
 		return fmt.Errorf("console policy store schema actions: %w", err)
 	}
-	if _, ok := actions[ActViewIdP]; ok {
+	var added []string
+	var policies []avpapi.BundleStatement
+	for _, u := range upgrades {
+		if _, ok := actions[u.action]; ok {
+			continue
+		}
+		actions[u.action] = json.RawMessage(`{"appliesTo":{"principalTypes":["User"],"resourceTypes":["` + u.resource + `"]}}`)
+		added = append(added, u.action)
+		policies = append(policies, u.policies...)
+	}
+	if len(added) == 0 {
 		return nil
 	}
-	actions[ActViewIdP] = json.RawMessage(`{"appliesTo":{"principalTypes":["User"],"resourceTypes":["Node"]}}`)
 	raw, err := json.Marshal(actions)
 	if err != nil {
 		return err
@@ -168,17 +226,12 @@ func (c *Console) upgradeStore(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	schema := string(text)
-	seed := &session{user: "seed"}
-	if _, err := c.call(ctx, seed, "VerifiedPermissions.PutSchema", avpapi.PutSchemaInput{PolicyStoreID: ConsoleStoreID,
-		Definition: &avpapi.SchemaDefinition{CedarJSON: &schema}}); err != nil {
-		return fmt.Errorf("upgrade console schema: %w", err)
+	in := avpapi.ApplyBundleInput{ExpectedRevision: &rev, PolicyStore: &avpapi.BundleStore{PolicyStoreID: ConsoleStoreID,
+		ValidationMode: ps.ValidationMode, Description: ps.Description, Schema: string(text), Policies: policies}}
+	if _, err := c.call(ctx, &session{user: "seed"}, "Gatehouse.ApplyBundle", in); err != nil {
+		return fmt.Errorf("upgrade console policy store: %w", err)
 	}
-	if _, err := c.call(ctx, seed, "VerifiedPermissions.CreatePolicy", avpapi.CreatePolicyInput{PolicyStoreID: ConsoleStoreID, Name: "name/" + viewIdPPolicy.Name,
-		Definition: &avpapi.PolicyDefinition{Static: &avpapi.StaticPolicyDefinition{Statement: viewIdPPolicy.Statement}}}); err != nil {
-		return fmt.Errorf("upgrade console policies: %w", err)
-	}
-	c.d.Logger.Info("console policy store upgraded", "added", "action ViewIdP and policy view-idp")
+	c.d.Logger.Info("console policy store upgraded", "actions", added)
 	return nil
 }
 

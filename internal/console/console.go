@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"net/netip"
 	"net/url"
+	"path"
 	"strings"
 	"time"
 
@@ -120,8 +121,6 @@ func New(d Deps, opts ...Option) (*Console, error) {
 	return c, nil
 }
 
-var pages = []string{"apis", "entities", "sources", "templates", "continue", "signin", "stores", "store", "policies", "policy", "test", "matrix", "audit", "error", "idp", "idppool"}
-
 func parseTemplates() (map[string]*template.Template, error) {
 	base, err := template.New("layout.html").Funcs(template.FuncMap{
 		"join":  strings.Join,
@@ -134,9 +133,17 @@ func parseTemplates() (map[string]*template.Template, error) {
 	if err != nil {
 		return nil, fmt.Errorf("console templates: %w", err)
 	}
+	files, err := fs.Glob(assetsFS, "assets/*.html")
+	if err != nil {
+		return nil, fmt.Errorf("console templates: %w", err)
+	}
 	out := map[string]*template.Template{}
-	for _, p := range pages {
-		t, err := template.Must(base.Clone()).ParseFS(assetsFS, "assets/"+p+".html")
+	for _, f := range files {
+		p := strings.TrimSuffix(path.Base(f), ".html")
+		if p == "layout" {
+			continue
+		}
+		t, err := template.Must(base.Clone()).ParseFS(assetsFS, f)
 		if err != nil {
 			return nil, fmt.Errorf("console template %s: %w", p, err)
 		}
@@ -151,8 +158,8 @@ func (c *Console) Handler() http.Handler {
 	static, _ := fs.Sub(assetsFS, "assets")
 	files := http.StripPrefix(Prefix+"assets/", http.FileServerFS(static))
 	mux.Handle("GET "+Prefix+"assets/{file}", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		// Only the stylesheet and the script are public: the page templates are not served.
-		if f := r.PathValue("file"); f != "console.css" && f != "console.js" {
+		// Only the stylesheet and the scripts are public: the page templates are not served.
+		if f := r.PathValue("file"); f != "console.css" && f != "console.js" && f != "cedar.js" {
 			http.NotFound(w, r)
 			return
 		}
@@ -187,6 +194,10 @@ func (c *Console) Handler() http.Handler {
 	mux.Handle("GET "+Prefix+"audit", c.authed(c.auditPage))
 	mux.Handle("GET "+Prefix+"idp", c.authed(c.idpPoolsPage))
 	mux.Handle("GET "+Prefix+"idp/{pool}", c.authed(c.idpPoolPage))
+	c.editRoutes(mux)
+	c.idpEditRoutes(mux)
+	c.explainRoutes(mux)
+	c.reviewRoutes(mux)
 	mux.HandleFunc(Prefix, func(w http.ResponseWriter, r *http.Request) {
 		c.errorPage(w, r, nil, http.StatusNotFound, "Not found", "There is no console page at "+r.URL.Path+".")
 	})

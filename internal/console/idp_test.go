@@ -155,7 +155,7 @@ func TestConsoleStoreUpgradedOnce(t *testing.T) {
 		if resp, body := b.get("/console/idp"); resp.StatusCode != http.StatusOK {
 			t.Errorf("round %d: viewer's IdP page: %d\n%s", round, resp.StatusCode, body)
 		}
-		if got, want := names(n), []string{"name/ops-extra", "name/view-idp", "name/viewer"}; !slices.Equal(got, want) {
+		if got, want := names(n), []string{"name/edit-store", "name/ops-extra", "name/protect-console-store-objects", "name/view-idp", "name/viewer"}; !slices.Equal(got, want) {
 			t.Errorf("round %d: policies %v, want %v", round, got, want)
 		}
 		sc, err := n.Policies.GetSchema(context.Background(), console.ConsoleStoreID)

@@ -1,0 +1,2 @@
+// Gatehouse console: Cedar syntax highlighting for the policy and schema editors.
+"use strict";
