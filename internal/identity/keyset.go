@@ -20,7 +20,6 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
-	"unicode/utf8"
 
 	"github.com/MicahParks/jwkset"
 	"golang.org/x/sync/singleflight"
@@ -402,10 +401,11 @@ func (r *Registry) get(ctx context.Context, u string) ([]byte, http.Header, erro
 }
 
 // unmarshalUTF8 is json.Unmarshal for documents that must be valid UTF-8 (RFC 8259 §8.1):
-// encoding/json would silently turn invalid bytes into U+FFFD.
+// encoding/json would silently turn invalid bytes and lone surrogate escapes into U+FFFD, so
+// two distinct kids could name one key.
 func unmarshalUTF8(data []byte, v any) error {
-	if !utf8.Valid(data) {
-		return errInvalidUTF8
+	if err := checkJSONText(data); err != nil {
+		return err
 	}
 	return json.Unmarshal(data, v)
 }

@@ -88,12 +88,13 @@ func parseCompact(raw string) (*parsed, error) {
 		return nil, fail(ErrMalformed, "signature: %v", err)
 	}
 	// RFC 8259 §8.1: JSON exchanged between systems is UTF-8. encoding/json would replace
-	// invalid bytes by U+FFFD, so two distinct byte strings (two sub values) would become one.
-	if !utf8.Valid(hb) {
-		return nil, fail(ErrMalformed, "header: %v", errInvalidUTF8)
+	// invalid bytes, and escapes of lone surrogates, by U+FFFD, so two distinct byte strings
+	// (two sub values) would become one.
+	if err := checkJSONText(hb); err != nil {
+		return nil, fail(ErrMalformed, "header: %v", err)
 	}
-	if !utf8.Valid(pb) {
-		return nil, fail(ErrMalformed, "payload: %v", errInvalidUTF8)
+	if err := checkJSONText(pb); err != nil {
+		return nil, fail(ErrMalformed, "payload: %v", err)
 	}
 	hm, err := decodeObject(hb)
 	if err != nil {
@@ -131,9 +132,10 @@ func parseCompact(raw string) (*parsed, error) {
 }
 
 var (
-	errInvalidUTF8 = errors.New("JSON is not valid UTF-8")
-	errNotObject   = errors.New("not a JSON object")
-	errTooDeep     = errors.New("JSON nested too deeply")
+	errInvalidUTF8   = errors.New("JSON is not valid UTF-8")
+	errLoneSurrogate = errors.New("JSON escapes a lone UTF-16 surrogate")
+	errNotObject     = errors.New("not a JSON object")
+	errTooDeep       = errors.New("JSON nested too deeply")
 )
 
 // decodeObject decodes a JSON object with numbers as json.Number, rejecting duplicate keys at any
@@ -239,4 +241,63 @@ func truncQuote(s string) string {
 	}
 	b, _ := json.Marshal(s)
 	return string(b)
+}
+
+// checkJSONText refuses JSON that does not denote exactly one Unicode text: bytes that are not
+// UTF-8 (RFC 8259 §8.1) and \u escapes of a surrogate that is not half of a high-low pair
+// (§8.2, "unpredictable" to receivers). encoding/json turns both into U+FFFD, so "a\ud800",
+// "a\udfff", "a\xff" and "a\ufffd" would all decode to one string. A backslash outside a
+// string is a syntax error the decoder reports anyway, so escapes are read wherever they are.
+func checkJSONText(b []byte) error {
+	if !utf8.Valid(b) {
+		return errInvalidUTF8
+	}
+	for i := 0; i < len(b); i++ {
+		if b[i] != '\\' {
+			continue
+		}
+		i++ // the escaped byte; \\ and \" are skipped whole
+		if i >= len(b) || b[i] != 'u' {
+			continue
+		}
+		r, ok := hex4(b, i+1)
+		i += 4
+		switch {
+		case !ok || r < 0xD800 || r > 0xDFFF:
+			// Not a surrogate; a malformed escape is the decoder's to refuse.
+		case r >= 0xDC00:
+			return errLoneSurrogate // a low surrogate with no high one before it
+		default:
+			if i+2 >= len(b) || b[i+1] != '\\' || b[i+2] != 'u' {
+				return errLoneSurrogate
+			}
+			if lo, ok := hex4(b, i+3); !ok || lo < 0xDC00 || lo > 0xDFFF {
+				return errLoneSurrogate
+			}
+			i += 6
+		}
+	}
+	return nil
+}
+
+// hex4 reads the four hexadecimal digits of a \u escape starting at b[i].
+func hex4(b []byte, i int) (rune, bool) {
+	if i+4 > len(b) {
+		return 0, false
+	}
+	var r rune
+	for _, c := range b[i : i+4] {
+		switch {
+		case '0' <= c && c <= '9':
+			c -= '0'
+		case 'a' <= c && c <= 'f':
+			c -= 'a' - 10
+		case 'A' <= c && c <= 'F':
+			c -= 'A' - 10
+		default:
+			return 0, false
+		}
+		r = r<<4 | rune(c)
+	}
+	return r, true
 }
