@@ -33,9 +33,9 @@ func (c *Console) validate(w http.ResponseWriter, r *http.Request, s *session) {
 		Kind string `json:"kind"`
 		Text string `json:"text"`
 	}
-	if err := json.NewDecoder(r.Body).Decode(&in); err != nil || (in.Kind != "schema" && in.Kind != "policy") {
+	if err := json.NewDecoder(r.Body).Decode(&in); err != nil || (in.Kind != "schema" && in.Kind != "policy" && in.Kind != "template") {
 		w.WriteHeader(http.StatusBadRequest)
-		_ = json.NewEncoder(w).Encode(liveCheck{Message: "body: want {\"kind\": \"schema\" or \"policy\", \"text\": ...}"})
+		_ = json.NewEncoder(w).Encode(liveCheck{Message: "body: want {\"kind\": \"schema\", \"policy\" or \"template\", \"text\": ...}"})
 		return
 	}
 	out := liveCheck{OK: true}
@@ -48,8 +48,17 @@ func (c *Console) validate(w http.ResponseWriter, r *http.Request, s *session) {
 		if _, err := policy.ParseSchema([]byte(in.Text)); err != nil {
 			fail(err)
 		}
-	case "policy":
-		st, err := policy.ParseStatic(in.Text)
+	case "policy", "template":
+		// A template is parsed with its ?principal and ?resource slots and validated as
+		// CreatePolicyTemplate validates it.
+		var st *policy.Static
+		var tpl *policy.Template
+		var err error
+		if in.Kind == "template" {
+			tpl, err = policy.ParseTemplate(in.Text)
+		} else {
+			st, err = policy.ParseStatic(in.Text)
+		}
 		if err != nil {
 			fail(err)
 			break
@@ -76,7 +85,12 @@ func (c *Console) validate(w http.ResponseWriter, r *http.Request, s *session) {
 			fail(err)
 			break
 		}
-		if err := sch.Validate("policy", st.Policy); err != nil {
+		if tpl != nil {
+			err = sch.ValidateTemplate("template", tpl)
+		} else {
+			err = sch.Validate("policy", st.Policy)
+		}
+		if err != nil {
 			fail(err)
 		}
 	}
