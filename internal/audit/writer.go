@@ -27,6 +27,10 @@ const (
 	DefaultMaxFileSize    = 100 << 20
 	DefaultFlushInterval  = 100 * time.Millisecond
 	DefaultDigestInterval = 60 * time.Second
+	// DefaultStallTimeout is how long one write to the destination may take before Err
+	// reports it stalled. A local append takes microseconds and a rotation's fsync well under
+	// a second; a write blocked for seconds is a hung disk or a frozen file system.
+	DefaultStallTimeout = 5 * time.Second
 )
 
 var (
@@ -35,6 +39,9 @@ var (
 	ErrDropped = errors.New("audit: queue full, record dropped")
 	// ErrClosed means the writer is closed.
 	ErrClosed = errors.New("audit: writer closed")
+	// ErrStalled means a write to the destination has not returned within the stall bound
+	// (a hung disk, a frozen file system): records wait in the queue, none reaches the trail.
+	ErrStalled = errors.New("audit: destination not answering")
 )
 
 // Gap reasons.
@@ -51,6 +58,7 @@ type config struct {
 	blockTimeout  time.Duration
 	maxFileSize   int64
 	flushInterval time.Duration
+	stallTimeout  time.Duration
 	digest        *DigestConfig
 }
 
@@ -89,6 +97,16 @@ func WithMaxFileSize(n int64) Option { return func(c *config) { c.maxFileSize = 
 // also how often a failing destination is retried (100 ms when zero).
 func WithFlushInterval(d time.Duration) Option { return func(c *config) { c.flushInterval = d } }
 
+// WithStallTimeout sets how long one write to the destination may block before Err reports
+// ErrStalled (default 5 s; values <= 0 keep the default).
+func WithStallTimeout(d time.Duration) Option {
+	return func(c *config) {
+		if d > 0 {
+			c.stallTimeout = d
+		}
+	}
+}
+
 // DigestConfig makes a Writer sign digest records (see the package doc).
 type DigestConfig struct {
 	// Key signs; KeyID names it in every digest (verifiers look the public key up by it).
@@ -120,6 +138,7 @@ func newConfig(opts []Option) config {
 		blockTimeout:  DefaultBlockTimeout,
 		maxFileSize:   DefaultMaxFileSize,
 		flushInterval: DefaultFlushInterval,
+		stallTimeout:  DefaultStallTimeout,
 	}
 	for _, o := range opts {
 		o(&c)
@@ -264,6 +283,11 @@ type Writer struct {
 	anchorDone      chan struct{}
 
 	failure atomic.Pointer[error] // the destination's error while it fails
+	// writingSince is when the write to the destination in progress started (Unix ns; 0 when
+	// none is): a write that never returns blocks the writer goroutine, which then cannot
+	// report anything itself, so Err and watchStall read this instead.
+	writingSince atomic.Int64
+	stallLogged  atomic.Bool
 
 	written, dropped, lost, gaps, unrecorded, digests, writeErrors atomic.Uint64
 }
@@ -311,6 +335,7 @@ func start(cfg config, s sink, prevHash string) *Writer {
 		go w.anchorLoop()
 	}
 	go w.run()
+	go w.watchStall()
 	w.signal()
 	return w
 }
@@ -448,17 +473,69 @@ func (w *Writer) Stats() Stats {
 	}
 }
 
-// Err returns non-nil while records are being lost: the destination's error while writes to
-// it fail, or ErrDropped while dropped records wait for their gap record. It is nil again once
-// a write succeeds and every loss is reported in the trail.
+// Err returns non-nil while records are being lost or cannot reach the trail: the
+// destination's error while writes to it fail, ErrStalled while a write has blocked for longer
+// than the stall bound, or ErrDropped while dropped records wait for their gap record. It is nil
+// again once a write succeeds and every loss is reported in the trail.
 func (w *Writer) Err() error {
 	if p := w.failure.Load(); p != nil {
 		return *p
+	}
+	if err := w.stalled(); err != nil {
+		return err
 	}
 	if w.unrecorded.Load() > 0 {
 		return ErrDropped
 	}
 	return nil
+}
+
+// stalled returns ErrStalled, with how long, while the write in progress has blocked for
+// longer than the stall bound; it logs the stall once.
+func (w *Writer) stalled() error {
+	since := w.writingSince.Load()
+	if since == 0 {
+		return nil
+	}
+	d := time.Since(time.Unix(0, since))
+	if d < w.cfg.stallTimeout {
+		return nil
+	}
+	if w.stallLogged.CompareAndSwap(false, true) {
+		w.mu.Lock()
+		depth := len(w.queue)
+		w.mu.Unlock()
+		w.cfg.logger.Error("audit destination not answering; records wait in the queue and none reach the trail",
+			"blocked_for", d.Round(time.Millisecond), "queue_records", depth)
+	}
+	return fmt.Errorf("%w for %v", ErrStalled, d.Round(time.Millisecond))
+}
+
+// watchStall reports a stalled destination in the log even when nobody asks Err (the writer
+// goroutine is the one blocked), until the writer is done.
+func (w *Writer) watchStall() {
+	t := time.NewTicker(max(w.cfg.stallTimeout/5, 10*time.Millisecond))
+	defer t.Stop()
+	for {
+		select {
+		case <-w.done:
+			return
+		case <-t.C:
+			_ = w.stalled()
+		}
+	}
+}
+
+// writing runs one write to the destination, visible to stalled while it blocks.
+func (w *Writer) writing(write func() error) error {
+	start := time.Now()
+	w.writingSince.Store(start.UnixNano())
+	err := write()
+	w.writingSince.Store(0)
+	if w.stallLogged.CompareAndSwap(true, false) {
+		w.cfg.logger.Warn("audit destination answering again", "blocked_for", time.Since(start).Round(time.Millisecond))
+	}
+	return err
 }
 
 // Close stops accepting records, writes everything queued (plus the gap records still owed
@@ -521,7 +598,7 @@ func (w *Writer) run() {
 				w.cfg.logger.Error("audit records lost and not recorded in the trail", "records", n, "error", w.lastErr)
 				errs = append(errs, fmt.Errorf("audit: %d records are neither in the trail nor reported by a gap record: %w", n, w.lastErr))
 			}
-			if err := w.sink.close(); err != nil {
+			if err := w.writing(w.sink.close); err != nil {
 				w.writeErrors.Add(1)
 				errs = append(errs, fmt.Errorf("audit: close destination: %w", err))
 			}
@@ -642,7 +719,11 @@ func (w *Writer) flush() {
 	for _, r := range w.recs {
 		w.ends = append(w.ends, r.end)
 	}
-	n, err := w.sink.write(w.buf, w.ends)
+	var n int
+	err := w.writing(func() (err error) {
+		n, err = w.sink.write(w.buf, w.ends)
+		return err
+	})
 	gapsBefore := w.gaps.Load()
 	var last *Digest
 	for _, r := range w.recs[:n] {
