@@ -170,6 +170,14 @@ func writeEncoded(b *strings.Builder, s string) {
 	b.WriteString(s[start:])
 }
 
+// EncodeIdentity is the identity header encoding of one value (see encodeIdentity), for front
+// doors that carry identity outside HTTP headers: the Lambda authorizer's context becomes
+// request headers through API Gateway's mappings, so it must read the same way.
+func EncodeIdentity(s string) string { return encodeIdentity(s) }
+
+// EncodeIdentityList is the identity header encoding of a list (see encodeIdentityList).
+func EncodeIdentityList(vs []string) string { return encodeIdentityList(vs) }
+
 // encodeIdentityList encodes each element and joins them with commas: a comma in the value is
 // always a separator, never part of a name. One allocation.
 func encodeIdentityList(vs []string) string {

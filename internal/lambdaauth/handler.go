@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
-	"strings"
 
 	"github.com/aws/aws-lambda-go/events"
 
@@ -99,11 +98,13 @@ func Respond(ev Event, v gateway.Verdict, simple bool) (any, error) {
 
 // Context is the authorizer context of a verdict: strings only, which every API Gateway
 // flavour accepts ($context.authorizer.<key> in REST mappings, $context.authorizer.lambda.<key>
-// in HTTP APIs).
+// in HTTP APIs). Integrations map these into request headers, so the principal, the groups and
+// the claims are encoded as the identity headers are: a comma in a group name never reads as
+// a separator.
 func Context(v gateway.Verdict) map[string]any {
 	m := map[string]any{
-		"principal":  v.Principal,
-		"groups":     strings.Join(v.Groups, ","),
+		"principal":  gateway.EncodeIdentity(v.Principal),
+		"groups":     gateway.EncodeIdentityList(v.Groups),
 		"decisionId": v.DecisionID,
 	}
 	if v.APIName != "" {
