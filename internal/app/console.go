@@ -45,7 +45,8 @@ func (n *Node) mountConsole(mux *http.ServeMux, api *avpapi.API) {
 	}
 	var dir console.IdPDirectory
 	if n.IdP != nil && n.Credentials.AccessKeyID != "" {
-		dir = console.NewIdPDirectory(n.IdP.Handler(), n.Config.Region, n.Credentials.AccessKeyID, n.Credentials.SecretAccessKey)
+		dir = console.NewIdPDirectory(n.IdP.Handler(), n.Config.Region, n.Credentials.AccessKeyID, n.Credentials.SecretAccessKey,
+			console.WithIdPOperations(n.IdP.Operation))
 	}
 	c, err := console.New(console.Deps{TrustedProxies: trusted, IdP: viaIdP, IdPDirectory: dir, Operation: api.Operation, Policies: n.Policies, Decider: n.Decider, APIs: n.APIs, Store: n.Store,
 		Keys: n.consoleKeys(), AuditFile: n.Config.AuditFile, Logger: n.Logger,

@@ -125,6 +125,7 @@ func parseTemplates() (map[string]*template.Template, error) {
 	base, err := template.New("layout.html").Funcs(template.FuncMap{
 		"join":  strings.Join,
 		"query": url.QueryEscape,
+		"path":  url.PathEscape,
 		"cell":  cellClass,
 		"cellPolicies": func(l cellLinks, route, group string) []string {
 			return l[route][group]

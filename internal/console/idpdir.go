@@ -12,6 +12,8 @@ import (
 	cip "github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider"
 	ciptypes "github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider/types"
 	"github.com/aws/smithy-go"
+
+	"github.com/gatehouse-dev/gatehouse/internal/awsjson"
 )
 
 // IdPDirectory reads the built-in IdP's pools, users, groups and app clients for the IdP
@@ -48,20 +50,29 @@ var errNoPool = errors.New("no such user pool")
 
 // cognitoDirectory calls the IdP's Cognito JSON API in process with the AWS SDK, signed with
 // the node's own key pair: the same operations, paging and SigV4 check as any SDK client.
-type cognitoDirectory struct{ c *cip.Client }
+// ops, when set (WithIdPOperations), runs the IdP's operations for the console's IdP writes.
+type cognitoDirectory struct {
+	c   *cip.Client
+	ops func(name string) (awsjson.Op, bool)
+}
 
-// NewIdPDirectory reads the IdP served by h (idp.IdP.Handler) as the given key pair.
-func NewIdPDirectory(h http.Handler, region, accessKeyID, secret string) IdPDirectory {
+// NewIdPDirectory reads the IdP served by h (idp.IdP.Handler) as the given key pair; with
+// WithIdPOperations it also changes it (idpeditdir.go).
+func NewIdPDirectory(h http.Handler, region, accessKeyID, secret string, opts ...IdPDirectoryOption) IdPDirectory {
 	if region == "" {
 		region = "us-east-1"
 	}
-	return cognitoDirectory{c: cip.New(cip.Options{
+	d := cognitoDirectory{c: cip.New(cip.Options{
 		Region:       region,
 		BaseEndpoint: aws.String("http://idp.in-process"),
 		Credentials:  credentials.NewStaticCredentialsProvider(accessKeyID, secret, ""),
 		HTTPClient:   &http.Client{Transport: handlerTransport{h}},
 		Retryer:      aws.NopRetryer{},
 	})}
+	for _, o := range opts {
+		o(&d)
+	}
+	return d
 }
 
 // handlerTransport serves a request with a handler in process (no socket).

@@ -17,7 +17,7 @@ func (c *Console) idpPoolsPage(w http.ResponseWriter, r *http.Request, s *sessio
 	if !c.allow(w, r, s, ActViewIdP, nodeResource()) {
 		return
 	}
-	data := map[string]any{"Title": "Identity provider"}
+	data := map[string]any{"Title": "Identity provider", "CanEdit": c.canEditIdP(r, s)}
 	if c.d.IdPDirectory == nil {
 		data["Off"] = true
 		c.render(w, r, s, http.StatusOK, "idp", data)
@@ -65,7 +65,7 @@ func (c *Console) idpPoolPage(w http.ResponseWriter, r *http.Request, s *session
 		return
 	}
 	c.render(w, r, s, http.StatusOK, "idppool", map[string]any{"Title": "User pool " + pool, "Pool": pool, "Users": users,
-		"Next": next, "Paged": page != "", "Groups": groups, "Clients": clients})
+		"Next": next, "Paged": page != "", "Groups": groups, "Clients": clients, "CanEdit": c.canEditIdP(r, s), "Done": doneMessage(r)})
 }
 
 // idpFailed answers an IdP read error: a missing pool is 404, a refused parameter 400 with
