@@ -513,15 +513,109 @@ func TestPlanGolden(t *testing.T) {
 	}
 }
 
+// A missing, empty or unrecognisable directory, and one that fails validation, is refused
+// with its own error before the server is contacted: credentials are set and the endpoint
+// answers nothing, so an error about either would mean the CLI went to the server first.
+// (The client-side reconcile applied ./no-such-dir as "0 changed".)
 func TestApplyRefusesEmptyOrMissingDirectories(t *testing.T) {
-	t.Parallel()
-	for _, dir := range []string{filepath.Join(t.TempDir(), "no-such-dir"), t.TempDir()} {
-		// No server is running at this endpoint: the error must come first.
-		out, code := run(t, "apply", dir, "--endpoint", "http://127.0.0.1:9", "--db", filepath.Join(t.TempDir(), "x.db"))
-		if code != 1 || strings.Contains(out, "changed") {
-			t.Fatalf("apply %s: %d %s", dir, code, out)
+	t.Setenv("GATEHOUSE_ACCESS_KEY_ID", apptest.KeyID)
+	t.Setenv("GATEHOUSE_SECRET_ACCESS_KEY", apptest.Secret)
+	unrecognised := t.TempDir()
+	write(t, unrecognised, "README.md", "# policies\n")
+	os.MkdirAll(filepath.Join(unrecognised, "policy"), 0o755) // not policies/
+	write(t, unrecognised, "policy/staff.cedar", shopPolicies)
+	invalid := shopDir(t)
+	write(t, invalid, "policies/deny-bob.cedar", `forbid (principal == PetStore::User::"bob", action, resource) when { principal.nickname == "b" };`)
+	for _, tc := range []struct{ name, dir, want string }{
+		{"missing", filepath.Join(t.TempDir(), "no-such-dir"), "no such file or directory"},
+		{"empty", t.TempDir(), "nothing to apply"},
+		{"unrecognised", unrecognised, "nothing to apply"},
+		{"STRICT-invalid", invalid, "deny-bob"},
+	} {
+		for _, cmd := range []string{"apply", "plan"} {
+			out, code := run(t, cmd, tc.dir, "--endpoint", "http://127.0.0.1:9", "--db", filepath.Join(t.TempDir(), "x.db"))
+			if code != 1 || !strings.Contains(out, tc.want) || strings.Contains(out, "127.0.0.1:9") || strings.Contains(out, "changed") {
+				t.Errorf("%s of a %s directory with no server: exit %d, %q; want exit 1 naming %q", cmd, tc.name, code, out, tc.want)
+			}
 		}
 	}
+}
+
+// --expected-revision reaches the server: a stale one is a ConflictException (exit 1) that
+// changes nothing, the current one applies.
+func TestApplyExpectedRevisionFlag(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, backend string) {
+		node, flags, _ := startNode(t, backend, "")
+		c := apptest.Client(node)
+		dir := shopDir(t)
+		if out, code := run(t, append([]string{"apply", dir}, flags...)...); code != 0 {
+			t.Fatalf("first apply: %d %s", code, out)
+		}
+		rev, err := node.Policies.Store().Revision(context.Background(), "shop")
+		if err != nil {
+			t.Fatal(err)
+		}
+		before := storeState(t, c, "shop")
+		write(t, dir, "policies/deny-bob.cedar", `forbid (principal == PetStore::User::"bob", action == PetStore::Action::"post /pets", resource);`)
+		stale := fmt.Sprint(rev - 1)
+		for _, cmd := range []string{"plan", "apply"} {
+			out, code := run(t, append([]string{cmd, dir, "--expected-revision", stale}, flags...)...)
+			if code != 1 || !strings.Contains(out, "ConflictException") || !strings.Contains(out, "expectedRevision "+stale) {
+				t.Fatalf("%s --expected-revision %s at revision %d: exit %d, %s", cmd, stale, rev, code, out)
+			}
+		}
+		if after := storeState(t, c, "shop"); after != before {
+			t.Fatalf("a conflicting apply changed the store:\n%s\nwas\n%s", after, before)
+		}
+		out, code := run(t, append([]string{"apply", dir, "--expected-revision", fmt.Sprint(rev)}, flags...)...)
+		if code != 0 || !strings.Contains(out, fmt.Sprintf("revision %d → %d", rev, rev+1)) {
+			t.Fatalf("apply --expected-revision %d: exit %d, %s", rev, code, out)
+		}
+	})
+}
+
+// apply --dry-run is plan: the same output and exit status, and nothing written.
+func TestApplyDryRunIsPlan(t *testing.T) {
+	node, flags, _ := startNode(t, "sqlite", "")
+	dir := shopDir(t)
+	write(t, dir, "policies/staff.cedar", `permit (principal in PetStore::UserGroup::"staff", action in [PetStore::Action::"get /pets", PetStore::Action::"post /pets"], resource);`)
+	if out, code := run(t, append([]string{"apply", dir}, flags...)...); code != 0 {
+		t.Fatalf("first apply: %d %s", code, out)
+	}
+	rev, err := node.Policies.Store().Revision(context.Background(), "shop")
+	if err != nil {
+		t.Fatal(err)
+	}
+	write(t, dir, "policies/staff.cedar", `permit (principal in PetStore::UserGroup::"staff", action == PetStore::Action::"get /pets", resource);`)
+	plan, planCode := run(t, append([]string{"plan", dir}, flags...)...)
+	dry, dryCode := run(t, append([]string{"apply", "--dry-run", dir}, flags...)...)
+	if planCode != 2 || dryCode != 2 || plan != dry || !strings.Contains(plan, "policy staff: update") ||
+		!strings.Contains(plan, `PetStore::Action::"post /pets", group staff: allow → deny`) {
+		t.Fatalf("plan (exit %d):\n%s\napply --dry-run (exit %d):\n%s", planCode, plan, dryCode, dry)
+	}
+	if now, _ := node.Policies.Store().Revision(context.Background(), "shop"); now != rev {
+		t.Fatalf("a dry run moved the revision %d → %d", rev, now)
+	}
+}
+
+// An oversized schema (the server's maxSchemaBytes, which local checks do not know) refuses
+// the whole directory: no store is left behind without its schema, as the client-side
+// reconcile left one.
+func TestApplyOversizedSchemaCreatesNothing(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, backend string) {
+		cfg := apptest.Config(t, backend)
+		cfg.MaxSchemaBytes = 64
+		node, flags, _ := startNodeWith(t, cfg, "")
+		c := apptest.Client(node)
+		out, code := run(t, append([]string{"apply", shopDir(t)}, flags...)...)
+		if code != 1 || !strings.Contains(out, "maxSchemaBytes") {
+			t.Fatalf("apply with an oversized schema: exit %d, %s", code, out)
+		}
+		err := c.Call(context.Background(), "VerifiedPermissions.GetPolicyStore", avpapi.GetPolicyStoreInput{PolicyStoreID: "shop"}, nil)
+		if !errors.Is(err, mgmtclient.NotFound) {
+			t.Fatalf("store after the refused apply: %v, want not found", err)
+		}
+	})
 }
 
 // validate and authorize read files through apply's ${NAME} expansion, so they judge the

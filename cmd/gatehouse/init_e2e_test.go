@@ -374,6 +374,18 @@ func TestInitCorpus(t *testing.T) {
 			{"DELETE", "/workspaces/tasks/T1", "writers", 200, "/api/1.0/tasks/T1"},
 			{"GET", "/workspaces/users/me", "readers", 403, ""},
 		}},
+		{"reports.yaml", "reports", []string{"--allow", "readers=listReports", "--allow", "writers=DELETE /reports/{id}"}, []corpusRequest{
+			{"GET", "/reports/reports", "readers", 200, "/v1/reports"},
+			{"GET", "/reports/reports/R1", "readers", 403, ""},
+			{"DELETE", "/reports/reports/R1", "readers", 403, ""},
+			{"DELETE", "/reports/reports/R1", "writers", 200, "/v1/reports/R1"},
+			// The document makes {id}.csv public, but its route also matches {id}.pdf, which
+			// takes a token: the route stays with the policies (it was public, and GET
+			// /exports/R1.pdf passed without a token).
+			{"GET", "/reports/exports/R1.pdf", "", 401, ""},
+			{"GET", "/reports/exports/R1.csv", "", 401, ""},
+			{"GET", "/reports/exports/R1.pdf", "readers", 403, ""},
+		}},
 		{"large.json", "large", []string{"--allow", "readers=list_resource0000,GET /resource0249/{id}", "--allow", "writers=ANY /resource0100/{id}"}, []corpusRequest{
 			{"GET", "/large/resource0000", "readers", 200, "/v2/resource0000"},
 			{"GET", "/large/resource0249/x", "readers", 200, "/v2/resource0249/x"},
@@ -413,5 +425,37 @@ func TestInitCorpus(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestInitApplyAVPSchemaLimit: with AVP's schema quota set (maxSchemaBytes 100000, the AWS
+// compatibility setting), init --apply of a 1,000-operation API fails naming the setting and
+// leaves neither a policy store without its schema nor the API behind; by default (1 MiB) the
+// same document applies (TestInitCorpus).
+func TestInitApplyAVPSchemaLimit(t *testing.T) {
+	ctx := context.Background()
+	tmp := t.TempDir()
+	t.Setenv("GATEHOUSE_ACCESS_KEY_ID", "AKIDINITTEST0001")
+	t.Setenv("GATEHOUSE_SECRET_ACCESS_KEY", "init-test-secret-0123456789abcdef")
+	cfg := config.Defaults()
+	cfg.AccessKeyID, cfg.SecretAccessKey = "AKIDINITTEST0001", "init-test-secret-0123456789abcdef"
+	cfg.DB = filepath.Join(tmp, "g.db")
+	cfg.Listen, cfg.AdminListen, cfg.IdPListen, cfg.ForwardAuthListen = freePort(t), freePort(t), "off", "off"
+	cfg.ShutdownDelay = 0
+	cfg.MaxSchemaBytes = 100000
+	node := apptest.Start(t, cfg)
+
+	out, code := run(t, "init", "--openapi", filepath.Join(wizardTestdata, "corpus", "large.json"), "--dir", filepath.Join(tmp, "large"),
+		"--pool", "us-east-1_Large", "--upstream", "http://127.0.0.1:9", "--allow", "readers=list_resource0000",
+		"--apply", "--endpoint", "http://"+cfg.AdminListen, "--db", filepath.Join(tmp, "none.db"))
+	if code == 0 || !strings.Contains(out, "maxSchemaBytes") {
+		t.Fatalf("init --apply over the AVP quota: %d %s", code, out)
+	}
+	t.Logf("init --apply:\n%s", out)
+	if ps, err := node.Policies.GetPolicyStore(ctx, "LargeAPIgenerated"); err == nil {
+		t.Errorf("policy store %s was created without its schema", ps.ID)
+	}
+	if _, err := node.APIs.Get(ctx, "Large-API-generated"); err == nil {
+		t.Error("the API was created although its policy store was refused")
 	}
 }

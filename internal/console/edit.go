@@ -4,8 +4,6 @@ import (
 	"errors"
 	"net/http"
 	"net/url"
-	"regexp"
-	"strconv"
 	"strings"
 
 	"github.com/gatehouse-dev/gatehouse/internal/avpapi"
@@ -45,22 +43,14 @@ func (c *Console) editRoutes(mux *http.ServeMux) {
 	mux.Handle("POST "+Prefix+"apis/groups/delete", c.authed(c.deleteGroupPolicy))
 }
 
-// lineOnly finds a line number without a column (YAML and JSON decoders report only the line).
-var lineOnly = regexp.MustCompile(`\bline (\d+)\b`)
-
 // editError is a management API error as an edit form shows it: toAPIError's, except that an
-// error about the whole document (empty field path) is not prefixed with ": ", and a message
-// giving only a line still gets that line.
+// error about the whole document (empty field path, such as a YAML error naming its line) is
+// not prefixed with ": ".
 func editError(err error) *apiError {
 	e := toAPIError(err)
 	var ae *awsjson.Error
 	if errors.As(err, &ae) && ae.Status < 500 && len(ae.Fields) > 0 && ae.Fields[0].Path == "" {
 		e.Message = ae.Fields[0].Message
-	}
-	if e.Line == 0 {
-		if m := lineOnly.FindStringSubmatch(e.Message); m != nil {
-			e.Line, _ = strconv.Atoi(m[1])
-		}
 	}
 	return e
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/cedar-policy/cedar-go/types"
 
 	"github.com/gatehouse-dev/gatehouse/internal/avpapi"
+	"github.com/gatehouse-dev/gatehouse/internal/awsjson"
 	"github.com/gatehouse-dev/gatehouse/internal/identity"
 	"github.com/gatehouse-dev/gatehouse/internal/policystore"
 )
@@ -206,8 +207,10 @@ func (c *Console) saveEntitySet(w http.ResponseWriter, r *http.Request, s *sessi
 			return
 		}
 		e := editError(err)
+		e.Field = "entities"
 		status := http.StatusBadRequest
-		if strings.Contains(err.Error(), "Conflict") || strings.Contains(strings.ToLower(e.Message), "revision") {
+		var ae *awsjson.Error
+		if errors.As(err, &ae) && ae.Status == http.StatusConflict {
 			status = http.StatusConflict
 			e.Message = "The store changed since this page was opened (another person or a deployment wrote it). " +
 				"The editor still holds your text; copy it, reload, and apply your change again. (" + e.Message + ")"
@@ -471,4 +474,3 @@ func (c *Console) deleteSource(w http.ResponseWriter, r *http.Request, s *sessio
 	}
 	http.Redirect(w, r, Prefix+"stores/"+id+"/sources?deleted="+sid, http.StatusSeeOther)
 }
-

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"html/template"
 	"io"
 	"net/http"
 	"net/url"
@@ -390,6 +391,8 @@ type benchResult struct {
 	Decision    string
 	Determining []determining
 	Errors      []string
+	// Explanation is the first page of the per-policy explanation (explain.go).
+	Explanation template.HTML
 }
 
 type determining struct {
@@ -514,6 +517,7 @@ func (c *Console) runTest(w http.ResponseWriter, r *http.Request, s *session) {
 	for _, e := range o.Errors {
 		res.Errors = append(res.Errors, e.ErrorDescription)
 	}
+	res.Explanation = c.benchExplanation(r.Context(), s, id, f)
 	c.testView(w, r, s, http.StatusOK, f, res, nil)
 }
 

@@ -125,6 +125,7 @@ type Explanation struct {
 	// the last).
 	Filter   string
 	Total    int
+	Offset   int // the position of Policies[0] among the Total
 	Policies []PolicyExplanation
 	Next     string
 }
@@ -203,6 +204,7 @@ func (s *Snapshot) Explain(req cedar.Request, overlay types.EntityGetter, opt Ex
 		}
 	}
 	end := min(start+limit, len(list))
+	out.Offset = start
 	for _, e := range list[start:end] {
 		out.Policies = append(out.Policies, x.explain(e))
 	}

@@ -165,7 +165,7 @@ func checkExplainCase(seed uint64, n int, st *explainStats) string {
 				if err != nil {
 					return err.Error()
 				}
-				if ex.Total != len(f.want) || page > len(f.want) {
+				if ex.Total != len(f.want) || page > len(f.want) || (len(ex.Policies) > 0 && ex.Offset != len(got)) {
 					return fmt.Sprintf("filter %s: total %d, want %d%s", f.name, ex.Total, len(f.want), ctx)
 				}
 				for _, pe := range ex.Policies {

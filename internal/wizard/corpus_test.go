@@ -133,6 +133,14 @@ func corpusCases() []corpusCase {
 			notes: []string{"upstream http://127.0.0.1:9/api/1.0"},
 			route: map[string]string{"OPTIONS /tasks": "none", "OPTIONS /users/me": "none", "GET /tasks": "cognito scopes=tasks/read", "POST /tasks": "cognito",
 				"GET /tasks/{task_gid}": "avp"}},
+		{file: "reports.yaml", opts: wizard.Options{Upstream: up, Identity: id,
+			Allow: []wizard.Assignment{{Group: "readers", Operations: []string{"listReports", "exportCsv"}}, {Group: "writers", Operations: []string{"DELETE /reports/{id}"}}}},
+			api: "Reports-hand-written",
+			warns: []string{`swagger: 2 is a number (YAML); read as "2.0"`, "the document does not load as a whole (swagger 2 document: json: cannot unmarshal number into field Info.version",
+				`operationId "getReport" is used by paths./reports/{id}.delete and paths./reports/{id}.get`,
+				"paths./exports/{id}.pdf.get: skipped: the gateway cannot tell its requests from those of paths./exports/{id}.csv.get"},
+			notes: []string{"upstream http://127.0.0.1:9/v1"},
+			route: map[string]string{"GET /exports/{id}": "avp action=get /exports/{id}.csv", "DELETE /reports/{id}": "avp", "GET /reports": "avp"}},
 	}
 }
 

@@ -14,7 +14,7 @@ import (
 // Generate accepts yields a schema the policy package parses.
 func FuzzGenerate(f *testing.F) {
 	for _, name := range []string{"petstore.yaml", "petstore-v2.yaml", "swagger2.yaml", "stores.json", "corpus/calls.yaml", "corpus/files.yaml",
-		"corpus/aws-petstore.yaml", "corpus/workspaces.yaml", "corpus/sites.yaml", "corpus/incidents.yaml", "corpus/messaging.yaml"} {
+		"corpus/aws-petstore.yaml", "corpus/workspaces.yaml", "corpus/sites.yaml", "corpus/incidents.yaml", "corpus/messaging.yaml", "corpus/reports.yaml"} {
 		b, err := os.ReadFile(filepath.Join("testdata", name))
 		if err != nil {
 			f.Fatal(err)

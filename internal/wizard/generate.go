@@ -315,9 +315,25 @@ func Generate(doc *Document, opts Options) (*Result, error) {
 			}
 		}
 	}
+	// A route that no policy decides cannot check a partial segment's literal part: GET
+	// /f/{id} for /f/{id}.json would also pass /f/1.xml, which may be another operation of the
+	// document (skipped, as the gateway cannot tell them apart) that is not public. The
+	// document's security: [] is therefore not applied to such routes; an answer is, with a
+	// warning.
+	for _, op := range ops {
+		if k, set := authz[op]; set && len(op.Rules) > 0 {
+			r.Warnings = append(r.Warnings, fmt.Sprintf("%s: route %s is %s, so nothing checks %s: every request the route matches passes (policies would check it)",
+				op.Refs[0], op.Route(), map[string]string{apidef.AuthorizerNone: "public", apidef.TypeJWT: "authenticated-only"}[k], rulesText(op.Rules)))
+		}
+	}
 	var docPublic []string
 	for _, op := range ops {
 		if _, set := authz[op]; set || granted[op] || !op.Public {
+			continue
+		}
+		if len(op.Rules) > 0 && !op.CORS {
+			r.Warnings = append(r.Warnings, fmt.Sprintf("%s: security: [] not applied: public route %s would also let through requests the document does not make public (only policies check %s); decided by the policies (--public to open it anyway)",
+				op.Refs[0], op.Route(), rulesText(op.Rules)))
 			continue
 		}
 		authz[op] = apidef.AuthorizerNone
@@ -544,19 +560,22 @@ type opIndex struct {
 	ops    []*operation
 	byID   map[string]*operation
 	byPath map[string][]*operation
+	shared map[string][]string // operationId used by several routes → their document paths
 }
 
 // newOpIndex indexes the routes an answer may name: by operationId (of every operation
 // merged into a route), by action path and by every document path (with its fragment). CORS
 // preflight routes are nobody's to assign.
 func newOpIndex(ops []*operation) *opIndex {
-	x := &opIndex{ops: ops, byID: map[string]*operation{}, byPath: map[string][]*operation{}}
+	x := &opIndex{ops: ops, byID: map[string]*operation{}, byPath: map[string][]*operation{}, shared: map[string][]string{}}
 	for _, o := range ops {
 		if o.CORS {
 			continue
 		}
 		for _, id := range append([]string{o.OperationID}, o.aliases...) {
-			if id != "" {
+			if slices.Contains(o.shared, id) {
+				x.shared[id] = append(x.shared[id], o.Refs[0])
+			} else if id != "" {
 				x.byID[id] = o
 			}
 		}
@@ -581,6 +600,9 @@ func (x *opIndex) parse(ref string) (method, path string, byID *operation, err e
 	ref = strings.TrimSpace(ref)
 	if o, ok := x.byID[ref]; ok {
 		return "", "", o, nil
+	}
+	if refs, ok := x.shared[ref]; ok {
+		return "", "", nil, fmt.Errorf("operationId %q names several operations (%s): name one as \"METHOD /path\"", ref, strings.Join(refs, ", "))
 	}
 	m, p, ok := strings.Cut(ref, " ")
 	p = strings.TrimSpace(p)
@@ -661,6 +683,15 @@ func sortActions(acts []string) {
 		}
 		return strings.Compare(am, bm)
 	})
+}
+
+// rulesText describes a partial segment's rules: pathParameters.Sid like "*.json".
+func rulesText(rules []paramRule) string {
+	var out []string
+	for _, r := range rules {
+		out = append(out, fmt.Sprintf("pathParameters.%s like %q", r.Param, r.Pattern))
+	}
+	return strings.Join(out, " and ")
 }
 
 // policyText writes a group's policy in the AWS console's layout, with a condition for each

@@ -69,11 +69,16 @@ func Parse(ctx context.Context, data []byte) (doc *Document, err error) {
 		OpenAPI *string `json:"openapi"`
 		Swagger *string `json:"swagger"`
 	}
+	var versionWarn string
 	if err := json.Unmarshal(js, &probe); err != nil {
-		return nil, fmt.Errorf("openapi document: want an object: %w", err)
+		// YAML reads an unquoted `swagger: 2.0` (or `openapi: 3.0`) as a number.
+		if js, versionWarn = numericVersion(js); versionWarn == "" {
+			return nil, fmt.Errorf("openapi document: want an object: %w", err)
+		}
+		if err := json.Unmarshal(js, &probe); err != nil {
+			return nil, fmt.Errorf("openapi document: want an object: %w", err)
+		}
 	}
-	loader := openapi3.NewLoader()
-	out := &Document{}
 	switch {
 	case probe.OpenAPI != nil && probe.Swagger != nil:
 		return nil, errors.New("openapi document: has both openapi and swagger version keys")
@@ -81,6 +86,92 @@ func Parse(ctx context.Context, data []byte) (doc *Document, err error) {
 		if *probe.Swagger != "2.0" {
 			return nil, fmt.Errorf("openapi document: swagger version %q is not supported (want 2.0)", *probe.Swagger)
 		}
+	case probe.OpenAPI != nil:
+		if !strings.HasPrefix(*probe.OpenAPI, "3.") {
+			return nil, fmt.Errorf("openapi document: version %q is not supported (want 3.x)", *probe.OpenAPI)
+		}
+	default:
+		return nil, errors.New(`openapi document: neither "openapi: 3.x" nor "swagger: \"2.0\"" found`)
+	}
+	swagger2 := probe.Swagger != nil
+	out, err := load(js, swagger2)
+	if err != nil {
+		// What failed may not matter for authorization (a number for a string, a broken or
+		// external schema $ref): read the document again reduced to what init uses.
+		var raw map[string]any
+		if json.Unmarshal(js, &raw) != nil {
+			return nil, err
+		}
+		skel, warns, serr := skeleton(raw, swagger2)
+		if serr != nil {
+			return nil, fmt.Errorf("openapi document: %w", serr)
+		}
+		b, merr := json.Marshal(skel)
+		if merr != nil {
+			return nil, err
+		}
+		if out, serr = load(b, swagger2); serr != nil {
+			return nil, fmt.Errorf("%w (read again with only paths, methods, parameters and security: %v)", err, serr)
+		}
+		out.Warnings = append([]string{fmt.Sprintf("the document does not load as a whole (%v): only what authorization needs was read (paths, methods, operationIds, parameter names, security, API Gateway extensions), the rest is ignored", err)},
+			append(warns, out.Warnings...)...)
+	}
+	if out.T.Paths == nil || out.T.Paths.Len() == 0 {
+		return nil, errors.New("invalid openapi document: paths: the document has no operations")
+	}
+	if versionWarn != "" {
+		out.Warnings = append([]string{versionWarn}, out.Warnings...)
+	}
+	out.Warnings = append(out.Warnings, validate(ctx, out.T)...)
+	return out, nil
+}
+
+// numericVersion rewrites a number under swagger or openapi as the version string it stands
+// for (2 → "2.0", 3.1 → "3.1.0" as YAML wrote 2.0 and 3.1), with a warning; "" when neither
+// key holds a number.
+func numericVersion(js []byte) ([]byte, string) {
+	var raw map[string]any
+	if json.Unmarshal(js, &raw) != nil {
+		return js, ""
+	}
+	var warn string
+	for _, k := range []string{"swagger", "openapi"} {
+		n, ok := raw[k].(float64)
+		if !ok {
+			continue
+		}
+		v := strconv.FormatFloat(n, 'f', -1, 64)
+		if !strings.Contains(v, ".") {
+			v += ".0"
+		}
+		if k == "openapi" {
+			v += ".0"
+		}
+		raw[k] = v
+		warn = fmt.Sprintf("%s: %v is a number (YAML); read as %q (quote it)", k, n, v)
+	}
+	if warn == "" {
+		return js, ""
+	}
+	b, err := json.Marshal(raw)
+	if err != nil {
+		return js, ""
+	}
+	return b, warn
+}
+
+// load reads a document whose version Parse checked: a Swagger 2 one is converted to OpenAPI 3.
+// kin-openapi is not hardened against every malformed document: a panic is an error here, so
+// the reduced document gets its chance.
+func load(js []byte, swagger2 bool) (doc *Document, err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			doc, err = nil, fmt.Errorf("openapi document: malformed (%v)", v)
+		}
+	}()
+	loader := openapi3.NewLoader()
+	out := &Document{}
+	if swagger2 {
 		var d2 openapi2.T
 		if err := json.Unmarshal(js, &d2); err != nil {
 			return nil, fmt.Errorf("swagger 2 document: %w", err)
@@ -94,25 +185,18 @@ func Parse(ctx context.Context, data []byte) (doc *Document, err error) {
 		if out.T, err = openapi2conv.ToV3WithLoader(&d2, loader, nil); err != nil {
 			return nil, fmt.Errorf("convert swagger 2 document: %w", err)
 		}
-	case probe.OpenAPI != nil:
-		if !strings.HasPrefix(*probe.OpenAPI, "3.") {
-			return nil, fmt.Errorf("openapi document: version %q is not supported (want 3.x)", *probe.OpenAPI)
-		}
-		if out.T, err = loader.LoadFromData(js); err != nil {
-			return nil, fmt.Errorf("openapi document: %w", err)
-		}
-		var w string
-		out.BasePath, w = serversBase(out.T.Servers)
-		if w != "" {
-			out.Warnings = append(out.Warnings, w)
-		}
-	default:
-		return nil, errors.New(`openapi document: neither "openapi: 3.x" nor "swagger: \"2.0\"" found`)
+		return out, nil
 	}
-	if out.T.Paths == nil || out.T.Paths.Len() == 0 {
-		return nil, errors.New("invalid openapi document: paths: the document has no operations")
+	if out.T, err = loader.LoadFromData(js); err != nil {
+		// kin-openapi tries JSON, then YAML, and reports both; the input is JSON here.
+		msg, _, _ := strings.Cut(err.Error(), ", yaml error:")
+		return nil, fmt.Errorf("openapi document: %s", strings.TrimPrefix(msg, "failed to unmarshal data: json error: "))
 	}
-	out.Warnings = append(out.Warnings, validate(ctx, out.T)...)
+	var w string
+	out.BasePath, w = serversBase(out.T.Servers)
+	if w != "" {
+		out.Warnings = append(out.Warnings, w)
+	}
 	return out, nil
 }
 
@@ -250,6 +334,7 @@ type operation struct {
 	// win, as they do in the gateway, so their actions belong to them.
 	explicit []string
 	aliases  []string // operationIds of merged operations
+	shared   []string // operationIds other routes have too: they name no route
 }
 
 // paramRule says a path parameter's value must look like Cedar's like pattern (the literal
@@ -425,6 +510,10 @@ func operations(doc *Document) ([]*operation, []string, error) {
 			continue
 		}
 		o.PathParams = templateParams(o.RoutePath)
+		if len(o.Rules) > 0 {
+			warns = append(warns, fmt.Sprintf("%s: routed as %s with action %q (API Gateway routes whole segments); the group policies check %s",
+				o.Refs[0], o.Route(), o.actions()[0], rulesText(o.Rules)))
+		}
 		kept = append(kept, o)
 	}
 	out = kept
@@ -448,17 +537,27 @@ func operations(doc *Document) ([]*operation, []string, error) {
 		}
 		return strings.Compare(a.Method, b.Method)
 	})
-	seen := map[string]string{}
+	// An operationId several routes share (copy-pasted operations, a path item $ref to another
+	// path) names none of them: answers name those by method and path.
+	users := map[string][]*operation{}
 	for _, o := range out {
 		for _, id := range append([]string{o.OperationID}, o.aliases...) {
-			if id == "" {
-				continue
+			if id != "" && !slices.Contains(users[id], o) {
+				users[id] = append(users[id], o)
 			}
-			if prev, dup := seen[id]; dup && prev != o.Refs[0] {
-				return nil, nil, fmt.Errorf("operationId %q is used by %s and %s", id, prev, o.Refs[0])
-			}
-			seen[id] = o.Refs[0]
 		}
+	}
+	for _, id := range slices.Sorted(maps.Keys(users)) {
+		if len(users[id]) < 2 {
+			continue
+		}
+		var refs []string
+		for _, o := range users[id] {
+			refs = append(refs, o.Refs[0])
+			o.shared = append(o.shared, id)
+		}
+		warns = append(warns, fmt.Sprintf("operationId %q is used by %s: it names none of them (name them by method and path, e.g. %q)",
+			id, strings.Join(refs, " and "), users[id][0].docRoute()))
 	}
 	if !slices.ContainsFunc(out, func(o *operation) bool { return !o.CORS }) {
 		msg := "the document has no operations gatehouse can route"
@@ -829,7 +928,7 @@ func ListOperations(doc *Document) ([]string, error) {
 			continue
 		}
 		s := o.docRoute()
-		if o.OperationID != "" {
+		if o.OperationID != "" && !slices.Contains(o.shared, o.OperationID) {
 			s += " (" + o.OperationID + ")"
 		}
 		out = append(out, s)
