@@ -11,7 +11,7 @@ import (
 	"github.com/gatehouse-dev/gatehouse/internal/app/apptest"
 )
 
-var revisionField = regexp.MustCompile(`name="revision" value="(\d+)"`)
+var entitySetRevision = regexp.MustCompile(`name="revision" value="(\d+)"`)
 
 // TestEditEntities: the whole set is saved through ApplyBundle with the page's revision
 // (a non-conforming entity refused naming it, nothing written; a stale page refused with
@@ -38,7 +38,7 @@ func TestEditEntities(t *testing.T) {
 	}
 	revision := func(b *browser) string {
 		_, body := b.get(path + "/edit")
-		m := revisionField.FindStringSubmatch(body)
+		m := entitySetRevision.FindStringSubmatch(body)
 		if m == nil {
 			t.Fatalf("no revision on the editor:\n%s", body)
 		}

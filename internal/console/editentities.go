@@ -67,8 +67,9 @@ func (c *Console) entitiesEditView(w http.ResponseWriter, r *http.Request, s *se
 		f = &entityForm{}
 	}
 	// The revision is read before the set: a change after it makes the save's precondition
-	// fail instead of being overwritten.
-	if f.Set == "" || status == http.StatusConflict {
+	// fail instead of being overwritten. A refused set keeps the revision it was read at, so
+	// sending it again after a conflict fails again until the page is reloaded.
+	if f.Set == "" {
 		rev, err := c.d.Store.Revision(r.Context(), id)
 		if err != nil {
 			c.failed(w, r, s, err)
@@ -89,10 +90,7 @@ func (c *Console) entitiesEditView(w http.ResponseWriter, r *http.Request, s *se
 				c.failed(w, r, s, err)
 				return
 			}
-			if status != http.StatusConflict {
-				f.Set = string(js)
-			}
-			f.Revision = rev
+			f.Set, f.Revision = string(js), rev
 		}
 	}
 	// ?uid= opens one entity in the single-entity editor.
