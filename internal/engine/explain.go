@@ -268,7 +268,7 @@ func (s *Snapshot) selectScope(x *explainer, f scopeFilter) []*entry {
 				d, uid, anc = &l.resource, x.req.Resource, &x.rAnc
 			}
 		}
-		var idx []int32
+		idx := make([]int32, 0, d.count(uid, anc))
 		visit := func(bucket []int32) {
 			for _, i := range bucket {
 				e := &l.policies[i]
@@ -292,8 +292,10 @@ func (s *Snapshot) selectScope(x *explainer, f scopeFilter) []*entry {
 			out = append(out, &l.policies[i])
 		}
 	}
-	// Base and delta never share a visible ID: one sort orders both.
-	slices.SortFunc(out, func(a, b *entry) int { return cmp.Compare(a.id, b.id) })
+	if s.delta != nil {
+		// Each layer's part is in ID order, and they share no visible ID: one sort merges them.
+		slices.SortFunc(out, func(a, b *entry) int { return cmp.Compare(a.id, b.id) })
+	}
 	return out
 }
 
