@@ -3,8 +3,6 @@ package main
 import (
 	"fmt"
 	"os"
-	"slices"
-	"sort"
 
 	"github.com/spf13/cobra"
 
@@ -53,15 +51,15 @@ the engine on the current and on the proposed state) that flip. Exit status 0: n
 func addApplyFlags(cmd *cobra.Command) {
 	cmd.Flags().Bool("prune", false, "delete what the directory does not name")
 	cmd.Flags().Int64("expected-revision", -1, "refuse unless the store is still at this revision")
-	cmd.Flags().StringP("output", "o", "text", "text or json")
+	cmd.Flags().StringP("output", "o", "text", "text, json, or bundle (the request apply sends, for the console's review page; nothing is sent)")
 	addClientFlags(cmd)
 }
 
 func runApply(cmd *cobra.Command, dir string, dryRun bool) error {
 	prune, _ := cmd.Flags().GetBool("prune")
 	format, _ := cmd.Flags().GetString("output")
-	if format != "text" && format != "json" {
-		return fmt.Errorf("-o %q: want text or json", format)
+	if format != "text" && format != "json" && format != "bundle" {
+		return fmt.Errorf("-o %q: want text, json or bundle", format)
 	}
 	opts := apply.Options{Prune: prune, DryRun: dryRun}
 	if rev, _ := cmd.Flags().GetInt64("expected-revision"); rev >= 0 {
@@ -71,6 +69,9 @@ func runApply(cmd *cobra.Command, dir string, dryRun bool) error {
 	d, err := apply.Load(dir, os.LookupEnv)
 	if err != nil {
 		return err
+	}
+	if format == "bundle" {
+		return writeBundle(cmd.OutOrStdout(), d, opts)
 	}
 	c, err := managementClient(cmd)
 	if err != nil {
@@ -101,158 +102,13 @@ func runApply(cmd *cobra.Command, dir string, dryRun bool) error {
 	return nil
 }
 
-// accessChanges compares the access matrices of every API of the current and proposed state,
-// with the same groups on both sides, and returns the cells that differ. A matrix that cannot
-// be computed is reported on stderr, not guessed.
+// accessChanges compares the access matrices of every API and of the policy store on the
+// current and proposed state (wizard.DiffAccess, which the console's review shares) and returns
+// the cells that differ. A matrix that cannot be computed is reported on stderr, not guessed.
 func accessChanges(cmd *cobra.Command, before, after *apply.Dir) []apply.AccessChange {
-	if before == nil {
-		before = &apply.Dir{Path: "(server)"}
+	diffs, notes := wizard.DiffAccess(before, after)
+	for _, n := range notes {
+		fmt.Fprintf(cmd.ErrOrStderr(), "note: %v\n", n)
 	}
-	var names []string
-	for _, d := range []*apply.Dir{before, after} {
-		for _, a := range d.APIs {
-			if !slices.Contains(names, a.Name) {
-				names = append(names, a.Name)
-			}
-		}
-	}
-	sort.Strings(names)
-	out := storeAccessChanges(cmd, before, after)
-	for _, api := range names {
-		matrix := func(d *apply.Dir, groups []string) (*wizard.Matrix, error) {
-			if !slices.ContainsFunc(d.APIs, func(a apply.NamedText) bool { return a.Name == api }) {
-				return nil, nil
-			}
-			return wizard.AccessMatrix(d, wizard.MatrixOptions{API: api, Groups: groups})
-		}
-		var groups []string
-		ok := true
-		for _, d := range []*apply.Dir{before, after} {
-			m, err := matrix(d, nil)
-			if err != nil {
-				fmt.Fprintf(cmd.ErrOrStderr(), "note: access matrix of API %s (%s): %v\n", api, d.Path, err)
-				ok = false
-				continue
-			}
-			if m != nil {
-				for _, g := range m.Groups {
-					if !slices.Contains(groups, g) {
-						groups = append(groups, g)
-					}
-				}
-			}
-		}
-		if !ok {
-			continue
-		}
-		sort.Strings(groups)
-		mb, errB := matrix(before, groups)
-		ma, errA := matrix(after, groups)
-		if errB != nil || errA != nil {
-			fmt.Fprintf(cmd.ErrOrStderr(), "note: access matrix of API %s: %v %v\n", api, errB, errA)
-			continue
-		}
-		cells := func(m *wizard.Matrix) (map[[2]string]string, []string) {
-			c := map[[2]string]string{}
-			var routes []string
-			if m == nil {
-				return c, nil
-			}
-			for _, r := range m.Rows {
-				routes = append(routes, r.Route)
-				for g, v := range r.Access {
-					c[[2]string{r.Route, g}] = v
-				}
-			}
-			return c, routes
-		}
-		cb, rb := cells(mb)
-		ca, ra := cells(ma)
-		routes := rb
-		for _, r := range ra {
-			if !slices.Contains(routes, r) {
-				routes = append(routes, r)
-			}
-		}
-		for _, r := range routes {
-			for _, g := range groups {
-				b, a := cb[[2]string{r, g}], ca[[2]string{r, g}]
-				if b == "" {
-					b = "no route"
-				}
-				if a == "" {
-					a = "no route"
-				}
-				if a != b {
-					out = append(out, apply.AccessChange{API: api, Route: r, Group: g, Before: b, After: a})
-				}
-			}
-		}
-	}
-	return out
-}
-
-// storeAccessChanges compares the policy store's own matrix (principal groups × the actions
-// its policies name), which holds for stores whose callers are not gateway routes.
-func storeAccessChanges(cmd *cobra.Command, before, after *apply.Dir) []apply.AccessChange {
-	out := []apply.AccessChange{}
-	id := after.Manifest.PolicyStoreID
-	if id == "" {
-		return out
-	}
-	if before.Manifest.PolicyStoreID != id {
-		before = &apply.Dir{Path: before.Path, Manifest: apply.Manifest{PolicyStoreID: id}}
-	}
-	var groups []string
-	for _, d := range []*apply.Dir{before, after} {
-		m, err := wizard.ActionMatrix(d, nil)
-		if err != nil {
-			fmt.Fprintf(cmd.ErrOrStderr(), "note: access matrix of policy store %s (%s): %v\n", id, d.Path, err)
-			return out
-		}
-		for _, g := range m.Groups {
-			if !slices.Contains(groups, g) {
-				groups = append(groups, g)
-			}
-		}
-	}
-	mb, errB := wizard.ActionMatrix(before, groups)
-	ma, errA := wizard.ActionMatrix(after, groups)
-	if errB != nil || errA != nil {
-		fmt.Fprintf(cmd.ErrOrStderr(), "note: access matrix of policy store %s: %v %v\n", id, errB, errA)
-		return out
-	}
-	cells := func(m *wizard.Matrix) map[[2]string]string {
-		c := map[[2]string]string{}
-		for _, r := range m.Rows {
-			for g, v := range r.Access {
-				c[[2]string{r.Route, g}] = v
-			}
-		}
-		return c
-	}
-	cb, ca := cells(mb), cells(ma)
-	var actions []string
-	for _, m := range []*wizard.Matrix{mb, ma} {
-		for _, r := range m.Rows {
-			if !slices.Contains(actions, r.Route) {
-				actions = append(actions, r.Route)
-			}
-		}
-	}
-	sort.Strings(actions)
-	value := func(c map[[2]string]string, action, group string) string {
-		if v, ok := c[[2]string{action, group}]; ok {
-			return v
-		}
-		return wizard.Deny // an action no policy names is denied to everyone
-	}
-	for _, a := range actions {
-		for _, g := range groups {
-			if b, n := value(cb, a, g), value(ca, a, g); b != n {
-				out = append(out, apply.AccessChange{API: "policy store " + id, Route: a, Group: g, Before: b, After: n})
-			}
-		}
-	}
-	return out
+	return wizard.AccessChanges(diffs)
 }

@@ -599,7 +599,7 @@ func (c *Console) matrix(ctx context.Context, defs []apidef.Definition, api stri
 	if err != nil {
 		return nil, nil, "", err
 	}
-	return m, c.matrixCellLinks(ctx, def, d, m, storeID), storeID, nil
+	return m, c.matrixCellLinks(ctx, d, m, storeID), storeID, nil
 }
 
 // ---- audit ----

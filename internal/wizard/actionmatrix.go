@@ -108,9 +108,11 @@ func ActionMatrix(d *apply.Dir, groups []string) (*Matrix, error) {
 			}
 			req := cedar.Request{Principal: user, Action: a, Resource: resource, Context: types.NewRecord(nil)}
 			row.Access[g] = Deny
-			if snap.Authorize(req, overlay).Decision == cedar.Allow {
+			res := snap.Authorize(req, overlay)
+			if res.Decision == cedar.Allow {
 				row.Access[g] = Allow
 			}
+			row.determined(g, res.DeterminingPolicies)
 		}
 		m.Rows = append(m.Rows, row)
 	}

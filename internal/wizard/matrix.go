@@ -57,6 +57,10 @@ type MatrixRow struct {
 	// Access maps each group to allow or deny (cedar, and jwt routes limited to groups), or to
 	// what the route requires of everyone: public, authenticated, scope:<s>[|<s>...], iam.
 	Access map[string]string `json:"access"`
+	// Determining maps each group whose cell the engine decided by policies to those policies
+	// (bundle names: a policy's name, else its id; a template link's name): the permits of an
+	// allow, the forbids of a deny. A cell denied because nothing permits it has none.
+	Determining map[string][]string `json:"determining,omitempty"`
 }
 
 // matrixGroup is one evaluated group.
@@ -258,8 +262,12 @@ func AccessMatrix(d *apply.Dir, opts MatrixOptions) (*Matrix, error) {
 						overlay[g.uid] = types.Entity{UID: g.uid}
 					}
 					access := Deny
-					if a.PolicyStoreID == d.Manifest.PolicyStoreID && snap.Authorize(req, overlay).Decision == cedar.Allow {
-						access = Allow
+					if a.PolicyStoreID == d.Manifest.PolicyStoreID {
+						res := snap.Authorize(req, overlay)
+						if res.Decision == cedar.Allow {
+							access = Allow
+						}
+						r.determined(g.name, res.DeterminingPolicies)
 					}
 					r.Access[g.name] = access
 				}
