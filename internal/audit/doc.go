@@ -46,7 +46,8 @@
 //
 // So every record handed to Write is either in the trail or counted by a gap record, and
 // verify passes across the loss. Writer.Err reports a failing destination, for callers that
-// must not decide without a trail.
+// must not decide without a trail; that includes a write blocked for longer than the stall
+// bound (ErrStalled: a hung disk, a frozen file system), which returns no error to notice.
 //
 // # Digests
 //
