@@ -1,15 +1,22 @@
 package console_test
 
 import (
+	"bufio"
 	"context"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/url"
+	"os"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 
 	"github.com/gatehouse-dev/gatehouse/internal/app/apptest"
+	"github.com/gatehouse-dev/gatehouse/internal/audit"
+	"github.com/gatehouse-dev/gatehouse/internal/avpapi"
+	"github.com/gatehouse-dev/gatehouse/internal/awsjson"
 	"github.com/gatehouse-dev/gatehouse/internal/console"
 	"github.com/gatehouse-dev/gatehouse/internal/policystore"
 )
@@ -147,6 +154,64 @@ func TestExplainBench(t *testing.T) {
 	if resp, page := b.post("/console/stores/"+store+"/explain", benchRequest(tok)); resp.StatusCode != http.StatusForbidden ||
 		!strings.Contains(page, "may not TestBench") || strings.Contains(page, `id="explanation"`) {
 		t.Fatalf("forbidden viewer: %d\n%s", resp.StatusCode, page)
+	}
+
+	// The trail holds the bench's one decision, with the person; explaining is read-only and
+	// added none.
+	n.stop()
+	f, err := os.Open(n.auditFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	var decisions []audit.Record
+	sc := bufio.NewScanner(f)
+	sc.Buffer(nil, audit.MaxLineBytes)
+	for sc.Scan() {
+		var r audit.Record
+		if json.Unmarshal(sc.Bytes(), &r) == nil && r.Kind == audit.KindDecision && r.PolicyStoreID == store {
+			decisions = append(decisions, r)
+		}
+	}
+	if len(decisions) != 1 || decisions[0].Actor != "console:"+viewerID || decisions[0].Decision != "DENY" ||
+		!slices.Equal(decisions[0].DeterminingPolicies, []string{ids["no-interns"]}) {
+		t.Fatalf("decisions on the trail: %+v", decisions)
+	}
+}
+
+// TestExplainWithToken: the explanation of a request decided with a real token from the
+// store's identity source (the built-in IdP) concerns the token's principal; a forged token
+// is refused with a 400 naming the token.
+func TestExplainWithToken(t *testing.T) {
+	t.Parallel()
+	n, base, pool, client := idpConsoleIDs(t)
+	in := avpapi.ApplyBundleInput{PolicyStore: &avpapi.BundleStore{PolicyStoreID: "tokens", ValidationMode: "OFF",
+		Policies: []avpapi.BundleStatement{{Name: "readers", Statement: `permit (principal, action == App::Action::"read", resource);`}},
+		IdentitySources: []avpapi.BundleIdentitySource{{PrincipalEntityType: "App::User", Configuration: &avpapi.Configuration{
+			CognitoUserPoolConfiguration: &avpapi.CognitoUserPoolConfiguration{UserPoolArn: "arn:aws:cognito-idp:us-east-1:000000000000:userpool/" + pool}}}}}}
+	body, _ := json.Marshal(in)
+	op, _ := consoleOps(n)("Gatehouse.ApplyBundle")
+	if _, err := op(awsjson.WithCaller(context.Background(), apptest.KeyID), body); err != nil {
+		t.Fatal(err)
+	}
+	tok, err := n.IdP.IssueTokens(context.Background(), pool, client, "alice")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := newBrowser(t, base)
+	b.signIn(apptest.KeyID, apptest.Secret)
+	form := url.Values{"csrf": {b.csrf()}, "action": {`App::Action::"read"`}, "resource": {`App::Doc::"d1"`}, "tokenType": {"accessToken"},
+		"token": {tok.AccessToken}, "explain": {"all"}}
+	resp, page := b.post("/console/stores/tokens/explain", form)
+	if resp.StatusCode != http.StatusOK || !strings.Contains(page, "Principal App::User::&#34;"+pool+"|") ||
+		!strings.Contains(page, "determining permit") || !strings.Contains(page, `name="token" value="`+tok.AccessToken+`"`) {
+		t.Fatalf("explanation with a token: %d\n%s", resp.StatusCode, page)
+	}
+	form.Set("token", tok.AccessToken[:len(tok.AccessToken)-4]+"AAAA")
+	resp, page = b.post("/console/stores/tokens/explain", form)
+	if resp.StatusCode != http.StatusBadRequest || !strings.Contains(page, `id="bench-error">token: `) || !strings.Contains(page, `id="token"`) ||
+		strings.Contains(page, `id="explanation"`) {
+		t.Fatalf("forged token: %d\n%s", resp.StatusCode, page)
 	}
 }
 

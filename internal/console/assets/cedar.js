@@ -138,8 +138,9 @@
   document.addEventListener("DOMContentLoaded", function () {
     document.querySelectorAll('textarea[data-validate="policy"], textarea[data-validate="schema"], textarea[data-validate="template"], textarea[data-cedar]')
       .forEach(editor);
-    // Policy texts shown read-only (determining policies, the explanation) are painted too.
-    document.querySelectorAll(".determining pre.code, .explain-policy pre.code, pre.cedar").forEach(function (p) {
+    // Policy texts shown read-only (determining policies, the explanation, the policy and
+    // template lists) are painted too.
+    document.querySelectorAll(".determining pre.code, .explain-policy pre.code, #policies pre.snippet, #templates pre.snippet, pre.cedar").forEach(function (p) {
       p.classList.add("cedar-static");
       paint(p, p.textContent);
     });
