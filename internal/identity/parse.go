@@ -253,10 +253,11 @@ func checkJSONText(b []byte) error {
 		return errInvalidUTF8
 	}
 	for i := 0; i < len(b); i++ {
-		if b[i] != '\\' {
-			continue
+		j := bytes.IndexByte(b[i:], '\\')
+		if j < 0 {
+			return nil
 		}
-		i++ // the escaped byte; \\ and \" are skipped whole
+		i += j + 1 // the escaped byte; \\ and \" are skipped whole
 		if i >= len(b) || b[i] != 'u' {
 			continue
 		}
