@@ -42,6 +42,10 @@
 // An access matrix cell links to a policy only when the store, asked for that cell's request
 // through the decision engine, agrees with the cell and names that policy as determining.
 //
+// The test bench's explanation (explain.go) reads only: each policy whose scope holds is
+// evaluated alone with cedar-go and its role derived from those evaluations; a disagreement
+// with the engine's decision is shown, never hidden.
+//
 // Sessions are kept in the node's memory: behind a load balancer the console needs sticky
 // sessions, and a restart signs everyone out.
 package console
