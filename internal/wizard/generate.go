@@ -21,6 +21,9 @@ import (
 	"github.com/gatehouse-dev/gatehouse/internal/policy"
 )
 
+// maxRoutes is the most routes an API definition has (apidef's limit).
+const maxRoutes = 1000
+
 // Names of the generated authorizers and entity types.
 const (
 	CedarAuthorizer = "avp"
@@ -429,6 +432,9 @@ func Generate(doc *Document, opts Options) (*Result, error) {
 	}
 
 	// API definition.
+	if len(ops) > maxRoutes {
+		return nil, fmt.Errorf("the document has %d routes (methods × paths, with CORS preflights); a gateway API has at most %d: split the document into several APIs (--name, --stage)", len(ops), maxRoutes)
+	}
 	def, err := definition(o, ops, authz, idn)
 	if err != nil {
 		return nil, err
