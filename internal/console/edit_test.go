@@ -14,6 +14,7 @@ import (
 	"github.com/gatehouse-dev/gatehouse/internal/audit"
 	"github.com/gatehouse-dev/gatehouse/internal/avpapi"
 	"github.com/gatehouse-dev/gatehouse/internal/awsjson"
+	"github.com/gatehouse-dev/gatehouse/internal/console"
 	"github.com/gatehouse-dev/gatehouse/internal/policystore"
 )
 
@@ -110,6 +111,16 @@ func TestEditTemplatesAndLinks(t *testing.T) {
 	}
 	if countTemplates() != 0 {
 		t.Fatal("a refused write created a template")
+	}
+	// The console store's own templates, entities and identity sources are administrators' only.
+	for _, p := range []string{"/templates", "/entities/put", "/sources"} {
+		resp, body = author.post("/console/stores/"+console.ConsoleStoreID+p, url.Values{"csrf": {at}, "statement": {photoTemplate},
+			"entity": {`{"uid": {"type": "Console::User", "id": "AKIDAUTHOR"}, "attrs": {}, "parents": [{"type": "Console::Role", "id": "administrator"}]}`},
+			"kind": {"cognito"}, "userPoolArn": {"arn:aws:cognito-idp:us-east-1:123456789012:userpool/us-east-1_Example01"}})
+		wantStatus(t, "author writes the console store"+p, resp, body, http.StatusForbidden, "forbidden by policy")
+	}
+	if ents, _, _ := n.Policies.ListEntities(ctx, console.ConsoleStoreID, "", 50); len(ents) != 0 {
+		t.Fatalf("an author wrote the console store's entities: %v", ents)
 	}
 
 	// STRICT validation names the unknown action; the text stays in the editor.
