@@ -192,19 +192,33 @@ func (r *Report) WriteJSON(w io.Writer) error {
 	return enc.Encode(r)
 }
 
-// Proposed is the state the server holds after applying d: d itself plus, without pruning, the
-// objects the server keeps although d does not name them (so a plan's access comparison sees
-// a kept permit as still granting).
+// Proposed is the state the server holds after applying d: d itself plus what the server
+// keeps although d does not name it — a schema or entities.json the directory lacks (the
+// stored one is left alone) and, without pruning, the kept objects — so a plan's access
+// comparison decides with what requests will meet, not with a state nobody will hold (a kept
+// permit still grants, a stored group hierarchy still counts).
 func (r *Report) Proposed(d *Dir) (*Dir, error) {
-	if r.Current == nil || len(r.Kept) == 0 {
+	cur := r.Current
+	if cur == nil {
 		return d, nil
+	}
+	p := *d
+	if cur.Manifest.PolicyStoreID == d.Manifest.PolicyStoreID {
+		if p.Schema == "" {
+			p.Schema = cur.Schema
+		}
+		if p.Entities == nil {
+			p.Entities = cur.Entities
+		}
+	}
+	if len(r.Kept) == 0 {
+		return &p, nil
 	}
 	kept := map[string]bool{}
 	for _, c := range r.Kept {
+		kept[c.Kind] = true
 		kept[c.Kind+" "+c.Name] = true
 	}
-	p := *d
-	cur := r.Current
 	p.Policies, p.Templates, p.Links, p.GroupPolicies = slices.Clone(d.Policies), slices.Clone(d.Templates), slices.Clone(d.Links), slices.Clone(d.GroupPolicies)
 	for _, x := range cur.Policies {
 		if kept["policy "+x.Name] {
@@ -224,6 +238,16 @@ func (r *Report) Proposed(d *Dir) (*Dir, error) {
 	for _, x := range cur.GroupPolicies {
 		if kept["group-policy "+x.API+"/"+x.Group] {
 			p.GroupPolicies = append(p.GroupPolicies, x)
+		}
+	}
+	if kept["identity-source"] {
+		// The server matches identity sources by issuer, which a user pool ARN or an OIDC
+		// issuer determines: a stored source none of d's shares it with is kept.
+		p.IdentitySources = slices.Clone(d.IdentitySources)
+		for _, x := range cur.IdentitySources {
+			if k := sourceKey(x); k != "" && !slices.ContainsFunc(d.IdentitySources, func(w IdentitySourceSpec) bool { return sourceKey(w) == k }) {
+				p.IdentitySources = append(p.IdentitySources, x)
+			}
 		}
 	}
 	if cur.Entities != nil && d.Entities != nil {
@@ -250,4 +274,18 @@ func (r *Report) Proposed(d *Dir) (*Dir, error) {
 		p.Entities = merged
 	}
 	return &p, nil
+}
+
+// sourceKey is what identifies an identity source across a bundle: its user pool ARN or its
+// OIDC issuer.
+func sourceKey(is IdentitySourceSpec) string {
+	switch c := is.Configuration; {
+	case c == nil:
+		return ""
+	case c.CognitoUserPoolConfiguration != nil:
+		return "cognito " + c.CognitoUserPoolConfiguration.UserPoolArn
+	case c.OpenIDConnectConfiguration != nil:
+		return "oidc " + strings.TrimSuffix(c.OpenIDConnectConfiguration.Issuer, "/")
+	}
+	return ""
 }
