@@ -260,8 +260,8 @@ func (n *Node) AdminHandler() http.Handler {
 	opts = append(opts, avpapi.WithOpWrapper(n.wrapOp))
 	api := avpapi.New(n.Policies, n.Decider, opts...)
 	mux := http.NewServeMux()
-	mux.Handle("POST /{$}", api.Handler(n.Verifier("verifiedpermissions", "gatehouse")))
-	n.mountConsole(mux, api)
+	sessions := n.mountConsole(mux, api)
+	mux.Handle("POST /{$}", api.Handler(n.Verifier("verifiedpermissions", "gatehouse"), sessions))
 	n.handleHealth(mux)
 	return mux
 }

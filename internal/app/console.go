@@ -7,6 +7,7 @@ import (
 
 	"github.com/gatehouse-dev/gatehouse/internal/audit"
 	"github.com/gatehouse-dev/gatehouse/internal/avpapi"
+	"github.com/gatehouse-dev/gatehouse/internal/awsjson"
 	"github.com/gatehouse-dev/gatehouse/internal/config"
 	"github.com/gatehouse-dev/gatehouse/internal/console"
 )
@@ -30,8 +31,10 @@ func (n *Node) consoleKeys() func(string) (console.Key, bool) {
 }
 
 // mountConsole serves the web console at /console/ on the management listener. Its writes
-// run api's operations, so they are validated and audited as the management API's.
-func (n *Node) mountConsole(mux *http.ServeMux, api *avpapi.API) {
+// run api's operations, so they are validated and audited as the management API's. It
+// returns what authenticates management API requests by console session (nil when the
+// console is disabled).
+func (n *Node) mountConsole(mux *http.ServeMux, api *avpapi.API) awsjson.SessionAuthenticator {
 	var trusted []netip.Prefix
 	for _, c := range n.Config.TrustedProxies {
 		if p, err := netip.ParsePrefix(c); err == nil { // config validation rejects the others
@@ -55,7 +58,8 @@ func (n *Node) mountConsole(mux *http.ServeMux, api *avpapi.API) {
 		}})
 	if err != nil {
 		n.Logger.Error("web console disabled", "err", err)
-		return
+		return nil
 	}
 	mux.Handle(console.Prefix, c.Handler())
+	return c
 }

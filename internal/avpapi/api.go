@@ -102,10 +102,11 @@ func New(svc *policystore.Service, decider *authz.Decider, opts ...Option) *API 
 	return a
 }
 
-// Handler serves both target prefixes at POST /, authenticated with verifier.
-func (a *API) Handler(verifier *sigv4.Verifier) http.Handler {
-	vp := &awsjson.Service{TargetPrefix: TargetPrefix, JSONVersion: "1.0", Ops: a.wrapAll(TargetPrefix, a.Ops()), Verifier: verifier, Logger: a.logger}
-	gh := &awsjson.Service{TargetPrefix: GatehouseTargetPrefix, JSONVersion: "1.0", Ops: a.wrapAll(GatehouseTargetPrefix, a.GatehouseOps()), Verifier: verifier, Logger: a.logger}
+// Handler serves both target prefixes at POST /, authenticated with verifier, or, for a
+// request without any SigV4 material, by sessions when it is not nil (the web console).
+func (a *API) Handler(verifier *sigv4.Verifier, sessions awsjson.SessionAuthenticator) http.Handler {
+	vp := &awsjson.Service{TargetPrefix: TargetPrefix, JSONVersion: "1.0", Ops: a.wrapAll(TargetPrefix, a.Ops()), Verifier: verifier, Sessions: sessions, Logger: a.logger}
+	gh := &awsjson.Service{TargetPrefix: GatehouseTargetPrefix, JSONVersion: "1.0", Ops: a.wrapAll(GatehouseTargetPrefix, a.GatehouseOps()), Verifier: verifier, Sessions: sessions, Logger: a.logger}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if strings.HasPrefix(r.Header.Get("X-Amz-Target"), GatehouseTargetPrefix+".") {
 			gh.ServeHTTP(w, r)

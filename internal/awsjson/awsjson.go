@@ -18,7 +18,12 @@
 //     request time outside the skew → 400 InvalidSignatureException (the
 //     codes and statuses AWS's JSON services use, so SDKs behave as against
 //     AWS, including clock-skew correction). A Service without a Verifier
-//     rejects every non-public Op.
+//     rejects every non-public Op. A request that carries no SigV4 material at
+//     all (no Authorization header, no X-Amz-Credential or X-Amz-Signature
+//     query parameter) may instead be authenticated by Sessions (the web
+//     console's session, which also authorizes the Op); any request with SigV4
+//     material is decided by the Verifier alone, so a session never makes a bad
+//     signature pass.
 //  6. The Op runs with the caller's access key id in its context (Caller).
 //     An *Error it returns is sent as is; any other error or a panic is
 //     logged and answered with a generic 500 InternalServerException.
@@ -58,8 +63,18 @@ type Service struct {
 	Ops          map[string]Op   // by operation name
 	Public       map[string]bool // ops allowed without a signature, e.g. Cognito InitiateAuth
 	Verifier     *sigv4.Verifier
-	MaxBody      int64        // 0 means DefaultMaxBody
-	Logger       *slog.Logger // nil discards
+	// Sessions, when set, authenticates requests that carry no SigV4 material.
+	Sessions SessionAuthenticator
+	MaxBody  int64        // 0 means DefaultMaxBody
+	Logger   *slog.Logger // nil discards
+}
+
+// SessionAuthenticator authenticates and authorizes a request that carries no AWS signature
+// by other means. It answers handled=false when the request is not of its kind (no session
+// cookie), so the Service answers as it would without it; an *Error refuses the request.
+// caller becomes the request's Caller (the audit actor).
+type SessionAuthenticator interface {
+	AuthenticateSession(r *http.Request, target string, body []byte) (caller string, handled bool, err *Error)
 }
 
 type callerKey struct{}
@@ -137,7 +152,7 @@ func (s *Service) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 	ctx := r.Context()
 	if !s.Public[opName] {
-		key, aerr := s.authenticate(r, body)
+		key, aerr := s.authenticate(r, prefix+"."+opName, body)
 		if aerr != nil {
 			log.Info("authentication failed", "reason", aerr.Type, "err", aerr.Message)
 			s.writeError(w, aerr)
@@ -183,7 +198,26 @@ func (s *Service) call(ctx context.Context, log *slog.Logger, op Op, body []byte
 	return op(ctx, body)
 }
 
-func (s *Service) authenticate(r *http.Request, body []byte) (string, *Error) {
+// hasSigV4 reports whether r carries any part of an AWS signature, in a header or (presigned)
+// in the query.
+func hasSigV4(r *http.Request) bool {
+	if r.Header.Get("Authorization") != "" {
+		return true
+	}
+	q := r.URL.Query()
+	return q.Has("X-Amz-Credential") || q.Has("X-Amz-Signature") || q.Has("X-Amz-Algorithm")
+}
+
+func (s *Service) authenticate(r *http.Request, target string, body []byte) (string, *Error) {
+	if s.Sessions != nil && !hasSigV4(r) {
+		caller, handled, err := s.Sessions.AuthenticateSession(r, target, body)
+		if err != nil {
+			return "", err
+		}
+		if handled {
+			return caller, nil
+		}
+	}
 	if s.Verifier == nil {
 		return "", AccessDenied("Authentication is not configured for this service.")
 	}

@@ -70,7 +70,6 @@ type Console struct {
 	tmpl     map[string]*template.Template
 	index    *policyIndex
 	seeded   seedState
-	pending  pendingSignIns
 	failures failures
 	ttl      time.Duration
 	idle     time.Duration
@@ -112,7 +111,7 @@ func New(d Deps, opts ...Option) (*Console, error) {
 	for _, o := range opts {
 		o(c)
 	}
-	c.sessions = newSessions(c.now)
+	c.sessions = newSessions(d.Store, c.now)
 	c.index = newPolicyIndex(d.Store)
 	var err error
 	if c.tmpl, err = parseTemplates(); err != nil {

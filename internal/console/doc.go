@@ -9,7 +9,7 @@
 //   - Nothing but the sign-in page and the static assets is served without a live session;
 //     a session ends at its absolute expiry, after its idle timeout, or at sign-out, and its
 //     id (32 random bytes) lives only in an HttpOnly SameSite=Strict cookie (__Host- and
-//     Secure on TLS, or behind a trusted proxy's X-Forwarded-Proto: https). The server keeps only the id's SHA-256, so a memory dump of the map
+//     Secure on TLS, or behind a trusted proxy's X-Forwarded-Proto: https). The server keeps only the id's SHA-256, so a dump of the store
 //     does not yield a usable cookie.
 //   - Sign-in compares the secret of an access key pair in constant time, and answers the
 //     same for an unknown key id as for a wrong secret; ten failures from one client
@@ -46,6 +46,12 @@
 // evaluated alone with cedar-go and its role derived from those evaluations; a disagreement
 // with the engine's decision is shown, never hidden.
 //
-// Sessions are kept in the node's memory: behind a load balancer the console needs sticky
-// sessions, and a restart signs everyone out.
+// Sessions and IdP sign-ins under way are kept in the node's store (scope console:sessions,
+// which no policy store or pool id can take), under the SHA-256 of their secret: every node
+// serves every session, a sign-out ends it everywhere, and a restart signs nobody out.
+//
+// The management API accepts a console session in place of a signature only for a request
+// with no SigV4 material at all, from the console's origin, with the session's synchronizer
+// token; the operation is decided by the console store (AuthenticateSession, operationChecks:
+// an unmapped operation is refused).
 package console

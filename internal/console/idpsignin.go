@@ -12,7 +12,6 @@ import (
 	"net/url"
 	"slices"
 	"strings"
-	"sync"
 	"time"
 )
 
@@ -43,38 +42,6 @@ type pending struct {
 	created                         time.Time
 }
 
-// pendingSignIns are IdP sign-ins started and not finished, by state.
-type pendingSignIns struct {
-	mu sync.Mutex
-	m  map[string]*pending
-}
-
-func (ps *pendingSignIns) put(state string, p *pending) {
-	ps.mu.Lock()
-	defer ps.mu.Unlock()
-	if ps.m == nil {
-		ps.m = map[string]*pending{}
-	}
-	for k, o := range ps.m {
-		if p.created.Sub(o.created) > pendingTTL {
-			delete(ps.m, k)
-		}
-	}
-	ps.m[state] = p
-}
-
-// take removes and returns the pending sign-in of state (each state is used once).
-func (ps *pendingSignIns) take(state string, now time.Time) *pending {
-	ps.mu.Lock()
-	defer ps.mu.Unlock()
-	p := ps.m[state]
-	delete(ps.m, state)
-	if p == nil || now.Sub(p.created) > pendingTTL {
-		return nil
-	}
-	return p
-}
-
 func (c *Console) callbackURL(r *http.Request) string {
 	scheme := "http"
 	if c.overTLS(r) {
@@ -94,7 +61,11 @@ func (c *Console) idpStart(w http.ResponseWriter, r *http.Request) {
 	state, verifier, nonce := randomToken(), randomToken(), randomToken()
 	sum := sha256.Sum256([]byte(verifier))
 	p := &pending{verifier: verifier, nonce: nonce, next: safeNext(r.URL.Query().Get("next")), redirect: c.callbackURL(r), created: c.now()}
-	c.pending.put(state, p)
+	if err := c.sessions.putPending(r.Context(), state, p); err != nil {
+		c.d.Logger.Error("console IdP sign-in unavailable", "err", err)
+		c.errorPage(w, r, nil, http.StatusServiceUnavailable, "Sign-in unavailable", "The sign-in could not be stored; try again shortly.")
+		return
+	}
 	http.SetCookie(w, &http.Cookie{Name: oauthCookie, Value: state, Path: Prefix + "oauth2/", MaxAge: int(pendingTTL.Seconds()),
 		HttpOnly: true, Secure: c.overTLS(r), SameSite: http.SameSiteLaxMode})
 	q := url.Values{"response_type": {"code"}, "client_id": {cfg.ClientID}, "redirect_uri": {p.redirect}, "scope": {"openid"},
@@ -123,7 +94,12 @@ func (c *Console) idpCallback(w http.ResponseWriter, r *http.Request) {
 		refuse("the sign-in was not started by this browser (state)")
 		return
 	}
-	p := c.pending.take(state, c.now())
+	p, err := c.sessions.takePending(r.Context(), state)
+	if err != nil {
+		c.d.Logger.Error("console IdP sign-in unavailable", "err", err)
+		c.errorPage(w, r, nil, http.StatusServiceUnavailable, "Sign-in unavailable", "The sign-in could not be read; try again shortly.")
+		return
+	}
 	if p == nil {
 		refuse("the sign-in expired or was already used; start again")
 		return
@@ -155,7 +131,12 @@ func (c *Console) idpCallback(w http.ResponseWriter, r *http.Request) {
 		refuse(fmt.Sprintf("user %q is in none of the console groups (viewer, author, administrator)", username))
 		return
 	}
-	value, _ := c.sessions.create("idp:"+username, roles)
+	value, _, err := c.sessions.create(r.Context(), "idp:"+username, roles, c.ttl)
+	if err != nil {
+		c.d.Logger.Error("console sign-in failed", "err", err)
+		c.errorPage(w, r, nil, http.StatusServiceUnavailable, "Sign-in unavailable", "The session could not be stored; try again shortly.")
+		return
+	}
 	c.setCookie(w, r, value, int(c.ttl.Seconds()))
 	c.d.Logger.Info("console sign-in", "actor", "console:idp:"+username, "via", "idp")
 	// A page of this origin moves on, not a redirect: the chain began on the IdP's pages, and

@@ -2,7 +2,6 @@ package console
 
 import (
 	"crypto/rand"
-	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/base64"
 	"encoding/json"
@@ -10,7 +9,6 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 )
 
@@ -22,69 +20,18 @@ const (
 )
 
 type session struct {
-	key      [32]byte // sha256 of the cookie value
-	user     string   // access key id
+	key      string // hex SHA-256 of the cookie value: the session's id in the store
+	user     string // access key id, or idp:<user name>
 	roles    []string
 	csrf     string
 	created  time.Time
 	lastSeen time.Time
 }
 
-// sessions are the live console sessions of this node, by the hash of their id.
-type sessions struct {
-	now func() time.Time
-	mu  sync.Mutex
-	m   map[[32]byte]*session
-}
-
-func newSessions(now func() time.Time) *sessions {
-	return &sessions{now: now, m: map[[32]byte]*session{}}
-}
-
 func randomToken() string {
 	b := make([]byte, 32)
 	_, _ = rand.Read(b)
 	return base64.RawURLEncoding.EncodeToString(b)
-}
-
-func (ss *sessions) create(user string, roles []string) (string, *session) {
-	id := randomToken()
-	now := ss.now()
-	s := &session{key: sha256.Sum256([]byte(id)), user: user, roles: roles, csrf: randomToken(), created: now, lastSeen: now}
-	ss.mu.Lock()
-	defer ss.mu.Unlock()
-	ss.m[s.key] = s
-	return id, s
-}
-
-// get returns the live session of id and marks it used; an expired or idle one is removed.
-func (ss *sessions) get(id string, ttl, idle time.Duration) *session {
-	key := sha256.Sum256([]byte(id))
-	now := ss.now()
-	ss.mu.Lock()
-	defer ss.mu.Unlock()
-	s := ss.m[key]
-	if s == nil {
-		return nil
-	}
-	if now.Sub(s.created) >= ttl || now.Sub(s.lastSeen) >= idle {
-		delete(ss.m, key)
-		return nil
-	}
-	s.lastSeen = now
-	// Sweep the others lazily: the map never outgrows the sessions of one idle period.
-	for k, o := range ss.m {
-		if now.Sub(o.created) >= ttl || now.Sub(o.lastSeen) >= idle {
-			delete(ss.m, k)
-		}
-	}
-	return s
-}
-
-func (ss *sessions) end(s *session) {
-	ss.mu.Lock()
-	defer ss.mu.Unlock()
-	delete(ss.m, s.key)
 }
 
 func (c *Console) cookieName(r *http.Request) string {
@@ -99,7 +46,12 @@ func (c *Console) sessionOf(r *http.Request) *session {
 	if err != nil || ck.Value == "" {
 		return nil
 	}
-	return c.sessions.get(ck.Value, c.ttl, c.idle)
+	s, err := c.sessions.get(r.Context(), ck.Value, c.ttl, c.idle)
+	if err != nil {
+		c.d.Logger.Error("console session unavailable", "err", err)
+		return nil
+	}
+	return s
 }
 
 func (c *Console) setCookie(w http.ResponseWriter, r *http.Request, value string, maxAge int) {
@@ -169,14 +121,23 @@ func (c *Console) signin(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	c.failures.clear(addr)
-	value, _ := c.sessions.create(id, k.Roles)
+	value, _, err := c.sessions.create(r.Context(), id, k.Roles, c.ttl)
+	if err != nil {
+		c.d.Logger.Error("console sign-in failed", "err", err)
+		c.errorPage(w, r, nil, http.StatusServiceUnavailable, "Sign-in unavailable", "The session could not be stored; try again shortly.")
+		return
+	}
 	c.setCookie(w, r, value, int(c.ttl.Seconds()))
 	c.d.Logger.Info("console sign-in", "actor", "console:"+id)
 	http.Redirect(w, r, next, http.StatusSeeOther)
 }
 
 func (c *Console) signout(w http.ResponseWriter, r *http.Request, s *session) {
-	c.sessions.end(s)
+	if err := c.sessions.end(r.Context(), s); err != nil {
+		c.d.Logger.Error("console sign-out: session not deleted", "err", err)
+		c.errorPage(w, r, s, http.StatusServiceUnavailable, "Sign-out unavailable", "The session could not be ended; try again shortly.")
+		return
+	}
 	c.setCookie(w, r, "", -1)
 	http.Redirect(w, r, Prefix+"signin", http.StatusSeeOther)
 }
