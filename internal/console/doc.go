@@ -39,8 +39,11 @@
 // never show a client secret or password hash. A console store seeded before the ViewIdP
 // action existed gains it, with the view-idp policy, once (upgradeStore).
 //
-// An access matrix cell links to a policy only when the store, asked for that cell's request
-// through the decision engine, agrees with the cell and names that policy as determining.
+// An access matrix cell links to the policies the engine named as determining in the very
+// evaluation that gave the cell its value, and only when the stored policy of that name is
+// the one evaluated. The review of a pending change applies exactly the reviewed bundle, with
+// the reviewed prune setting, at the reviewed revision, and only when a dry run there still
+// yields the reviewed changes; it takes the action of every change's own page.
 //
 // The test bench's explanation (explain.go) reads only: each policy whose scope holds is
 // evaluated alone with cedar-go and its role derived from those evaluations; a disagreement
