@@ -220,7 +220,7 @@ func Generate(doc *Document, opts Options) (*Result, error) {
 		// without a path is that server.
 		if u, err := url.Parse(o.Upstream); err == nil && (u.Path == "" || u.Path == "/") && u.RawQuery == "" {
 			o.Upstream = strings.TrimSuffix(o.Upstream, "/") + base
-			r.Notes = append(r.Notes, fmt.Sprintf("upstream %s: the document's operations are under %s (servers)", o.Upstream, base))
+			r.Notes = append(r.Notes, fmt.Sprintf("upstream %s: the document's operations are under %s (%s)", o.Upstream, base, doc.BaseFrom))
 		}
 	}
 

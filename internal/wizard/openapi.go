@@ -36,6 +36,9 @@ type Document struct {
 	// BasePath is the path of the document's first server (Swagger 2: basePath) without
 	// variables, "" when it has none: the upstream serves the operations under it.
 	BasePath string
+	// BaseFrom names where BasePath comes from: servers, basePath or the API Gateway
+	// integrations' URIs.
+	BaseFrom string
 	// Warnings name, by their place in the document (paths./pets.get), everything that was
 	// wrong with it but does not matter for authorization.
 	Warnings []string
@@ -122,6 +125,18 @@ func Parse(ctx context.Context, data []byte) (doc *Document, err error) {
 	if versionWarn != "" {
 		out.Warnings = append([]string{versionWarn}, out.Warnings...)
 	}
+	if out.BasePath != "" {
+		out.BaseFrom = map[bool]string{true: "basePath", false: "servers"}[swagger2]
+	}
+	// The integrations' URIs are what API Gateway calls, but they name AWS's upstream, often
+	// a demo endpoint: the upstream the user gives is taken as it is, with a warning when
+	// the integrations put the operations under another path.
+	base, ok, warns := integrationBase(out.T)
+	out.Warnings = append(out.Warnings, warns...)
+	if ok && base != out.BasePath {
+		out.Warnings = append(out.Warnings, fmt.Sprintf("x-amazon-apigateway-integration uri: API Gateway calls the operations under %q on the integrations' host (upstream path prefix taken: %q); give --upstream with that path if your upstream serves them there",
+			base, out.BasePath))
+	}
 	out.Warnings = append(out.Warnings, validate(ctx, out.T)...)
 	return out, nil
 }
@@ -198,6 +213,67 @@ func load(js []byte, swagger2 bool) (doc *Document, err error) {
 		out.Warnings = append(out.Warnings, w)
 	}
 	return out, nil
+}
+
+// integrationBase reads the http and http_proxy integrations of API Gateway exports
+// (x-amazon-apigateway-integration): when every integration URI is <upstream><prefix><the
+// operation's path>, the prefix is the path API Gateway calls them under (ok). Stage variables in the URIs
+// (${stageVariables.host}) have no value in the document: a warning says the upstream comes
+// from --upstream.
+func integrationBase(doc *openapi3.T) (base string, ok bool, warns []string) {
+	vars := map[string]bool{}
+	found, agree := false, true
+	for _, path := range doc.Paths.Keys() {
+		item := doc.Paths.Value(path)
+		if item == nil {
+			continue
+		}
+		ops := item.Operations()
+		for _, method := range slices.Sorted(maps.Keys(ops)) {
+			integ, _ := ops[method].Extensions["x-amazon-apigateway-integration"].(map[string]any)
+			t, _ := integ["type"].(string)
+			uri, _ := integ["uri"].(string)
+			if t = strings.ToLower(t); t != "http" && t != "http_proxy" || uri == "" {
+				continue
+			}
+			for _, v := range stageVarRE.FindAllString(uri, -1) {
+				if strings.HasPrefix(v, "${stageVariables.") {
+					vars[v] = true
+				}
+			}
+			rest, hasScheme := strings.CutPrefix(uri, "http://")
+			if !hasScheme {
+				rest, hasScheme = strings.CutPrefix(uri, "https://")
+			}
+			slash := strings.IndexByte(rest, '/')
+			p, _, _ := strings.Cut(path, "#")
+			p = strings.ReplaceAll(p, "+}", "}")
+			if !hasScheme || slash < 0 {
+				agree = false
+				continue
+			}
+			up := strings.ReplaceAll(rest[slash:], "+}", "}")
+			prefix, isSuffix := strings.CutSuffix(up, p)
+			if !isSuffix || strings.ContainsAny(prefix, "{}$?#") {
+				agree = false
+				continue
+			}
+			prefix = cleanBase(prefix)
+			if found && prefix != base {
+				agree = false
+			}
+			base, found = prefix, true
+		}
+	}
+	if len(vars) > 0 {
+		warns = append(warns, fmt.Sprintf("x-amazon-apigateway-integration uri: stage variables %s have no value in the document; the upstream is --upstream",
+			strings.Join(slices.Sorted(maps.Keys(vars)), ", ")))
+	}
+	if found && !agree {
+		warns = append(warns, "x-amazon-apigateway-integration uri: the operations' integrations do not share one upstream path prefix; none is taken from them")
+		return "", false, warns
+	}
+	return base, found && base != "", warns
 }
 
 // stageVarRE matches API Gateway's ${...} variables (stage variables, or template variables

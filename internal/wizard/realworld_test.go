@@ -173,3 +173,40 @@ func TestPartialSegmentPublic(t *testing.T) {
 		}
 	}
 }
+
+// TestIntegrationBase: the http integrations of an API Gateway export name the path API
+// Gateway calls the operations under; when it is not the one init takes (servers, basePath),
+// a warning says so. Stage variables in them are named.
+func TestIntegrationBase(t *testing.T) {
+	t.Parallel()
+	integ := func(uri string) string {
+		return "{responses: {'200': {description: ok}}, x-amazon-apigateway-integration: {type: http_proxy, httpMethod: ANY, uri: '" + uri + "'}}"
+	}
+	for _, c := range []struct {
+		name, doc, base string
+		warn            string
+	}{
+		{"prefix other than basePath", "swagger: '2.0'\ninfo: {title: I, version: '1'}\nbasePath: /v1\npaths:\n  /pets: {get: " + integ("https://backend.example/api/pets") +
+			"}\n  /pets/{id}: {get: " + integ("https://backend.example/api/pets/{id}") + "}\n  /{proxy+}: {get: " + integ("https://backend.example/api/{proxy}") + "}\n",
+			"/v1", `API Gateway calls the operations under "/api" on the integrations' host (upstream path prefix taken: "/v1")`},
+		{"no prefix", "openapi: 3.0.0\ninfo: {title: I, version: '1'}\npaths:\n  /pets: {get: " + integ("http://${stageVariables.host}/pets") + "}\n",
+			"", "stage variables ${stageVariables.host} have no value in the document"},
+		{"prefixes disagree", "swagger: '2.0'\ninfo: {title: I, version: '1'}\nbasePath: /v1\npaths:\n  /a: {get: " + integ("http://x.example/one/a") +
+			"}\n  /b: {get: " + integ("http://x.example/two/b") + "}\n",
+			"/v1", "the operations' integrations do not share one upstream path prefix"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			d, err := wizard.Parse(context.Background(), []byte(c.doc))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if d.BasePath != c.base {
+				t.Errorf("base path %q, want %q", d.BasePath, c.base)
+			}
+			if !slices.ContainsFunc(d.Warnings, func(s string) bool { return strings.Contains(s, c.warn) }) {
+				t.Errorf("no warning contains %q: %q", c.warn, d.Warnings)
+			}
+		})
+	}
+}
