@@ -12,7 +12,8 @@
 //
 // Invariants:
 //   - Only what authorization needs (paths, methods, parameters, security) can fail a run;
-//     everything else wrong with a document is a warning. One operation the gateway cannot
+//     everything else wrong with a document is a warning, and a document that does not load
+//     as a whole is read again reduced to those parts. One operation the gateway cannot
 //     route is skipped with a warning naming it (paths.<path>.<method>), never the whole run;
 //     errors and warnings name the place in the document, not in the generated files.
 //   - An action id is "<method> <path as the document writes it>" without a URL fragment.
@@ -22,7 +23,9 @@
 //     group's policy (context.pathParameters[...] like "*.json"), so the wider route never
 //     grants more than the document's path.
 //   - The answers override the document: operations the document marks public
-//     (security: []) are public only if no answer assigns them, and its OAuth2/OpenID Connect
+//     (security: []) are public only if no answer assigns them and their route is the
+//     document's path (a partial segment's wider route stays with the policies, which check
+//     the literal part), and its OAuth2/OpenID Connect
 //     scopes only fill in the scopes of authenticated routes. Everything else is decided by
 //     Cedar, so an operation no group was given is denied. OPTIONS routes are public
 //     preflights, answered by the document's CORS mock or the upstream.
