@@ -361,7 +361,7 @@ func (c *Console) renderUser(w http.ResponseWriter, r *http.Request, s *session,
 		f = newIdPForm()
 	}
 	c.render(w, r, s, status, "idpedituser", map[string]any{"Title": "User " + username, "Pool": pool, "User": u,
-		"Form": f, "FormName": form, "Done": doneMessage(r)})
+		"Form": f, "FormName": form, "Done": doneMessage(r), "DoneKey": r.URL.Query().Get("done")})
 }
 
 // userWrite runs one write of the user page; a refusal renders the page again with the
@@ -645,7 +645,7 @@ func (c *Console) renderGroup(w http.ResponseWriter, r *http.Request, s *session
 		return
 	}
 	c.render(w, r, s, status, "idpeditgroup", map[string]any{"Title": "Group " + group, "Pool": pool, "Group": g.Group,
-		"Members": members.Users, "Next": members.NextToken, "Paged": page != "", "Form": f, "Done": doneMessage(r)})
+		"Members": members.Users, "Next": members.NextToken, "Paged": page != "", "Form": f, "Done": doneMessage(r), "DoneKey": r.URL.Query().Get("done")})
 }
 
 func (c *Console) idpGroupAddMember(w http.ResponseWriter, r *http.Request, s *session) {
