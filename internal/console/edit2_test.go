@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"net/url"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -75,14 +76,19 @@ func TestEditEntities(t *testing.T) {
 	// A page read before that save is stale: refused, nothing written.
 	resp, body = author.post(path+"/edit", url.Values{"csrf": {at}, "revision": {rev}, "entities": {"[]"}})
 	wantStatus(t, "stale revision", resp, body, http.StatusConflict, "changed since this page was opened")
-	// Removing an entity from the set deletes it.
+	// Removing an entity from the set deletes it, in the same commit as the set's other
+	// changes (alice leaves friends).
 	rev = revision(author)
 	without := `[{"uid": {"type": "PhotoApp::Group", "id": "friends"}, "attrs": {}, "parents": []},
- {"uid": {"type": "PhotoApp::User", "id": "alice"}, "attrs": {}, "parents": [{"type": "PhotoApp::Group", "id": "friends"}]}]`
+ {"uid": {"type": "PhotoApp::User", "id": "alice"}, "attrs": {}, "parents": []}]`
 	resp, body = author.post(path+"/edit", url.Values{"csrf": {at}, "revision": {rev}, "entities": {without}})
 	wantStatus(t, "set without bob", resp, body, http.StatusSeeOther)
 	if u := uids(); u != `PhotoApp::Group::"friends" PhotoApp::User::"alice"` {
 		t.Fatalf("after removing bob: %s", u)
+	}
+	// Changed and removed entities land in one commit: one revision, no state in between.
+	if after, _ := strconv.ParseInt(revision(author), 10, 64); after != mustInt(t, rev)+1 {
+		t.Fatalf("saving the set took the store from revision %s to %d, want one commit", rev, after)
 	}
 
 	// One entity: refused naming it, then added; opened by ?uid=; deleted.
@@ -263,4 +269,13 @@ func TestEditAPIs(t *testing.T) {
 		"Gatehouse.DeleteGroupPolicy": "console:" + apptest.KeyID,
 		"Gatehouse.DeleteApi":         "console:" + apptest.KeyID,
 	})
+}
+
+func mustInt(t *testing.T, s string) int64 {
+	t.Helper()
+	n, err := strconv.ParseInt(s, 10, 64)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n
 }

@@ -153,10 +153,14 @@ func jsonSyntax(field, text string) *apiError {
 	return &apiError{Field: field, Message: fmt.Sprintf("%s: JSON syntax error: %v", field, se), Line: line, Column: col}
 }
 
-// saveEntitySet makes the store's entities equal the posted set: the new and changed ones go
-// through Gatehouse.ApplyBundle with the revision the page was read at (so a change made
-// meanwhile refuses the save, and nothing is written unless every entity conforms to the
-// schema), then the ones the set no longer names through Gatehouse.DeleteEntities.
+// saveEntitySet makes the store's entities equal the posted set in one transaction: the
+// store's current state (everything else in it) is exported, its entities replaced by the
+// set, and the whole applied as one Gatehouse.ApplyBundle with prune and the revision the page
+// was read at — so a change made meanwhile refuses the save, nothing is written unless every
+// entity conforms to the schema, and the entities the set no longer names go in the same
+// commit. A dry run with the same precondition comes first: if the bundle would change
+// anything but entities (an export that does not reproduce the store exactly), nothing is
+// written.
 func (c *Console) saveEntitySet(w http.ResponseWriter, r *http.Request, s *session) {
 	id := r.PathValue("store")
 	if !c.allow(w, r, s, ActEditStore, storeResource(id)) {
@@ -178,17 +182,11 @@ func (c *Console) saveEntitySet(w http.ResponseWriter, r *http.Request, s *sessi
 		bad(http.StatusBadRequest, e)
 		return
 	}
-	want, err := avpapi.EntitiesFromCedarJSON([]byte(f.Set), "entities")
-	if err != nil {
+	if _, err := avpapi.EntitiesFromCedarJSON([]byte(f.Set), "entities"); err != nil {
 		bad(http.StatusBadRequest, editError(err))
 		return
 	}
-	ps, err := c.d.Policies.GetPolicyStore(r.Context(), id)
-	if err != nil {
-		c.failed(w, r, s, err)
-		return
-	}
-	cur, whole, err := c.entitySet(r, id)
+	_, whole, err := c.entitySet(r, id)
 	if err != nil {
 		c.failed(w, r, s, err)
 		return
@@ -197,9 +195,18 @@ func (c *Console) saveEntitySet(w http.ResponseWriter, r *http.Request, s *sessi
 		bad(http.StatusBadRequest, formField("entities", fmt.Sprintf("the store has more than %d entities: edit them one at a time", maxEntitySet)))
 		return
 	}
-	in := avpapi.ApplyBundleInput{ExpectedRevision: &rev, PolicyStore: &avpapi.BundleStore{PolicyStoreID: id, ValidationMode: ps.ValidationMode,
-		Description: ps.Description, Entities: json.RawMessage(f.Set)}}
-	if _, err := c.call(r.Context(), s, "Gatehouse.ApplyBundle", in); err != nil {
+	in, err := avpapi.ExportBundle(r.Context(), c.d.Store, id, nil)
+	if err != nil {
+		c.failed(w, r, s, err)
+		return
+	}
+	if in.PolicyStore == nil {
+		c.failed(w, r, s, fmt.Errorf("policy store %s: not found", id))
+		return
+	}
+	in.PolicyStore.Entities = json.RawMessage(f.Set)
+	in.Prune, in.ExpectedRevision = true, &rev
+	refused := func(err error) {
 		if isInternal(err) {
 			c.failed(w, r, s, err)
 			return
@@ -216,19 +223,28 @@ func (c *Console) saveEntitySet(w http.ResponseWriter, r *http.Request, s *sessi
 		// Bundle paths name the entity as policyStore.entities[i]: say entities[i] as the form does.
 		e.Message = strings.ReplaceAll(e.Message, "policyStore.entities", "entities")
 		bad(status, e)
+	}
+	dry := *in
+	dry.DryRun = true
+	out, err := c.call(r.Context(), s, "Gatehouse.ApplyBundle", dry)
+	if err != nil {
+		refused(err)
 		return
 	}
-	var gone []avpapi.EntityIdentifier
-	for _, e := range cur {
-		if _, ok := want[e.UID]; !ok {
-			gone = append(gone, avpapi.EntityIdentifier{EntityType: string(e.UID.Type), EntityID: string(e.UID.ID)})
+	if res, ok := out.(*avpapi.ApplyBundleOutput); !ok {
+		c.failed(w, r, s, fmt.Errorf("ApplyBundle answered %T", out))
+		return
+	} else {
+		for _, ch := range res.Changes {
+			if ch.Kind != "entity" && ch.Action != policystore.ChangeKeep {
+				c.failed(w, r, s, fmt.Errorf("saving the entity set would also %s %s %s; nothing was written", ch.Action, ch.Kind, ch.Name))
+				return
+			}
 		}
 	}
-	if len(gone) > 0 {
-		if _, err := c.call(r.Context(), s, "Gatehouse.DeleteEntities", avpapi.DeleteEntitiesInput{PolicyStoreID: id, Identifiers: gone}); err != nil {
-			c.failed(w, r, s, err)
-			return
-		}
+	if _, err := c.call(r.Context(), s, "Gatehouse.ApplyBundle", *in); err != nil {
+		refused(err)
+		return
 	}
 	http.Redirect(w, r, Prefix+"stores/"+id+"/entities?saved=1", http.StatusSeeOther)
 }
