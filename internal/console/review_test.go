@@ -408,3 +408,34 @@ func TestMatrixLinksFromDeterminingPolicies(t *testing.T) {
 		t.Errorf("ids %v; a default-deny cell is linked", ids)
 	}
 }
+
+// ApplyBundle's expectedRevision counts the policy store only: an API of the bundle changed
+// meanwhile leaves it unchanged, but the dry run at the reviewed revision then yields other
+// changes than the reviewed ones, and nothing is applied.
+func TestReviewConflictWhenAPIMoved(t *testing.T) {
+	t.Parallel()
+	n, bundle := reviewNode(t)
+	b := newBrowser(t, n.base)
+	b.signIn(apptest.KeyID, apptest.Secret)
+	_, form := reviewed(t, b, bundle, false)
+
+	// Someone else changes the PetStore API (the gateway's scope, not the store's).
+	d := rvPetstoreDir(t)
+	other := apply.BundleInput(d)
+	other.PolicyStore = nil
+	other.APIs[0] = strings.Replace(other.APIs[0], "stage: demo", "stage: prod", 1)
+	body, _ := json.Marshal(other)
+	op, _ := consoleOps(n)("Gatehouse.ApplyBundle")
+	out, err := op(awsjson.WithCaller(context.Background(), apptest.KeyID), body)
+	if err != nil || !out.(*avpapi.ApplyBundleOutput).Applied {
+		t.Fatalf("moving the API: %v %+v", err, out)
+	}
+	rev := rvStoreRevision(t, n, "petstore")
+	resp, page := b.post("/console/review/apply", form)
+	if resp.StatusCode != http.StatusConflict || !strings.Contains(page, "no longer the ones you reviewed") {
+		t.Fatalf("apply after the API moved: %d\n%s", resp.StatusCode, page)
+	}
+	if got := rvStoreRevision(t, n, "petstore"); got != rev {
+		t.Fatalf("applied over a moved API: revision %d → %d", rev, got)
+	}
+}
