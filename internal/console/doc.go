@@ -35,8 +35,10 @@
 //     /console/assets/, no inline script), X-Frame-Options: DENY, Referrer-Policy:
 //     same-origin, X-Content-Type-Options: nosniff and Cache-Control: no-store.
 //
-// The IdP pages read only through IdPDirectory (the IdP's own Cognito read operations) and
-// never show a client secret or password hash. A console store seeded before the ViewIdP
+// The IdP pages read through IdPDirectory (the IdP's own Cognito read operations) and never
+// show a password hash, nor a client secret except once, on the response that created the
+// client; IdP writes (EditIdP) run the IdP's own Cognito operations in process with caller
+// "console:<user>", so the IdP validates and audits them as SigV4 calls. A console store seeded before the ViewIdP
 // action existed gains it, with the view-idp policy, once (upgradeStore).
 //
 // An access matrix cell links to the policies the engine named as determining in the very
