@@ -427,6 +427,14 @@ func TestIdPEditGroupsClientsPools(t *testing.T) {
 	t.Parallel()
 	n := startIdPEditNode(t)
 	ctx := context.Background()
+	// The in-process operations are the admin ones: a public operation (which carries its own
+	// proof) is not offered to run with a caller set.
+	if _, ok := n.IdP.Operation("InitiateAuth"); ok {
+		t.Error("idp.Operation offers the public InitiateAuth")
+	}
+	if _, ok := n.IdP.Operation("CreateUserPoolClient"); !ok {
+		t.Error("idp.Operation lacks CreateUserPoolClient")
+	}
 	b := newBrowser(t, n.base)
 	b.signIn(apptest.KeyID, apptest.Secret)
 	tok := b.csrf()
