@@ -2,6 +2,7 @@ package wizard
 
 import (
 	"fmt"
+	"github.com/cedar-policy/cedar-go/types"
 	"slices"
 	"sort"
 
@@ -159,7 +160,11 @@ func diffStore(before, after *apply.Dir) (*AccessDiff, error) {
 	if before.Manifest.PolicyStoreID != id {
 		before = &apply.Dir{Path: before.Path, Manifest: apply.Manifest{PolicyStoreID: id}}
 	}
+	// Both sides are decided over the same groups and actions: a cell only one side has would
+	// otherwise count as deny on the other, and a permit with an open action scope (granting
+	// actions no policy names) would show no change when it is narrowed or removed.
 	var groups []string
+	var actions []types.EntityUID
 	for _, d := range []*apply.Dir{before, after} {
 		m, err := ActionMatrix(d, nil)
 		if err != nil {
@@ -170,9 +175,14 @@ func diffStore(before, after *apply.Dir) (*AccessDiff, error) {
 				groups = append(groups, g)
 			}
 		}
+		for _, r := range m.Rows {
+			if !slices.ContainsFunc(actions, func(a types.EntityUID) bool { return a.String() == r.Route }) {
+				actions = append(actions, r.action)
+			}
+		}
 	}
-	mb, errB := ActionMatrix(before, groups)
-	ma, errA := ActionMatrix(after, groups)
+	mb, errB := ActionMatrix(before, groups, actions...)
+	ma, errA := ActionMatrix(after, groups, actions...)
 	if errB != nil || errA != nil {
 		return nil, fmt.Errorf("access matrix of policy store %s: %v %v", id, errB, errA)
 	}

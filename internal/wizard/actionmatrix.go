@@ -18,8 +18,11 @@ import (
 // ActionMatrix is the access matrix of a policy store without routes: principal groups × the
 // actions the policies name, decided by the engine for a user whose only group is the column's,
 // on the store's application resource (<ns>::Application::"<ns>", the resource of gateway routes
-// without a path template). Groups default to those the policies' principal scopes name.
-func ActionMatrix(d *apply.Dir, groups []string) (*Matrix, error) {
+// without a path template). Groups default to those the policies' principal scopes name. The
+// rows are the actions the policies name, every action of the schema (a permit with an open
+// action scope grants them too), and extra: a comparison of two states passes the union of
+// both sides' rows, so that a cell one side lacks is decided, not assumed.
+func ActionMatrix(d *apply.Dir, groups []string, extra ...types.EntityUID) (*Matrix, error) {
 	var schema *policy.Schema
 	ns := ""
 	if d.Schema != "" {
@@ -48,15 +51,23 @@ func ActionMatrix(d *apply.Dir, groups []string) (*Matrix, error) {
 		return string(u.ID)
 	}
 	byName := map[string]types.EntityUID{}
-	var actions []types.EntityUID
+	actions := slices.Clone(extra)
+	add := func(a types.EntityUID) {
+		if !slices.Contains(actions, a) {
+			actions = append(actions, a)
+		}
+	}
 	for _, s := range statics {
 		if u := s.st.Principal; u != nil && slices.ContainsFunc(srcs, func(g groupSource) bool { return g.groupType == u.Type }) {
 			byName[display(*u)] = *u
 		}
 		for _, a := range s.st.Actions {
-			if !slices.Contains(actions, a) {
-				actions = append(actions, a)
-			}
+			add(a)
+		}
+	}
+	if schema != nil {
+		for _, a := range schema.Actions() {
+			add(a.UID)
 		}
 	}
 	if len(groups) == 0 {
@@ -99,7 +110,7 @@ func ActionMatrix(d *apply.Dir, groups []string) (*Matrix, error) {
 	user := types.NewEntityUID(principalType, MatrixPrincipal)
 	m := &Matrix{Namespace: ns, Groups: groups}
 	for _, a := range actions {
-		row := MatrixRow{Route: a.String(), Type: apidef.TypeCedar, Access: map[string]string{}}
+		row := MatrixRow{Route: a.String(), Type: apidef.TypeCedar, Access: map[string]string{}, action: a}
 		for _, g := range groups {
 			uid := byName[g]
 			overlay := types.EntityMap{user: {UID: user, Parents: types.NewEntityUIDSet(uid)}}

@@ -61,6 +61,8 @@ type MatrixRow struct {
 	// (bundle names: a policy's name, else its id; a template link's name): the permits of an
 	// allow, the forbids of a deny. A cell denied because nothing permits it has none.
 	Determining map[string][]string `json:"determining,omitempty"`
+	// action is the row's action (ActionMatrix rows).
+	action types.EntityUID
 }
 
 // matrixGroup is one evaluated group.
