@@ -44,7 +44,7 @@ func (n *Node) mountConsole(mux *http.ServeMux, api *avpapi.API) awsjson.Session
 	var viaIdP *console.IdPSignIn
 	if n.Config.ConsolePool != "" && n.IdP != nil {
 		viaIdP = &console.IdPSignIn{Issuer: n.IdP.Issuer(n.Config.ConsolePool), PoolID: n.Config.ConsolePool, ClientID: n.Config.ConsoleClientID,
-			Token: n.IdP.Handler()}
+			Token: n.IdP.Handler(), Revoked: n.IdP.Revoked}
 	}
 	var dir console.IdPDirectory
 	if n.IdP != nil && n.Credentials.AccessKeyID != "" {

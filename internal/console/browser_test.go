@@ -494,7 +494,8 @@ func idpConsoleIDs(t *testing.T) (*testNode, string, string, string) {
 		Keys: func(id string) (console.Key, bool) {
 			return console.Key{Secret: apptest.Secret, Roles: []string{console.RoleAdministrator}}, id == apptest.KeyID
 		},
-		IdP:          &console.IdPSignIn{Issuer: n.IdP.Issuer(pool.ID), PoolID: pool.ID, ClientID: client.ID, Token: n.IdP.Handler()},
+		IdP: &console.IdPSignIn{Issuer: n.IdP.Issuer(pool.ID), PoolID: pool.ID, ClientID: client.ID, Token: n.IdP.Handler(),
+			Revoked: n.IdP.Revoked},
 		IdPDirectory: console.NewIdPDirectory(n.IdP.Handler(), cfg.Region, apptest.KeyID, apptest.Secret)})
 	if err != nil {
 		t.Fatal(err)
@@ -507,10 +508,10 @@ func idpConsoleIDs(t *testing.T) (*testNode, string, string, string) {
 
 // TestIdPSignIn: a person signs in through the built-in IdP's hosted login page
 // (authorization code + PKCE) and gets the roles of their groups; a user in no console
-// group is refused.
+// group is refused; a session opened through the IdP ends when the IdP disables its user.
 func TestIdPSignIn(t *testing.T) {
 	ctx := newChromium(t)
-	_, base := idpConsole(t)
+	n, base, pool, _ := idpConsoleIDs(t)
 	signIn := func(user string) {
 		run(t, ctx, "IdP sign-in as "+user,
 			chromedp.Navigate(base+"/console/signin"),
@@ -540,7 +541,11 @@ func TestIdPSignIn(t *testing.T) {
 	}
 	checkAccessible(t, ctx, "IdP pool")
 	shot(t, ctx, "idp-pool")
-	run(t, ctx, "sign out", chromedp.Click(chromedp.CSS(".signout button")), chromedp.WaitVisible(chromedp.ID("signin-idp")))
+	// Disabled in the IdP: the console session it opened ends at the next request.
+	if err := n.IdP.SetUserEnabled(context.Background(), pool, "alice", false); err != nil {
+		t.Fatal(err)
+	}
+	run(t, ctx, "alice disabled", chromedp.Navigate(base+"/console/stores"), chromedp.WaitVisible(chromedp.ID("signin-idp")))
 	signIn("bob")
 	run(t, ctx, "bob refused", chromedp.WaitVisible(chromedp.CSS(".error")))
 	if msg := read(t, ctx, "refusal", chromedp.Text(chromedp.CSS(".error"))); !strings.Contains(msg, "none of the console groups") {

@@ -116,7 +116,7 @@ func TestEditTemplatesAndLinks(t *testing.T) {
 	for _, p := range []string{"/templates", "/entities/put", "/sources"} {
 		resp, body = author.post("/console/stores/"+console.ConsoleStoreID+p, url.Values{"csrf": {at}, "statement": {photoTemplate},
 			"entity": {`{"uid": {"type": "Console::User", "id": "AKIDAUTHOR"}, "attrs": {}, "parents": [{"type": "Console::Role", "id": "administrator"}]}`},
-			"kind": {"cognito"}, "userPoolArn": {"arn:aws:cognito-idp:us-east-1:123456789012:userpool/us-east-1_Example01"}})
+			"kind":   {"cognito"}, "userPoolArn": {"arn:aws:cognito-idp:us-east-1:123456789012:userpool/us-east-1_Example01"}})
 		wantStatus(t, "author writes the console store"+p, resp, body, http.StatusForbidden, "forbidden by policy")
 	}
 	if ents, _, _ := n.Policies.ListEntities(ctx, console.ConsoleStoreID, "", 50); len(ents) != 0 {

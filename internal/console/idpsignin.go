@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/gatehouse-dev/gatehouse/internal/identity"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -28,6 +29,10 @@ type IdPSignIn struct {
 	// Token is the IdP's handler: the code is exchanged in process, so the ID token comes
 	// straight from the IdP and no network hop or key fetch stands between them.
 	Token http.Handler
+	// Revoked reports whether a token of the pool no longer stands (its user was disabled,
+	// deleted or signed out everywhere after it was issued): the session it opened ends at the
+	// person's next request (idp.IdP.Revoked; nil checks nothing).
+	Revoked func(*identity.Token) bool
 }
 
 // oauthCookie binds a pending sign-in to the browser that started it. It is Lax, not
@@ -131,7 +136,12 @@ func (c *Console) idpCallback(w http.ResponseWriter, r *http.Request) {
 		refuse(fmt.Sprintf("user %q is in none of the console groups (viewer, author, administrator)", username))
 		return
 	}
-	value, _, err := c.sessions.create(r.Context(), "idp:"+username, roles, c.ttl)
+	iat, _ := claims["iat"].(float64)
+	origin, _ := claims["origin_jti"].(string)
+	iss, _ := claims["iss"].(string)
+	sub, _ := claims["sub"].(string)
+	value, _, err := c.sessions.create(r.Context(), "idp:"+username, roles, c.ttl,
+		&idpIdentity{Issuer: iss, Subject: sub, Origin: origin, IssuedAt: time.Unix(int64(iat), 0).UTC()})
 	if err != nil {
 		c.d.Logger.Error("console sign-in failed", "err", err)
 		c.errorPage(w, r, nil, http.StatusServiceUnavailable, "Sign-in unavailable", "The session could not be stored; try again shortly.")

@@ -5,6 +5,7 @@ import (
 	"crypto/subtle"
 	"encoding/base64"
 	"encoding/json"
+	"github.com/gatehouse-dev/gatehouse/internal/identity"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -26,6 +27,7 @@ type session struct {
 	csrf     string
 	created  time.Time
 	lastSeen time.Time
+	idp      *idpIdentity // set when the session was opened through the built-in IdP
 }
 
 func randomToken() string {
@@ -49,6 +51,13 @@ func (c *Console) sessionOf(r *http.Request) *session {
 	s, err := c.sessions.get(r.Context(), ck.Value, c.ttl, c.idle)
 	if err != nil {
 		c.d.Logger.Error("console session unavailable", "err", err)
+		return nil
+	}
+	if s != nil && s.idp != nil && c.idpRevoked(s.idp) {
+		c.d.Logger.Info("console session ended", "actor", "console:"+s.user, "reason", "revoked by the IdP")
+		if err := c.sessions.end(r.Context(), s); err != nil {
+			c.d.Logger.Error("console session not deleted", "err", err)
+		}
 		return nil
 	}
 	return s
@@ -121,7 +130,7 @@ func (c *Console) signin(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	c.failures.clear(addr)
-	value, _, err := c.sessions.create(r.Context(), id, k.Roles, c.ttl)
+	value, _, err := c.sessions.create(r.Context(), id, k.Roles, c.ttl, nil)
 	if err != nil {
 		c.d.Logger.Error("console sign-in failed", "err", err)
 		c.errorPage(w, r, nil, http.StatusServiceUnavailable, "Sign-in unavailable", "The session could not be stored; try again shortly.")
@@ -144,3 +153,19 @@ func (c *Console) signout(w http.ResponseWriter, r *http.Request, s *session) {
 
 func jsonMarshal(v any) ([]byte, error)   { return json.Marshal(v) }
 func jsonUnmarshal(b []byte, v any) error { return json.Unmarshal(b, v) }
+
+// idpRevoked reports whether the IdP revoked the token a session was opened with. A session
+// opened through the IdP on a node that no longer offers IdP sign-in is ended too.
+func (c *Console) idpRevoked(t *idpIdentity) bool {
+	if c.d.IdP == nil {
+		return true
+	}
+	if c.d.IdP.Revoked == nil {
+		return false
+	}
+	tok := &identity.Token{Issuer: t.Issuer, Subject: t.Subject, IssuedAt: t.IssuedAt, Claims: map[string]any{}}
+	if t.Origin != "" {
+		tok.Claims["origin_jti"] = t.Origin
+	}
+	return c.d.IdP.Revoked(tok)
+}

@@ -42,6 +42,17 @@ type sessionDoc struct {
 	LastSeen time.Time `json:"lastSeen"`
 	// Expires is the absolute expiry (the sweep reads it).
 	Expires time.Time `json:"expires"`
+	// IdP is the ID token a sign-in through the built-in IdP was made with.
+	IdP *idpIdentity `json:"idp,omitempty"`
+}
+
+// idpIdentity is what a session opened through the built-in IdP keeps of its ID token, so
+// that the IdP's revocations (user disabled, deleted, signed out everywhere) end it too.
+type idpIdentity struct {
+	Issuer   string    `json:"iss"`
+	Subject  string    `json:"sub"`
+	Origin   string    `json:"originJti,omitempty"`
+	IssuedAt time.Time `json:"iat"`
 }
 
 // sessions are the live console sessions, kept in the store.
@@ -72,12 +83,12 @@ func putDoc(ctx context.Context, st store.Store, kind store.Kind, id string, v a
 	})
 }
 
-func (ss *sessions) create(ctx context.Context, user string, roles []string, ttl time.Duration) (string, *session, error) {
+func (ss *sessions) create(ctx context.Context, user string, roles []string, ttl time.Duration, via *idpIdentity) (string, *session, error) {
 	ss.sweep(ctx)
 	id := randomToken()
 	now := ss.now()
-	s := &session{key: sessionKey(id), user: user, roles: roles, csrf: randomToken(), created: now, lastSeen: now}
-	doc := sessionDoc{User: user, Roles: roles, CSRF: s.csrf, Created: now, LastSeen: now, Expires: now.Add(ttl)}
+	s := &session{key: sessionKey(id), user: user, roles: roles, csrf: randomToken(), created: now, lastSeen: now, idp: via}
+	doc := sessionDoc{User: user, Roles: roles, CSRF: s.csrf, Created: now, LastSeen: now, Expires: now.Add(ttl), IdP: via}
 	if err := putDoc(ctx, ss.st, kindSession, s.key, doc); err != nil {
 		return "", nil, fmt.Errorf("store console session: %w", err)
 	}
@@ -109,7 +120,7 @@ func (ss *sessions) get(ctx context.Context, id string, ttl, idle time.Duration)
 			return nil, fmt.Errorf("touch console session: %w", err)
 		}
 	}
-	return &session{key: key, user: d.User, roles: d.Roles, csrf: d.CSRF, created: d.Created, lastSeen: d.LastSeen}, nil
+	return &session{key: key, user: d.User, roles: d.Roles, csrf: d.CSRF, created: d.Created, lastSeen: d.LastSeen, idp: d.IdP}, nil
 }
 
 func (ss *sessions) end(ctx context.Context, s *session) error {
