@@ -49,7 +49,11 @@ type BundleStore struct {
 	Links           []BundleLink           `json:"links,omitempty"`
 	IdentitySources []BundleIdentitySource `json:"identitySources,omitempty"`
 	// Entities is a Cedar JSON entity array, the complete set; absent leaves stored entities.
+	// Stored entities it does not name are deleted with prune or replaceEntities, kept otherwise.
 	Entities json.RawMessage `json:"entities,omitempty"`
+	// ReplaceEntities deletes the stored entities Entities does not name without pruning
+	// anything else (policies, templates, identity sources the bundle does not name stay).
+	ReplaceEntities bool `json:"replaceEntities,omitempty"`
 }
 
 // BundleStatement is a named policy or template (the name without "name/").
@@ -264,6 +268,10 @@ func bundleIn(in *BundleStore) (*policystore.Bundle, error) {
 		}
 		b.IdentitySources = append(b.IdentitySources, policystore.IdentitySourceInput{Configuration: cfg, PrincipalEntityType: is.PrincipalEntityType})
 	}
+	if in.ReplaceEntities && in.Entities == nil {
+		return nil, invalid("policyStore.replaceEntities", "needs policyStore.entities (the complete set)")
+	}
+	b.ReplaceEntities = in.ReplaceEntities
 	if in.Entities != nil {
 		m, err := EntitiesFromCedarJSON(in.Entities, "policyStore.entities")
 		if err != nil {

@@ -58,7 +58,8 @@ func TestEditBrowser(t *testing.T) {
 		chromedp.SendKeys(chromedp.ID("principal"), `PhotoApp::User::"alice"`),
 		chromedp.SendKeys(chromedp.ID("resource"), `PhotoApp::Photo::"beach.jpg"`),
 		chromedp.Click(chromedp.ID("create-link")),
-		chromedp.WaitVisible(chromedp.ID("link-table")))
+		// The table is on the page before the post too: wait for the new row's button.
+		chromedp.WaitVisible(chromedp.CSS("#link-table tbody button.delete")))
 	if rows := read(t, ctx, "links", chromedp.Text(chromedp.ID("link-table"))); !strings.Contains(rows, `PhotoApp::User::"alice"`) {
 		t.Errorf("link table: %q", rows)
 	}

@@ -153,14 +153,11 @@ func jsonSyntax(field, text string) *apiError {
 	return &apiError{Field: field, Message: fmt.Sprintf("%s: JSON syntax error: %v", field, se), Line: line, Column: col}
 }
 
-// saveEntitySet makes the store's entities equal the posted set in one transaction: the
-// store's current state (everything else in it) is exported, its entities replaced by the
-// set, and the whole applied as one Gatehouse.ApplyBundle with prune and the revision the page
-// was read at — so a change made meanwhile refuses the save, nothing is written unless every
-// entity conforms to the schema, and the entities the set no longer names go in the same
-// commit. A dry run with the same precondition comes first: if the bundle would change
-// anything but entities (an export that does not reproduce the store exactly), nothing is
-// written.
+// saveEntitySet makes the store's entities equal the posted set in one transaction: one
+// Gatehouse.ApplyBundle with the set as the store's complete entities (replaceEntities: the
+// ones it does not name are deleted, nothing else is touched) and the revision the page was
+// read at — so a change made meanwhile refuses the save, nothing is written unless every
+// entity conforms to the schema, and changed and removed entities land in the same commit.
 func (c *Console) saveEntitySet(w http.ResponseWriter, r *http.Request, s *session) {
 	id := r.PathValue("store")
 	if !c.allow(w, r, s, ActEditStore, storeResource(id)) {
@@ -195,17 +192,13 @@ func (c *Console) saveEntitySet(w http.ResponseWriter, r *http.Request, s *sessi
 		bad(http.StatusBadRequest, formField("entities", fmt.Sprintf("the store has more than %d entities: edit them one at a time", maxEntitySet)))
 		return
 	}
-	in, err := avpapi.ExportBundle(r.Context(), c.d.Store, id, nil)
+	ps, err := c.d.Policies.GetPolicyStore(r.Context(), id)
 	if err != nil {
 		c.failed(w, r, s, err)
 		return
 	}
-	if in.PolicyStore == nil {
-		c.failed(w, r, s, fmt.Errorf("policy store %s: not found", id))
-		return
-	}
-	in.PolicyStore.Entities = json.RawMessage(f.Set)
-	in.Prune, in.ExpectedRevision = true, &rev
+	in := avpapi.ApplyBundleInput{ExpectedRevision: &rev, PolicyStore: &avpapi.BundleStore{PolicyStoreID: id, ValidationMode: ps.ValidationMode,
+		Description: ps.Description, Entities: json.RawMessage(f.Set), ReplaceEntities: true}}
 	refused := func(err error) {
 		if isInternal(err) {
 			c.failed(w, r, s, err)
@@ -224,25 +217,7 @@ func (c *Console) saveEntitySet(w http.ResponseWriter, r *http.Request, s *sessi
 		e.Message = strings.ReplaceAll(e.Message, "policyStore.entities", "entities")
 		bad(status, e)
 	}
-	dry := *in
-	dry.DryRun = true
-	out, err := c.call(r.Context(), s, "Gatehouse.ApplyBundle", dry)
-	if err != nil {
-		refused(err)
-		return
-	}
-	if res, ok := out.(*avpapi.ApplyBundleOutput); !ok {
-		c.failed(w, r, s, fmt.Errorf("ApplyBundle answered %T", out))
-		return
-	} else {
-		for _, ch := range res.Changes {
-			if ch.Kind != "entity" && ch.Action != policystore.ChangeKeep {
-				c.failed(w, r, s, fmt.Errorf("saving the entity set would also %s %s %s; nothing was written", ch.Action, ch.Kind, ch.Name))
-				return
-			}
-		}
-	}
-	if _, err := c.call(r.Context(), s, "Gatehouse.ApplyBundle", *in); err != nil {
+	if _, err := c.call(r.Context(), s, "Gatehouse.ApplyBundle", in); err != nil {
 		refused(err)
 		return
 	}

@@ -27,8 +27,11 @@ type Bundle struct {
 	Templates       []BundlePolicy
 	Links           []BundleLink
 	IdentitySources []IdentitySourceInput
-	// Entities are the complete entity set when non-nil.
-	Entities []types.Entity
+	// Entities are the complete entity set when non-nil: stored entities it does not name are
+	// deleted when pruning or when ReplaceEntities is set (the console's entity editor replaces
+	// the set without pruning anything else), reported as kept otherwise.
+	Entities        []types.Entity
+	ReplaceEntities bool
 }
 
 // BundlePolicy is a named static policy or template.
@@ -344,7 +347,7 @@ func (s *Service) ApplyBundle(ctx context.Context, tx store.Tx, b Bundle, prune 
 	}
 	changes = append(changes, isChanges...)
 	if b.Entities != nil {
-		entChanges, err := applyEntities(ctx, tx, id, b.Entities, entSchema, exists, prune)
+		entChanges, err := applyEntities(ctx, tx, id, b.Entities, entSchema, exists, prune || b.ReplaceEntities)
 		if err != nil {
 			return nil, err
 		}
