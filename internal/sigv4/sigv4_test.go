@@ -113,7 +113,11 @@ func signed(t *testing.T, base string, s reqSpec) *http.Request {
 
 func send(t *testing.T, req *http.Request, ch chan result) result {
 	t.Helper()
-	resp, err := http.DefaultClient.Do(req)
+	// A transport of its own: an httptest server's Close closes the idle connections of
+	// http.DefaultTransport, which broke parallel subtests' requests in flight.
+	tr := &http.Transport{}
+	defer tr.CloseIdleConnections()
+	resp, err := (&http.Client{Transport: tr}).Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
