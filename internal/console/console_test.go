@@ -1,7 +1,6 @@
 package console_test
 
 import (
-	"bufio"
 	"context"
 	"crypto/tls"
 	"encoding/json"
@@ -12,7 +11,6 @@ import (
 	"net/http/httptest"
 	"net/netip"
 	"net/url"
-	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -470,27 +468,7 @@ func TestWritesAuditedWithPerson(t *testing.T) {
 	if resp, body := b.post("/console/stores/"+store+"/policies", url.Values{"csrf": {b.csrf()}, "statement": {"permit(principal, action, resource);"}}); resp.StatusCode != http.StatusSeeOther {
 		t.Fatalf("author writes a policy: %d\n%s", resp.StatusCode, body)
 	}
-	n.stop() // flushes the trail
-	f, err := os.Open(n.auditFile)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	want := map[string]string{"VerifiedPermissions.CreatePolicyStore": "console:" + apptest.KeyID, "VerifiedPermissions.CreatePolicy": "console:" + authorID}
-	sc := bufio.NewScanner(f)
-	sc.Buffer(nil, audit.MaxLineBytes)
-	for sc.Scan() {
-		var r audit.Record
-		if json.Unmarshal(sc.Bytes(), &r) != nil || r.Kind != audit.KindWrite {
-			continue
-		}
-		if actor, ok := want[r.Operation]; ok && r.Actor == actor {
-			delete(want, r.Operation)
-		}
-	}
-	if len(want) != 0 {
-		t.Fatalf("writes missing from the audit trail with their person: %v", want)
-	}
+	auditActors(t, n, map[string]string{"VerifiedPermissions.CreatePolicyStore": "console:" + apptest.KeyID, "VerifiedPermissions.CreatePolicy": "console:" + authorID})
 	if _, err := audit.VerifyPaths(n.auditFile); err != nil {
 		t.Fatalf("trail does not verify: %v", err)
 	}

@@ -39,24 +39,36 @@ func signedIn(t *testing.T, n *testNode, id, secret string) (*browser, string) {
 	return b, b.csrf()
 }
 
+// auditRecords reads every record of the audit trail file path.
+func auditRecords(t *testing.T, path string) []audit.Record {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	var out []audit.Record
+	sc := bufio.NewScanner(f)
+	sc.Buffer(nil, audit.MaxLineBytes)
+	for sc.Scan() {
+		var r audit.Record
+		if json.Unmarshal(sc.Bytes(), &r) == nil {
+			out = append(out, r)
+		}
+	}
+	if err := sc.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
 // auditActors stops n (flushing its trail) and checks that every operation of want was
 // written with its actor.
 func auditActors(t *testing.T, n *testNode, want map[string]string) {
 	t.Helper()
 	n.stop()
-	f, err := os.Open(n.auditFile)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	sc.Buffer(nil, audit.MaxLineBytes)
-	for sc.Scan() {
-		var r audit.Record
-		if json.Unmarshal(sc.Bytes(), &r) != nil || r.Kind != audit.KindWrite {
-			continue
-		}
-		if actor, ok := want[r.Operation]; ok && r.Actor == actor {
+	for _, r := range auditRecords(t, n.auditFile) {
+		if actor, ok := want[r.Operation]; ok && r.Kind == audit.KindWrite && r.Actor == actor {
 			delete(want, r.Operation)
 		}
 	}

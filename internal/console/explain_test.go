@@ -1,13 +1,11 @@
 package console_test
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/url"
-	"os"
 	"regexp"
 	"slices"
 	"strings"
@@ -159,17 +157,9 @@ func TestExplainBench(t *testing.T) {
 	// The trail holds the bench's one decision, with the person; explaining is read-only and
 	// added none.
 	n.stop()
-	f, err := os.Open(n.auditFile)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
 	var decisions []audit.Record
-	sc := bufio.NewScanner(f)
-	sc.Buffer(nil, audit.MaxLineBytes)
-	for sc.Scan() {
-		var r audit.Record
-		if json.Unmarshal(sc.Bytes(), &r) == nil && r.Kind == audit.KindDecision && r.PolicyStoreID == store {
+	for _, r := range auditRecords(t, n.auditFile) {
+		if r.Kind == audit.KindDecision && r.PolicyStoreID == store {
 			decisions = append(decisions, r)
 		}
 	}

@@ -1,7 +1,6 @@
 package console_test
 
 import (
-	"bufio"
 	"context"
 	"encoding/base64"
 	"encoding/json"
@@ -509,23 +508,12 @@ func TestIdPEditGroupsClientsPools(t *testing.T) {
 // that the trail verifies.
 func wantAudit(t *testing.T, file, actor string, ops []string) {
 	t.Helper()
-	f, err := os.Open(file)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
 	want := map[string]bool{}
 	for _, op := range ops {
 		want[idp.TargetPrefix+"."+op] = true
 	}
-	sc := bufio.NewScanner(f)
-	sc.Buffer(nil, audit.MaxLineBytes)
-	for sc.Scan() {
-		var r audit.Record
-		if json.Unmarshal(sc.Bytes(), &r) != nil || r.Kind != audit.KindWrite {
-			continue
-		}
-		if want[r.Operation] && r.Actor == actor {
+	for _, r := range auditRecords(t, file) {
+		if r.Kind == audit.KindWrite && want[r.Operation] && r.Actor == actor {
 			delete(want, r.Operation)
 		}
 	}

@@ -1,18 +1,15 @@
 package console_test
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
 	"io"
 	"net/http"
 	"net/url"
-	"os"
 	"strings"
 	"testing"
 
 	"github.com/gatehouse-dev/gatehouse/internal/app/apptest"
-	"github.com/gatehouse-dev/gatehouse/internal/audit"
 	"github.com/gatehouse-dev/gatehouse/internal/store/storetest"
 )
 
@@ -126,27 +123,7 @@ func TestManagementAPIWithConsoleSession(t *testing.T) {
 		t.Errorf("store after the refused delete: %v", err)
 	}
 
-	n.stop() // flushes the trail
-	f, err := os.Open(n.auditFile)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	want := map[string]string{"VerifiedPermissions.CreatePolicyStore": "console:" + apptest.KeyID, "VerifiedPermissions.CreatePolicy": "console:" + authorID}
-	sc := bufio.NewScanner(f)
-	sc.Buffer(nil, audit.MaxLineBytes)
-	for sc.Scan() {
-		var r audit.Record
-		if json.Unmarshal(sc.Bytes(), &r) != nil || r.Kind != audit.KindWrite {
-			continue
-		}
-		if actor, ok := want[r.Operation]; ok && r.Actor == actor {
-			delete(want, r.Operation)
-		}
-	}
-	if len(want) != 0 {
-		t.Fatalf("session writes missing from the audit trail with their person: %v", want)
-	}
+	auditActors(t, n, map[string]string{"VerifiedPermissions.CreatePolicyStore": "console:" + apptest.KeyID, "VerifiedPermissions.CreatePolicy": "console:" + authorID})
 }
 
 // TestSessionsSharedAcrossNodes: two nodes on one store serve each other's console sessions

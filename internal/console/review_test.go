@@ -1,13 +1,11 @@
 package console_test
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
 	"html"
 	"net/http"
 	"net/url"
-	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -190,17 +188,9 @@ func TestReviewFlipsAndApply(t *testing.T) {
 // rvBundleActor returns the actor of the last committed bundle in the audit trail.
 func rvBundleActor(t *testing.T, path string) string {
 	t.Helper()
-	f, err := os.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
 	actor := ""
-	sc := bufio.NewScanner(f)
-	sc.Buffer(nil, audit.MaxLineBytes)
-	for sc.Scan() {
-		var r audit.Record
-		if json.Unmarshal(sc.Bytes(), &r) == nil && r.Operation == "Gatehouse.ApplyBundle" && r.Kind == audit.KindWrite {
+	for _, r := range auditRecords(t, path) {
+		if r.Operation == "Gatehouse.ApplyBundle" && r.Kind == audit.KindWrite {
 			actor = r.Actor
 		}
 	}
